@@ -1,0 +1,71 @@
+//! The browser's door to accounts. Argument names match the forms' field names, so the forms
+//! work before (and without) hydration.
+use super::User;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::core::request::{client_ip, finish, set_header, state, user_agent};
+
+#[server(prefix = "/api", endpoint = "sign_up")]
+pub async fn sign_up(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use super::service;
+    let st = state();
+    finish(
+        async {
+            let (s, vault_id) =
+                service::sign_up(&st, &email, &password, &client_ip(), &user_agent()).await?;
+            set_header(http::header::SET_COOKIE, &service::session_cookie(&st, Some(&s.token), s.expires_at));
+            let to = service::safe_next(next.as_deref()).unwrap_or(format!("/vaults/{vault_id}"));
+            leptos_axum::redirect(&to);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use super::service;
+    let st = state();
+    finish(
+        async {
+            let s = service::sign_in(&st, &email, &password, &client_ip(), &user_agent()).await?;
+            set_header(http::header::SET_COOKIE, &service::session_cookie(&st, Some(&s.token), s.expires_at));
+            let to = service::safe_next(next.as_deref()).unwrap_or_else(|| "/vaults".into());
+            leptos_axum::redirect(&to);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use super::service;
+    let st = state();
+    finish(
+        async {
+            if let Some(parts) = use_context::<http::request::Parts>()
+                && let Some(token) = parts
+                    .headers
+                    .get(http::header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(service::token_from_cookie_header)
+            {
+                service::sign_out(&st, token).await?;
+            }
+            set_header(http::header::SET_COOKIE, &service::session_cookie(&st, None, 0));
+            leptos_axum::redirect("/sign-in");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The signed-in user, or None.
+#[server(prefix = "/api", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let st = state();
+    finish(crate::core::request::current_user(&st).await.map(|o| o.map(|(_, u)| u)))
+}

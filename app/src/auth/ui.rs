@@ -1,0 +1,97 @@
+//! Sign-in and sign-up pages, and the signed-in account menu. Plain forms that post to the
+//! server functions: they work before hydration, and show the server's error beside them.
+use super::User;
+use super::api::{SignIn, SignOut, SignUp};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+fn field_error(value: Option<Result<(), AppError>>, field: &str) -> Option<String> {
+    match value {
+        Some(Err(e)) if e.field() == Some(field) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+fn form_error(value: Option<Result<(), AppError>>) -> Option<String> {
+    match value {
+        Some(Err(e)) if e.field().is_none() => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let value = action.value();
+    let next = move || use_query_map().read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Sign in — Nexus Deep Storage" />
+        <section class="panel narrow">
+            <h1>"Sign in"</h1>
+            <ActionForm action=action attr:aria-describedby="signin-error">
+                <input type="hidden" name="next" prop:value=next />
+                <label for="signin-email">"Email"</label>
+                <input id="signin-email" type="email" name="email" autocomplete="username" required />
+                <label for="signin-password">"Password"</label>
+                <input id="signin-password" type="password" name="password" autocomplete="current-password" required />
+                <p id="signin-error" class="form-error" role="alert" aria-live="polite">
+                    {move || form_error(value.get()).or_else(|| field_error(value.get(), "email"))}
+                </p>
+                <button type="submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+            <p class="muted">"New here? " <A href="/sign-up">"Create an account"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let action = ServerAction::<SignUp>::new();
+    let value = action.value();
+    let next = move || use_query_map().read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Create account — Nexus Deep Storage" />
+        <section class="panel narrow">
+            <h1>"Create your account"</h1>
+            <p class="muted">"You get a personal workspace with a vault, ready for your first upload."</p>
+            <ActionForm action=action>
+                <input type="hidden" name="next" prop:value=next />
+                <label for="signup-email">"Email"</label>
+                <input id="signup-email" type="email" name="email" autocomplete="email" required
+                    aria-describedby="signup-email-error" />
+                <p id="signup-email-error" class="form-error" aria-live="polite">
+                    {move || field_error(value.get(), "email")}
+                </p>
+                <label for="signup-password">"Password"</label>
+                <input id="signup-password" type="password" name="password" autocomplete="new-password"
+                    required minlength="10" aria-describedby="signup-password-hint signup-password-error" />
+                <p id="signup-password-hint" class="hint">"At least 10 characters."</p>
+                <p id="signup-password-error" class="form-error" aria-live="polite">
+                    {move || field_error(value.get(), "password")}
+                </p>
+                <p class="form-error" role="alert">{move || form_error(value.get())}</p>
+                <button type="submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating…" } else { "Create account" }}
+                </button>
+            </ActionForm>
+            <p class="muted">"Already have an account? " <A href="/sign-in">"Sign in"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn AccountMenu(user: User) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <A href="/vaults">"Vaults"</A>
+        <span class="account" title="Signed in">{user.email}</span>
+        <ActionForm action=sign_out attr:class="inline">
+            <button type="submit" class="link">"Sign out"</button>
+        </ActionForm>
+    }
+}

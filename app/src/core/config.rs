@@ -1,0 +1,123 @@
+//! Settings, all from environment variables (documented in the README's configuration table).
+//! Defaults give the embedded setup: SQLite and the embedded S3 endpoint under `data/`.
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Clone)]
+pub struct Config {
+    /// Where SQLite, the embedded S3 endpoint's objects and its credentials live.
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// Where the web server listens.
+    pub listen_addr: String,
+    /// The URL people use to reach the app; its origin is the only one allowed to change state.
+    pub public_url: String,
+    pub s3: S3Settings,
+    /// Lifetime of presigned URLs, at most 15 minutes.
+    pub presign_ttl_secs: u64,
+    pub session_ttl_hours: i64,
+    pub login_window_secs: i64,
+    pub login_max_failures_per_account: i64,
+    pub login_max_failures_per_ip: i64,
+}
+
+#[derive(Clone)]
+pub struct S3Settings {
+    /// None with no bucket either: the embedded endpoint. None with a bucket: AWS itself.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub force_path_style: bool,
+    /// Static keys; None means the AWS default chain (env, profile, instance role).
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// True when no external S3 is configured and the server must start its own.
+    pub embedded: bool,
+    pub embedded_addr: String,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name}={v:?} is not a valid value")),
+    }
+}
+
+impl Config {
+    pub fn from_env(default_addr: &str) -> Result<Config, String> {
+        let data_dir = PathBuf::from(var("NEXUS_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("nexus.db").display())
+        });
+        let addr = var("NEXUS_ADDR").unwrap_or_else(|| default_addr.to_string());
+        let public_url = var("NEXUS_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        let endpoint = var("S3_ENDPOINT");
+        let bucket = var("S3_BUCKET");
+        let embedded = endpoint.is_none() && bucket.is_none();
+        let s3 = S3Settings {
+            force_path_style: parse("S3_FORCE_PATH_STYLE", endpoint.is_some() || embedded)?,
+            endpoint,
+            bucket: bucket.unwrap_or_else(|| "nexus".into()),
+            region: var("S3_REGION")
+                .or_else(|| var("AWS_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            access_key_id: var("AWS_ACCESS_KEY_ID"),
+            secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
+            embedded,
+            embedded_addr: var("NEXUS_LOCAL_S3_ADDR").unwrap_or_else(|| "127.0.0.1:9000".into()),
+        };
+        let presign_ttl_secs: u64 = parse("NEXUS_PRESIGN_TTL_SECS", 900)?;
+        if !(1..=900).contains(&presign_ttl_secs) {
+            return Err("NEXUS_PRESIGN_TTL_SECS must be between 1 and 900 (15 minutes)".into());
+        }
+        Ok(Config {
+            data_dir,
+            database_url,
+            listen_addr: addr,
+            public_url,
+            s3,
+            presign_ttl_secs,
+            session_ttl_hours: parse("NEXUS_SESSION_TTL_HOURS", 24 * 30)?,
+            login_window_secs: parse("NEXUS_LOGIN_WINDOW_SECS", 15 * 60)?,
+            login_max_failures_per_account: parse("NEXUS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
+            login_max_failures_per_ip: parse("NEXUS_LOGIN_MAX_FAILURES_PER_IP", 30)?,
+        })
+    }
+
+    /// Cookies get `Secure` whenever the public URL is https (everywhere but localhost).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Hides the database password and the AWS secret.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let db = match self.database_url.split_once('@') {
+            Some((scheme_user, host)) => {
+                let user = scheme_user.split(':').take(2).collect::<Vec<_>>().join(":");
+                format!("{user}:***@{host}")
+            }
+            None => self.database_url.clone(),
+        };
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &db)
+            .field("public_url", &self.public_url)
+            .field("s3_endpoint", &self.s3.endpoint)
+            .field("s3_bucket", &self.s3.bucket)
+            .field("s3_region", &self.s3.region)
+            .field("s3_embedded", &self.s3.embedded)
+            .field("aws_access_key_id", &self.s3.access_key_id)
+            .field("aws_secret_access_key", &self.s3.secret_access_key.as_ref().map(|_| "***"))
+            .field("presign_ttl_secs", &self.presign_ttl_secs)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,90 @@
+//! The database: one pool through sqlx's `Any` driver, so every query is written once with
+//! `$1` placeholders and runs on SQLite (the embedded default) and PostgreSQL (production).
+//! The few statements that must differ branch on [`Dialect`] here.
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, SqlSafeStr, any::AnyPoolOptions};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub dialect: Dialect,
+}
+
+/// Migrations are compiled in: a release binary carries its schema.
+macro_rules! migrations {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        vec![$(Migration::new(
+            $version,
+            $name.into(),
+            MigrationType::Simple,
+            include_str!(concat!("../../../migrations/", $dir, "/", $name, ".sql")).into_sql_str(),
+            false,
+        )),*]
+    };
+}
+
+fn migrator(dialect: Dialect) -> Migrator {
+    Migrator::with_migrations(match dialect {
+        Dialect::Sqlite => migrations!("sqlite": 1 "0001_foundation"),
+        Dialect::Postgres => migrations!("postgres": 1 "0001_foundation"),
+    })
+}
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder when needed) and migrates.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else {
+            return Err(sqlx::Error::Configuration(
+                "DATABASE_URL must start with sqlite: or postgres:".into(),
+            ));
+        };
+        let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if dialect == Dialect::Sqlite {
+            if let Some(dir) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_owned()))
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(&dir).map_err(sqlx::Error::Io)?;
+            }
+            // One writer at a time is SQLite's nature; WAL lets readers go on beside it.
+            opts = opts.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        } else {
+            opts = opts.max_connections(16);
+        }
+        let pool = opts.connect(url).await?;
+        let db = Db { pool, dialect };
+        migrator(dialect).run(&db.pool).await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        Ok(db)
+    }
+
+    /// Answers when the database does (for /readyz).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}

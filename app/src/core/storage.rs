@@ -1,0 +1,248 @@
+//! Object storage through `aws-sdk-s3`, the same code for AWS S3, the embedded endpoint and
+//! any other S3. Presigned URLs are short-lived and name one exact, server-made key; part
+//! URLs also sign the part's exact length.
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, StorageClass};
+use std::time::{Duration, SystemTime};
+
+use super::config::S3Settings;
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct Storage {
+    client: Client,
+    pub bucket: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectHead {
+    pub size: i64,
+    pub storage_class: String,
+    pub etag: Option<String>,
+}
+
+fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
+    // The SDK's error Display carries no credentials or signatures.
+    let msg = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
+    if msg.contains("dispatch failure") || msg.contains("timeout") || msg.contains("io error") {
+        tracing::error!(op, error = %msg, "object storage unreachable");
+        AppError::Unavailable { message: "Object storage is not reachable right now.".into() }
+    } else {
+        AppError::internal(format!("S3 {op}: {msg}"))
+    }
+}
+
+impl Storage {
+    pub async fn new(s: &S3Settings) -> Storage {
+        let mut b = match (&s.access_key_id, &s.secret_access_key) {
+            (Some(ak), Some(sk)) => aws_sdk_s3::config::Builder::new()
+                .behavior_version(BehaviorVersion::latest())
+                .credentials_provider(Credentials::new(ak, sk, None, None, "nexus-settings")),
+            _ => {
+                let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+                aws_sdk_s3::config::Builder::from(&shared)
+            }
+        };
+        b = b
+            .region(Region::new(s.region.clone()))
+            .force_path_style(s.force_path_style)
+            // Checksums only where S3 requires them: presigned browser PUTs cannot carry the
+            // SDK's trailing CRC, and non-AWS endpoints differ in what they accept.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if let Some(endpoint) = &s.endpoint {
+            b = b.endpoint_url(endpoint);
+        }
+        Storage { client: Client::from_conf(b.build()), bucket: s.bucket.clone() }
+    }
+
+    fn presigning(ttl_secs: u64) -> Result<PresigningConfig, AppError> {
+        PresigningConfig::builder()
+            .expires_in(Duration::from_secs(ttl_secs.min(900)))
+            .build()
+            .map_err(|e| AppError::internal(format!("presign config: {e}")))
+    }
+
+    /// Creates the bucket when it does not exist (the embedded endpoint and test servers).
+    pub async fn ensure_bucket(&self) -> Result<(), AppError> {
+        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+            return Ok(());
+        }
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let already = e.as_service_error().is_some_and(|se| {
+                    se.is_bucket_already_owned_by_you() || se.is_bucket_already_exists()
+                });
+                if already { Ok(()) } else { Err(s3_error("CreateBucket", e)) }
+            }
+        }
+    }
+
+    /// Answers when the bucket does (for /readyz).
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map(|_| ()).map_err(|e| s3_error("HeadBucket", e))
+    }
+
+    pub async fn create_multipart(&self, key: &str, content_type: &str, class: &str) -> Result<String, AppError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .storage_class(StorageClass::from(class))
+            .send()
+            .await
+            .map_err(|e| s3_error("CreateMultipartUpload", e))?;
+        out.upload_id.ok_or_else(|| AppError::internal("CreateMultipartUpload gave no upload id"))
+    }
+
+    /// A PUT URL for one part: exact key, upload id, part number and content length.
+    pub async fn presign_upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_length: i64,
+        ttl_secs: u64,
+    ) -> Result<String, AppError> {
+        self.presign_upload_part_at(key, upload_id, part_number, content_length, ttl_secs, None).await
+    }
+
+    /// As [`Self::presign_upload_part`], signed as if at `start` (tests make expired URLs).
+    pub async fn presign_upload_part_at(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: i32,
+        content_length: i64,
+        ttl_secs: u64,
+        start: Option<SystemTime>,
+    ) -> Result<String, AppError> {
+        let mut cfg = PresigningConfig::builder().expires_in(Duration::from_secs(ttl_secs.min(900)));
+        if let Some(t) = start {
+            cfg = cfg.start_time(t);
+        }
+        let cfg = cfg.build().map_err(|e| AppError::internal(format!("presign config: {e}")))?;
+        let req = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number)
+            .content_length(content_length)
+            .presigned(cfg)
+            .await
+            .map_err(|e| s3_error("presign UploadPart", e))?;
+        Ok(req.uri().to_string())
+    }
+
+    pub async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[(i32, String)]) -> Result<(), AppError> {
+        let parts = parts
+            .iter()
+            .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .send()
+            .await
+            .map_err(|e| {
+                let bad_part = e.as_service_error().and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
+                    .is_some_and(|c| c == "InvalidPart" || c == "InvalidPartOrder" || c == "EntityTooSmall" || c == "NoSuchUpload");
+                if bad_part {
+                    AppError::invalid("parts", "S3 does not have these parts as listed; upload the missing parts again.")
+                } else {
+                    s3_error("CompleteMultipartUpload", e)
+                }
+            })?;
+        Ok(())
+    }
+
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), AppError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|e| s3_error("AbortMultipartUpload", e))?;
+        Ok(())
+    }
+
+    /// Parts S3 holds for an upload: (number, size, ETag).
+    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<(i32, i64, String)>, AppError> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| s3_error("ListParts", e))?;
+            for p in page.parts() {
+                out.push((
+                    p.part_number().unwrap_or(0),
+                    p.size().unwrap_or(0),
+                    p.e_tag().unwrap_or_default().to_string(),
+                ));
+            }
+            match (page.is_truncated(), page.next_part_number_marker()) {
+                (Some(true), Some(m)) => marker = Some(m.to_string()),
+                _ => break,
+            }
+        }
+        out.sort_by_key(|p| p.0);
+        Ok(out)
+    }
+
+    /// Size, class and ETag of an object, or None when it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, AppError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(h) => Ok(Some(ObjectHead {
+                size: h.content_length().unwrap_or(0),
+                storage_class: h.storage_class().map(|c| c.as_str().to_string()).unwrap_or_else(|| "STANDARD".into()),
+                etag: h.e_tag().map(str::to_owned),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(None),
+            Err(e) => Err(s3_error("HeadObject", e)),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), AppError> {
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| s3_error("DeleteObject", e))?;
+        Ok(())
+    }
+
+    /// A GET URL that downloads the object under `filename`.
+    pub async fn presign_get(&self, key: &str, filename: &str, ttl_secs: u64) -> Result<String, AppError> {
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(crate::downloads::service::content_disposition(filename))
+            .presigned(Self::presigning(ttl_secs)?)
+            .await
+            .map_err(|e| s3_error("presign GetObject", e))?;
+        Ok(req.uri().to_string())
+    }
+
+    /// The SDK client, for tests that speak S3 directly.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}

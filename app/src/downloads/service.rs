@@ -1,0 +1,43 @@
+use crate::core::{Actor, AppState};
+use crate::error::AppError;
+use crate::files::service::get_file;
+use crate::workspaces::Role;
+
+/// A presigned GET URL for the file, valid for the configured TTL (at most 15 minutes).
+pub async fn download_url(st: &AppState, actor: &Actor, file_id: &str) -> Result<String, AppError> {
+    let file = get_file(&st.db, actor, file_id, Role::Viewer).await?;
+    match file.state.as_str() {
+        "available" | "restored" => {}
+        "uploading" => return Err(AppError::conflict("This file is still uploading.")),
+        _ => return Err(AppError::conflict("This file cannot be downloaded in its current state.")),
+    }
+    st.storage.presign_get(&file.s3_key, &file.name, st.config.presign_ttl_secs).await
+}
+
+/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn content_disposition_keeps_unicode_names() {
+        assert_eq!(
+            super::content_disposition("Réunion \"2026\".mov"),
+            "attachment; filename=\"R_union _2026_.mov\"; filename*=UTF-8''R%C3%A9union%20%222026%22.mov"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! Nexus Deep Storage: the Leptos app (pages, components, server functions, shared types).
+//! Compiled twice: with `ssr` into the server, with `hydrate` into the browser's wasm.
+#![recursion_limit = "256"]
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod core;
+pub mod downloads;
+pub mod error;
+pub mod files;
+pub mod format;
+pub mod uploads;
+pub mod vaults;
+pub mod workspaces;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_location;
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/nexus.css" />
+        <Title text="Nexus Deep Storage" />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header />
+            <main id="main" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=Home />
+                    <Route path=path!("/sign-in") view=auth::ui::SignInPage />
+                    <Route path=path!("/sign-up") view=auth::ui::SignUpPage />
+                    <Route path=path!("/vaults") view=vaults::ui::VaultsPage />
+                    <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Top bar: the product, and who is signed in. Refetched on every navigation so signing in
+/// or out shows at once.
+#[component]
+fn Header() -> impl IntoView {
+    let location = use_location();
+    let user = Resource::new(move || location.pathname.get(), |_| auth::api::current_user());
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"◆"</span>
+                " Nexus Deep Storage"
+            </A>
+            <nav aria-label="Account">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(u)) => view! { <auth::ui::AccountMenu user=u /> }.into_any(),
+                            _ => view! {
+                                <A href="/sign-in">"Sign in"</A>
+                                <A href="/sign-up" attr:class="button small">"Create account"</A>
+                            }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    view! {
+        <Title text="Nexus Deep Storage — keep files for years, cheaply and safely" />
+        <section class="hero">
+            <h1>"Keep files for years. Get them back when you need them."</h1>
+            <p class="lead">
+                "Upload straight to object storage, choose how cold each file sleeps — from S3 Standard "
+                "down to Glacier Deep Archive — and restore it knowing the cost and the wait up front."
+            </p>
+            <p class="actions">
+                <A href="/sign-up" attr:class="button">"Create an account"</A>
+                <A href="/vaults" attr:class="button secondary">"Go to my vaults"</A>
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found — Nexus Deep Storage" />
+        <section class="panel narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <A href="/vaults">"Go to your vaults"</A> "."</p>
+        </section>
+    }
+}
+
+/// An error as a short alert, with a sign-in link when that is what is missing.
+#[component]
+pub fn ErrorNote(error: error::AppError) -> impl IntoView {
+    let sign_in = matches!(error, error::AppError::Unauthenticated { .. });
+    view! {
+        <div class="alert error" role="alert">
+            <p>{error.to_string()}</p>
+            {sign_in.then(|| view! { <p><A href="/sign-in">"Sign in"</A></p> })}
+        </div>
+    }
+}

@@ -1,0 +1,79 @@
+// The foundation's one honest path: sign up, upload 64 MiB of random bytes straight to S3
+// while the progress bar moves, see the file listed, download it, compare SHA-256, sign out.
+const { test, expect } = require('@playwright/test');
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const MIB = 1024 * 1024;
+
+function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, testInfo) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const file = path.join(dir, 'random-64MiB.bin');
+  fs.writeFileSync(file, crypto.randomBytes(64 * MIB));
+  const email = `e2e-${Date.now()}@example.com`;
+
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'My vault' })).toBeVisible();
+  await expect(page.getByText('No files yet')).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('vault-empty.png'), fullPage: true });
+
+  // Pick the file; record every value the progress bar takes on its way.
+  await page.getByLabel('Choose a file').setInputFiles(file);
+  const bar = page.getByRole('progressbar', { name: 'Upload of random-64MiB.bin' });
+  await expect(bar).toBeVisible();
+  const seen = new Set();
+  const deadline = Date.now() + 150_000;
+  while (Date.now() < deadline) {
+    const now = await bar.getAttribute('aria-valuenow').catch(() => null);
+    if (now !== null) seen.add(Number(now));
+    if (now === '100' && (await page.getByText(/^Uploaded ·/).isVisible())) break;
+    await page.waitForTimeout(50);
+  }
+  const values = [...seen].sort((a, b) => a - b);
+  expect(values.at(-1)).toBe(100);
+  expect(values.filter((v) => v > 0 && v < 100).length, `progress values seen: ${values}`).toBeGreaterThan(1);
+
+  // Listed with its size and class.
+  const row = page.getByRole('row', { name: /random-64MiB\.bin/ });
+  await expect(row).toBeVisible();
+  await expect(row.getByRole('cell', { name: '67 MB' })).toBeVisible();
+  await expect(row.getByRole('cell', { name: 'Standard' })).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('vault-with-file.png'), fullPage: true });
+
+  // Download through the presigned GET and compare bytes.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    row.getByRole('link', { name: 'Download random-64MiB.bin' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('random-64MiB.bin');
+  const saved = path.join(dir, 'downloaded.bin');
+  await download.saveAs(saved);
+  expect(sha256(saved)).toBe(sha256(file));
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in$/);
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await page.goto('/vaults');
+  await expect(page.getByRole('alert')).toContainText('Please sign in');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('wrong password shows a clear error, and the page works at 360 px', async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill('nobody@example.com');
+  await page.getByLabel('Password').fill('wrong password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('Email or password is incorrect.');
+  await page.screenshot({ path: testInfo.outputPath('sign-in-error-360.png'), fullPage: true });
+});

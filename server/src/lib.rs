@@ -1,0 +1,78 @@
+//! The Nexus server: wires settings, database, object storage (the embedded S3 endpoint when
+//! none is configured) and the Leptos app into one axum service. `launch` takes a bound
+//! listener and a shutdown token so tests run whole servers on port 0.
+pub mod local_s3;
+mod routes;
+pub mod trace;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use app::core::{AppState, Clock, Config, Db, Storage};
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use tokio_util::sync::CancellationToken as Shutdown;
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The embedded S3 endpoint, when this process runs one.
+    pub s3_addr: Option<SocketAddr>,
+    pub state: AppState,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the embedded S3 endpoint if needed, connects and migrates the database, makes sure
+/// the bucket exists, and serves the app on `listener` until `shutdown` is cancelled.
+pub async fn launch(
+    mut config: Config,
+    leptos_options: LeptosOptions,
+    listener: TcpListener,
+    clock: Clock,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
+    let mut s3_addr = None;
+    if config.s3.embedded {
+        let creds = local_s3::load_or_create_credentials(&config.data_dir)
+            .context("reading the embedded S3 endpoint's credentials")?;
+        let addr = local_s3::spawn(&config.s3.embedded_addr, config.data_dir.join("s3"), &creds, shutdown.clone())
+            .await
+            .with_context(|| format!("starting the embedded S3 endpoint on {}", config.s3.embedded_addr))?;
+        // The one secret we log: it guards only this machine's local data.
+        tracing::info!(
+            endpoint = %format!("http://{addr}"),
+            bucket = %config.s3.bucket,
+            access_key_id = %creds.access_key_id,
+            secret_access_key = %creds.secret_access_key,
+            "embedded S3 endpoint ready"
+        );
+        config.s3.endpoint = Some(format!("http://{addr}"));
+        config.s3.access_key_id = Some(creds.access_key_id);
+        config.s3.secret_access_key = Some(creds.secret_access_key);
+        config.s3.force_path_style = true;
+        s3_addr = Some(addr);
+    }
+
+    let db = Db::connect(&config.database_url).await.context("connecting to the database")?;
+    let storage = Storage::new(&config.s3).await;
+    storage.ensure_bucket().await.map_err(|e| anyhow::anyhow!("object storage bucket {}: {e}", config.s3.bucket))?;
+
+    let state = AppState { db, storage, clock, config: Arc::new(config) };
+    let app = routes::router(state.clone(), leptos_options);
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, s3_addr, state, task })
+}
+
+/// Log filter used when `RUST_LOG` is not set: our own info, libraries' warnings. s3s logs
+/// requests (with presigned signatures) in its spans, so it stays off.
+pub const DEFAULT_LOG_FILTER: &str = "info,s3s=off,s3s_fs=off,aws_smithy_runtime=warn,aws_config=warn,sqlx=warn,hyper=warn,leptos_axum=warn";

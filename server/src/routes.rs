@@ -1,0 +1,175 @@
+//! Every route of the web server in one place: health, downloads, the Leptos pages and server
+//! functions, static files. Layers: request id + trace, the Origin check on state changes,
+//! and security headers.
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+use app::core::AppState;
+use app::error::AppError;
+
+/// State of the axum router: the Leptos options (for pages and static files) and ours.
+#[derive(Clone)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub app: AppState,
+}
+
+impl axum::extract::FromRef<ServerState> for LeptosOptions {
+    fn from_ref(s: &ServerState) -> LeptosOptions {
+        s.leptos.clone()
+    }
+}
+
+pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
+    let routes = generate_route_list(app::App);
+    let state = ServerState { leptos: leptos.clone(), app: app.clone() };
+    let context = {
+        let app = app.clone();
+        move || provide_context(app.clone())
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/files/{id}/download", get(download))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let leptos = leptos.clone();
+            move || app::shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
+        .layer(middleware::from_fn_with_state(app, check_origin))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(crate::trace::trace_app))
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The database and object storage answer.
+async fn readyz(State(s): State<ServerState>) -> impl IntoResponse {
+    let db = s.app.db.ping().await;
+    let storage = s.app.storage.ping().await;
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let ready = db.is_ok() && storage.is_ok();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": word(ready),
+        "database": word(db.is_ok()),
+        "storage": word(storage.is_ok()),
+    });
+    (status, axum::Json(body))
+}
+
+/// Sends the signed-in user to a short-lived presigned GET of the file (never the bytes).
+async fn download(
+    State(s): State<ServerState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, Response> {
+    let st = &s.app;
+    let actor = app::auth::service::actor_from_headers(st, req.headers())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let Some((actor, _)) = actor else {
+        let next = format!("/files/{id}/download");
+        let to = format!("/sign-in?next={}", urlencode(&next));
+        return Err(Redirect::to(&to).into_response());
+    };
+    let url = app::downloads::service::download_url(st, &actor, &id)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let mut resp = Redirect::to(&url).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_./".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// CSRF defence: a request that changes state must come from our own pages. Browsers send
+/// `Origin` on every cross-site POST; it must be the public URL's origin or this host's.
+/// Without `Origin`, `Sec-Fetch-Site` must say same-origin; with neither the request is
+/// refused (API clients use API keys on /api/v1, not cookies).
+async fn check_origin(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || origin_allowed(&st.config.public_url, req.headers()) {
+        return next.run(req).await;
+    }
+    tracing::warn!(method = %req.method(), "refused a state change from another origin");
+    AppError::Forbidden {
+        message: "This request did not come from this site's pages, so it was refused.".into(),
+    }
+    .into_response()
+}
+
+pub fn origin_allowed(public_url: &str, headers: &http::HeaderMap) -> bool {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+    match get("origin") {
+        Some(origin) => {
+            let origin = origin.trim_end_matches('/');
+            let host = get("host").unwrap_or("");
+            origin == public_url
+                || origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"))
+                    == Some(host)
+        }
+        None => matches!(get("sec-fetch-site"), Some("same-origin") | Some("none")),
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+    use http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn state_changes_need_our_origin() {
+        let public = "http://127.0.0.1:3000";
+        assert!(origin_allowed(public, &headers(&[("origin", "http://127.0.0.1:3000")])));
+        assert!(origin_allowed(
+            public,
+            &headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])
+        ));
+        assert!(!origin_allowed(
+            public,
+            &headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])
+        ));
+        assert!(origin_allowed(public, &headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!origin_allowed(public, &headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!origin_allowed(public, &headers(&[])));
+    }
+}

@@ -1,0 +1,10 @@
+//! One integration binary for the server: whole servers on port 0 with a fresh database each
+//! (SQLite in a temp dir, or a new PostgreSQL database when `TEST_DATABASE_URL` is set) and
+//! the embedded S3 endpoint on port 0 (or the S3 named by `TEST_S3_ENDPOINT`, e.g. moto).
+mod access;
+mod accounts;
+mod health;
+mod presign;
+mod storage;
+mod support;
+mod uploads;
