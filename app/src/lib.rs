@@ -123,14 +123,22 @@ fn NotFound() -> impl IntoView {
     }
 }
 
-/// An error as a short alert, with a sign-in link when that is what is missing.
+/// An error as a short alert. When what is missing is a session (it expired, or the visitor
+/// signed out in another tab), the browser goes to sign-in, which brings it back here after.
 #[component]
 pub fn ErrorNote(error: error::AppError) -> impl IntoView {
     let sign_in = matches!(error, error::AppError::Unauthenticated { .. });
+    let location = use_location();
+    let href = format!("/sign-in?next={}", location.pathname.get_untracked());
+    if sign_in {
+        let navigate = leptos_router::hooks::use_navigate();
+        let to = href.clone();
+        Effect::new(move |_| navigate(&to, Default::default()));
+    }
     view! {
         <div class="alert error" role="alert">
             <p>{error.to_string()}</p>
-            {sign_in.then(|| view! { <p><A href="/sign-in">"Sign in"</A></p> })}
+            {sign_in.then(|| view! { <p><A href=href>"Sign in"</A></p> })}
         </div>
     }
 }

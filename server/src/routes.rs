@@ -42,7 +42,8 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, app::shell))
+        .layer(middleware::from_fn_with_state(app.clone(), require_session_for_pages))
         .layer(middleware::from_fn_with_state(app, check_origin))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(crate::trace::trace_app))
@@ -90,6 +91,22 @@ async fn download(
     let mut resp = Redirect::to(&url).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// Pages under these paths need a session.
+const SIGNED_IN_PAGES: &[&str] = &["/vaults"];
+
+/// Sends a signed-out visitor of a page that needs a session to sign-in, which brings them
+/// back (`next`) afterwards. Pages render only for people who may see them.
+async fn require_session_for_pages(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let needs = req.method() == Method::GET
+        && SIGNED_IN_PAGES.iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if needs && matches!(app::auth::service::actor_from_headers(&st, req.headers()).await, Ok(None)) {
+        let back = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        return Redirect::to(&format!("/sign-in?next={}", urlencode(back))).into_response();
+    }
+    next.run(req).await
 }
 
 fn urlencode(s: &str) -> String {

@@ -56,6 +56,11 @@ pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         && let Some(resp) = use_context::<leptos_axum::ResponseOptions>()
     {
         resp.set_status(e.status());
+        if let AppError::Limit { retry_after_s, .. } = e
+            && let Ok(v) = http::HeaderValue::from_str(&retry_after_s.to_string())
+        {
+            resp.insert_header(http::header::RETRY_AFTER, v);
+        }
     }
     result
 }

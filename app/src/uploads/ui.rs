@@ -40,6 +40,8 @@ pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
             super::engine::start(vault_id.clone(), file, state, on_done);
         }
     };
+    #[cfg(feature = "hydrate")]
+    let start_dropped = start.clone();
     #[cfg(not(feature = "hydrate"))]
     let _ = (&vault_id, on_done);
 
@@ -59,7 +61,7 @@ pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
         dragging.set(false);
         #[cfg(feature = "hydrate")]
         if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
-            start(file);
+            start_dropped(file);
         }
     };
 

@@ -7,7 +7,10 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
 pub struct LocalS3 {
     fs: s3s_fs::FileSystem,
-    /// `<root>/.nexus-parts/<upload id>/<part number>` holds the part's ETag.
+    /// s3s-fs's root: one folder per bucket, and its own `.upload-<id>.json` files.
+    root: PathBuf,
+    /// `<parts_dir>/<upload id>/<part number>` holds the part's ETag (outside `root`, where a
+    /// folder would be listed as a bucket).
     parts_dir: PathBuf,
 }
 
@@ -18,10 +21,17 @@ impl std::fmt::Debug for LocalS3 {
 }
 
 impl LocalS3 {
-    pub fn new(root: PathBuf) -> std::io::Result<Self> {
+    pub fn new(root: PathBuf, parts_dir: PathBuf) -> std::io::Result<Self> {
         let fs = s3s_fs::FileSystem::new(&root)
             .map_err(|e| std::io::Error::other(format!("s3s-fs: {e:?}")))?;
-        Ok(LocalS3 { fs, parts_dir: root.join(".nexus-parts") })
+        Ok(LocalS3 { fs, root, parts_dir })
+    }
+
+    /// Whether s3s-fs knows this multipart upload (it keeps `.upload-<id>.json` until the
+    /// upload completes or is aborted).
+    async fn upload_exists(&self, upload_id: &str) -> bool {
+        let ok = !upload_id.is_empty() && upload_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        ok && tokio::fs::try_exists(self.root.join(format!(".upload-{upload_id}.json"))).await.unwrap_or(false)
     }
 
     fn part_etag_path(&self, upload_id: &str, part: i32) -> Option<PathBuf> {
@@ -94,6 +104,10 @@ impl S3 for LocalS3 {
 
     async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
         let upload_id = req.input.upload_id.clone();
+        // S3 answers NoSuchUpload for a finished or aborted upload; s3s-fs lists nothing.
+        if !self.upload_exists(&upload_id).await {
+            return Err(s3_error!(NoSuchUpload));
+        }
         let mut out = self.fs.list_parts(req).await?;
         if let Some(parts) = out.output.parts.as_mut() {
             for p in parts.iter_mut() {

@@ -64,8 +64,10 @@ pub fn load_or_create_credentials(data_dir: &Path) -> std::io::Result<Credential
 /// The endpoint as an axum router: CORS in front (s3s does not answer preflights), the S3
 /// service as the fallback so SigV4 sees the exact path the client signed.
 pub fn router(root: PathBuf, creds: &Credentials) -> std::io::Result<Router> {
-    std::fs::create_dir_all(&root)?;
-    let backend = LocalS3::new(root)?;
+    let (buckets, parts) = (root.join("buckets"), root.join("parts"));
+    std::fs::create_dir_all(&buckets)?;
+    std::fs::create_dir_all(&parts)?;
+    let backend = LocalS3::new(buckets, parts)?;
     let mut builder = S3ServiceBuilder::new(backend);
     builder.set_auth(SimpleAuth::from_single(
         creds.access_key_id.clone(),

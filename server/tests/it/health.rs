@@ -31,6 +31,7 @@ async fn pages_render_and_unknown_ones_are_404() {
     assert_eq!(home.status(), 200);
     assert!(home.text().await.unwrap().contains("Keep files for years"));
     let sign_in = c.get("/sign-in").await.text().await.unwrap();
-    assert!(sign_in.contains("<label for=\"signin-email\">Email</label>"), "{sign_in}");
+    assert!(sign_in.contains("<label for=\"signin-email\">Email"), "{sign_in}");
+    assert!(sign_in.contains("id=\"signin-email\""));
     assert_eq!(c.get("/no/such/page").await.status(), 404);
 }
