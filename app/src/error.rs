@@ -30,15 +30,22 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
-        AppError::Invalid { field: field.into(), reason: reason.into() }
+        AppError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        AppError::Conflict { message: message.into() }
+        AppError::Conflict {
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated() -> Self {
-        AppError::Unauthenticated { message: "Please sign in.".into() }
+        AppError::Unauthenticated {
+            message: "Please sign in.".into(),
+        }
     }
 
     /// Logs the cause (never shown to people) and answers with the request id.
@@ -78,9 +85,10 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
-                AppError::Invalid { field: "request".into(), reason: m }
-            }
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => AppError::Invalid {
+                field: "request".into(),
+                reason: m,
+            },
             #[cfg(feature = "ssr")]
             ServerFnErrorErr::ServerError(m) => AppError::internal(m),
             other => AppError::Transport(other.to_string()),
@@ -104,7 +112,9 @@ impl From<sqlx::Error> for AppError {
             }
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
                 tracing::error!(error = %e, "database unavailable");
-                AppError::Unavailable { message: "The database is not reachable right now.".into() }
+                AppError::Unavailable {
+                    message: "The database is not reachable right now.".into(),
+                }
             }
             _ => AppError::internal(format!("database: {e}")),
         }
@@ -115,11 +125,14 @@ impl From<sqlx::Error> for AppError {
 impl axum::response::IntoResponse for AppError {
     fn into_response(self) -> axum::response::Response {
         let status = self.status();
-        let mut resp = (status, axum::Json(serde_json::json!({
-            "error": self.kind(),
-            "message": self.to_string(),
-            "field": self.field(),
-        })))
+        let mut resp = (
+            status,
+            axum::Json(serde_json::json!({
+                "error": self.kind(),
+                "message": self.to_string(),
+                "field": self.field(),
+            })),
+        )
             .into_response();
         if let AppError::Limit { retry_after_s, .. } = &self
             && let Ok(v) = http::HeaderValue::from_str(&retry_after_s.to_string())

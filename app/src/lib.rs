@@ -66,7 +66,10 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let location = use_location();
-    let user = Resource::new(move || location.pathname.get(), |_| auth::api::current_user());
+    let user = Resource::new(
+        move || location.pathname.get(),
+        |_| auth::api::current_user(),
+    );
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">

@@ -38,9 +38,19 @@ pub async fn launch(
     if config.s3.embedded {
         let creds = local_s3::load_or_create_credentials(&config.data_dir)
             .context("reading the embedded S3 endpoint's credentials")?;
-        let addr = local_s3::spawn(&config.s3.embedded_addr, config.data_dir.join("s3"), &creds, shutdown.clone())
-            .await
-            .with_context(|| format!("starting the embedded S3 endpoint on {}", config.s3.embedded_addr))?;
+        let addr = local_s3::spawn(
+            &config.s3.embedded_addr,
+            config.data_dir.join("s3"),
+            &creds,
+            shutdown.clone(),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "starting the embedded S3 endpoint on {}",
+                config.s3.embedded_addr
+            )
+        })?;
         // The one secret we log: it guards only this machine's local data.
         tracing::info!(
             endpoint = %format!("http://{addr}"),
@@ -56,21 +66,39 @@ pub async fn launch(
         s3_addr = Some(addr);
     }
 
-    let db = Db::connect(&config.database_url).await.context("connecting to the database")?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .context("connecting to the database")?;
     let storage = Storage::new(&config.s3).await;
-    storage.ensure_bucket().await.map_err(|e| anyhow::anyhow!("object storage bucket {}: {e}", config.s3.bucket))?;
+    storage
+        .ensure_bucket()
+        .await
+        .map_err(|e| anyhow::anyhow!("object storage bucket {}: {e}", config.s3.bucket))?;
 
-    let state = AppState { db, storage, clock, config: Arc::new(config) };
+    let state = AppState {
+        db,
+        storage,
+        clock,
+        config: Arc::new(config),
+    };
     let app = routes::router(state.clone(), leptos_options);
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown.cancelled_owned());
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, s3_addr, state, task })
+    Ok(Running {
+        addr,
+        s3_addr,
+        state,
+        task,
+    })
 }
 
 /// Log filter used when `RUST_LOG` is not set: our own info, libraries' warnings. s3s logs

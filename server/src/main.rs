@@ -8,11 +8,18 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(server::DEFAULT_LOG_FILTER));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 
-    let leptos = leptos::config::get_configuration(None)
+    let mut leptos = leptos::config::get_configuration(None)
         .context("reading the Leptos settings")?
         .leptos_options;
+    // A binary built by plain `cargo build`/`cargo test` lacks cargo-leptos's baked-in name.
+    if leptos.output_name.is_empty() {
+        leptos.output_name = "nexus".into();
+    }
     let config = Config::from_env(&leptos.site_addr.to_string()).map_err(anyhow::Error::msg)?;
     tracing::info!(?config, "starting");
     let listener = tokio::net::TcpListener::bind(&config.listen_addr)
@@ -21,7 +28,8 @@ async fn main() -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
 
     let shutdown = server::Shutdown::new();
-    let running = server::launch(config, leptos, listener, Clock::default(), shutdown.clone()).await?;
+    let running =
+        server::launch(config, leptos, listener, Clock::default(), shutdown.clone()).await?;
     tracing::info!(url = %public_url, "Nexus Deep Storage is ready");
     println!("\n  Nexus Deep Storage is ready at {public_url}\n");
 

@@ -29,7 +29,10 @@ impl axum::extract::FromRef<ServerState> for LeptosOptions {
 
 pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
     let routes = generate_route_list(app::App);
-    let state = ServerState { leptos: leptos.clone(), app: app.clone() };
+    let state = ServerState {
+        leptos: leptos.clone(),
+        app: app.clone(),
+    };
     let context = {
         let app = app.clone();
         move || provide_context(app.clone())
@@ -42,8 +45,14 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(context, app::shell))
-        .layer(middleware::from_fn_with_state(app.clone(), require_session_for_pages))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            ServerState,
+            _,
+        >(context, app::shell))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            require_session_for_pages,
+        ))
         .layer(middleware::from_fn_with_state(app, check_origin))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(crate::trace::trace_app))
@@ -61,7 +70,11 @@ async fn readyz(State(s): State<ServerState>) -> impl IntoResponse {
     let storage = s.app.storage.ping().await;
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let ready = db.is_ok() && storage.is_ok();
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = serde_json::json!({
         "status": word(ready),
         "database": word(db.is_ok()),
@@ -89,7 +102,8 @@ async fn download(
         .await
         .map_err(IntoResponse::into_response)?;
     let mut resp = Redirect::to(&url).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 
@@ -98,12 +112,27 @@ const SIGNED_IN_PAGES: &[&str] = &["/vaults"];
 
 /// Sends a signed-out visitor of a page that needs a session to sign-in, which brings them
 /// back (`next`) afterwards. Pages render only for people who may see them.
-async fn require_session_for_pages(State(st): State<AppState>, req: Request, next: Next) -> Response {
+async fn require_session_for_pages(
+    State(st): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
     let needs = req.method() == Method::GET
-        && SIGNED_IN_PAGES.iter().any(|p| path == *p || path.starts_with(&format!("{p}/")));
-    if needs && matches!(app::auth::service::actor_from_headers(&st, req.headers()).await, Ok(None)) {
-        let back = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        && SIGNED_IN_PAGES
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if needs
+        && matches!(
+            app::auth::service::actor_from_headers(&st, req.headers()).await,
+            Ok(None)
+        )
+    {
+        let back = req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
         return Redirect::to(&format!("/sign-in?next={}", urlencode(back))).into_response();
     }
     next.run(req).await
@@ -144,7 +173,9 @@ pub fn origin_allowed(public_url: &str, headers: &http::HeaderMap) -> bool {
             let origin = origin.trim_end_matches('/');
             let host = get("host").unwrap_or("");
             origin == public_url
-                || origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"))
+                || origin
+                    .strip_prefix("http://")
+                    .or_else(|| origin.strip_prefix("https://"))
                     == Some(host)
         }
         None => matches!(get("sec-fetch-site"), Some("same-origin") | Some("none")),
@@ -154,7 +185,10 @@ pub fn origin_allowed(public_url: &str, headers: &http::HeaderMap) -> bool {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     resp
@@ -176,17 +210,32 @@ mod tests {
     #[test]
     fn state_changes_need_our_origin() {
         let public = "http://127.0.0.1:3000";
-        assert!(origin_allowed(public, &headers(&[("origin", "http://127.0.0.1:3000")])));
         assert!(origin_allowed(
             public,
-            &headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])
+            &headers(&[("origin", "http://127.0.0.1:3000")])
+        ));
+        assert!(origin_allowed(
+            public,
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ])
         ));
         assert!(!origin_allowed(
             public,
-            &headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")])
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("host", "127.0.0.1:3000")
+            ])
         ));
-        assert!(origin_allowed(public, &headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!origin_allowed(public, &headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(origin_allowed(
+            public,
+            &headers(&[("sec-fetch-site", "same-origin")])
+        ));
+        assert!(!origin_allowed(
+            public,
+            &headers(&[("sec-fetch-site", "cross-site")])
+        ));
         assert!(!origin_allowed(public, &headers(&[])));
     }
 }

@@ -32,7 +32,8 @@ async fn trace_request(service: &'static str, req: Request, next: Next) -> Respo
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| req.uri().path().to_owned());
-    let span = tracing::info_span!("request", %service, id = %id, method = %req.method(), path = %route);
+    let span =
+        tracing::info_span!("request", %service, id = %id, method = %req.method(), path = %route);
     let started = Instant::now();
     let fut = app::core::request_id::REQUEST_ID.scope(id.clone(), next.run(req));
     let mut resp = fut.instrument(span.clone()).await;

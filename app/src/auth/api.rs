@@ -8,14 +8,21 @@ use leptos::prelude::*;
 use crate::core::request::{client_ip, finish, set_header, state, user_agent};
 
 #[server(prefix = "/api", endpoint = "sign_up")]
-pub async fn sign_up(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn sign_up(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use super::service;
     let st = state();
     finish(
         async {
             let (s, vault_id) =
                 service::sign_up(&st, &email, &password, &client_ip(), &user_agent()).await?;
-            set_header(http::header::SET_COOKIE, &service::session_cookie(&st, Some(&s.token), s.expires_at));
+            set_header(
+                http::header::SET_COOKIE,
+                &service::session_cookie(&st, Some(&s.token), s.expires_at),
+            );
             let to = service::safe_next(next.as_deref()).unwrap_or(format!("/vaults/{vault_id}"));
             leptos_axum::redirect(&to);
             Ok(())
@@ -25,13 +32,20 @@ pub async fn sign_up(email: String, password: String, next: Option<String>) -> R
 }
 
 #[server(prefix = "/api", endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use super::service;
     let st = state();
     finish(
         async {
             let s = service::sign_in(&st, &email, &password, &client_ip(), &user_agent()).await?;
-            set_header(http::header::SET_COOKIE, &service::session_cookie(&st, Some(&s.token), s.expires_at));
+            set_header(
+                http::header::SET_COOKIE,
+                &service::session_cookie(&st, Some(&s.token), s.expires_at),
+            );
             let to = service::safe_next(next.as_deref()).unwrap_or_else(|| "/vaults".into());
             leptos_axum::redirect(&to);
             Ok(())
@@ -55,7 +69,10 @@ pub async fn sign_out() -> Result<(), AppError> {
             {
                 service::sign_out(&st, token).await?;
             }
-            set_header(http::header::SET_COOKIE, &service::session_cookie(&st, None, 0));
+            set_header(
+                http::header::SET_COOKIE,
+                &service::session_cookie(&st, None, 0),
+            );
             leptos_axum::redirect("/sign-in");
             Ok(())
         }
@@ -67,5 +84,9 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     let st = state();
-    finish(crate::core::request::current_user(&st).await.map(|o| o.map(|(_, u)| u)))
+    finish(
+        crate::core::request::current_user(&st)
+            .await
+            .map(|o| o.map(|(_, u)| u)),
+    )
 }

@@ -35,7 +35,10 @@ pub fn normalize_email(email: &str) -> Result<String, AppError> {
     if valid {
         Ok(email)
     } else {
-        Err(AppError::invalid("email", "Enter an email address like name@example.com."))
+        Err(AppError::invalid(
+            "email",
+            "Enter an email address like name@example.com.",
+        ))
     }
 }
 
@@ -69,7 +72,9 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
 async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     tokio::task::spawn_blocking(move || {
-        Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
     })
     .await
     .unwrap_or(false)
@@ -163,7 +168,10 @@ pub async fn sign_in(
     record_login_attempt(st, &email, ip, ok).await?;
     match row {
         Some(u) if ok => {
-            let user = User { id: u.id, email: u.email };
+            let user = User {
+                id: u.id,
+                email: u.email,
+            };
             create_session(st, user, ip, user_agent).await
         }
         _ => Err(wrong()),
@@ -183,8 +191,11 @@ async fn check_login_limits(st: &AppState, email: &str, ip: &str) -> Result<(), 
         } else {
             "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0"
         };
-        let (count, oldest): (i64, Option<i64>) =
-            sqlx::query_as(sql).bind(key).bind(since).fetch_one(&st.db.pool).await?;
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(sql)
+            .bind(key)
+            .bind(since)
+            .fetch_one(&st.db.pool)
+            .await?;
         if count >= max {
             let retry_ms = oldest.unwrap_or(since) + window_ms - st.clock.now_ms();
             let retry_after_s = (retry_ms.max(1000) + 999) / 1000;
@@ -243,7 +254,11 @@ async fn create_session(
     .bind(user_agent.chars().take(300).collect::<String>())
     .execute(&st.db.pool)
     .await?;
-    Ok(SignedIn { user, token, expires_at })
+    Ok(SignedIn {
+        user,
+        token,
+        expires_at,
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -264,8 +279,17 @@ pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, U
     .fetch_optional(&st.db.pool)
     .await?;
     Ok(row.filter(|r| r.expires_at > st.clock.now_ms()).map(|r| {
-        let actor = Actor::User { user_id: r.user_id.clone(), session_id: r.session_id };
-        (actor, User { id: r.user_id, email: r.email })
+        let actor = Actor::User {
+            user_id: r.user_id.clone(),
+            session_id: r.session_id,
+        };
+        (
+            actor,
+            User {
+                id: r.user_id,
+                email: r.email,
+            },
+        )
     }))
 }
 
@@ -280,11 +304,17 @@ pub async fn sign_out(st: &AppState, token: &str) -> Result<(), AppError> {
 
 /// The `Set-Cookie` value carrying a session (or clearing it when `token` is None).
 pub fn session_cookie(st: &AppState, token: Option<&str>, expires_at: i64) -> String {
-    let secure = if st.config.secure_cookies() { "; Secure" } else { "" };
+    let secure = if st.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     match token {
         Some(t) => {
             let max_age = ((expires_at - st.clock.now_ms()) / 1000).max(0);
-            format!("{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+            format!(
+                "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+            )
         }
         None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
@@ -306,15 +336,29 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(normalize_email("  Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
+        assert_eq!(
+            normalize_email("  Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn session_cookie_is_found_among_others() {
-        assert_eq!(token_from_cookie_header("a=1; nexus_session=abc; b=2"), Some("abc"));
+        assert_eq!(
+            token_from_cookie_header("a=1; nexus_session=abc; b=2"),
+            Some("abc")
+        );
         assert_eq!(token_from_cookie_header("nexus_session="), None);
         assert_eq!(token_from_cookie_header("other=1"), None);
     }
@@ -325,7 +369,10 @@ pub async fn actor_from_headers(
     st: &AppState,
     headers: &http::HeaderMap,
 ) -> Result<Option<(Actor, User)>, AppError> {
-    let Some(cookie) = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()) else {
+    let Some(cookie) = headers
+        .get(http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(None);
     };
     match token_from_cookie_header(cookie) {

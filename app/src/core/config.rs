@@ -43,7 +43,10 @@ fn var(name: &str) -> Option<String> {
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| format!("{name}={v:?} is not a valid value")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={v:?} is not a valid value")),
     }
 }
 
@@ -116,7 +119,10 @@ impl fmt::Debug for Config {
             .field("s3_region", &self.s3.region)
             .field("s3_embedded", &self.s3.embedded)
             .field("aws_access_key_id", &self.s3.access_key_id)
-            .field("aws_secret_access_key", &self.s3.secret_access_key.as_ref().map(|_| "***"))
+            .field(
+                "aws_secret_access_key",
+                &self.s3.secret_access_key.as_ref().map(|_| "***"),
+            )
             .field("presign_ttl_secs", &self.presign_ttl_secs)
             .finish_non_exhaustive()
     }

@@ -52,7 +52,8 @@ impl Db {
         };
         let mut opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         if dialect == Dialect::Sqlite {
-            if let Some(dir) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_owned()))
+            if let Some(dir) = sqlite_path(url)
+                .and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_owned()))
                 && !dir.as_os_str().is_empty()
             {
                 std::fs::create_dir_all(&dir).map_err(sqlx::Error::Io)?;
@@ -73,18 +74,26 @@ impl Db {
         }
         let pool = opts.connect(url).await?;
         let db = Db { pool, dialect };
-        migrator(dialect).run(&db.pool).await.map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
+        migrator(dialect)
+            .run(&db.pool)
+            .await
+            .map_err(|e| sqlx::Error::Migrate(Box::new(e)))?;
         Ok(db)
     }
 
     /// Answers when the database does (for /readyz).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 
 fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
 }

@@ -1,11 +1,11 @@
 //! Server-only plumbing shared by every feature: the database, object storage, the clock,
 //! settings, the acting principal, and the state handed to server functions and handlers.
 pub mod actor;
-pub mod request;
-pub mod request_id;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod request;
+pub mod request_id;
 pub mod storage;
 
 pub use actor::Actor;

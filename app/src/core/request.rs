@@ -19,33 +19,49 @@ fn parts() -> Option<Parts> {
 
 /// The signed-in user of this request, if any.
 pub async fn current_user(st: &AppState) -> Result<Option<(Actor, User)>, AppError> {
-    let Some(parts) = parts() else { return Ok(None) };
+    let Some(parts) = parts() else {
+        return Ok(None);
+    };
     auth::actor_from_headers(st, &parts.headers).await
 }
 
 /// The signed-in actor, or Unauthenticated.
 pub async fn actor(st: &AppState) -> Result<Actor, AppError> {
-    current_user(st).await?.map(|(a, _)| a).ok_or_else(AppError::unauthenticated)
+    current_user(st)
+        .await?
+        .map(|(a, _)| a)
+        .ok_or_else(AppError::unauthenticated)
 }
 
 /// The client's address as the server saw it (the proxy's, behind one).
 pub fn client_ip() -> String {
     parts()
-        .and_then(|p| p.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
+        .and_then(|p| {
+            p.extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn user_agent() -> String {
     parts()
-        .and_then(|p| p.headers.get(http::header::USER_AGENT)?.to_str().ok().map(str::to_owned))
+        .and_then(|p| {
+            p.headers
+                .get(http::header::USER_AGENT)?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
         .unwrap_or_default()
 }
 
 /// Sets a response header on this server function's answer.
 pub fn set_header(name: http::HeaderName, value: &str) {
-    if let (Some(resp), Ok(v)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value))
-    {
+    if let (Some(resp), Ok(v)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(value),
+    ) {
         resp.append_header(name, v);
     }
 }

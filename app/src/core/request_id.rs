@@ -5,5 +5,7 @@ tokio::task_local! {
 }
 
 pub fn current() -> String {
-    REQUEST_ID.try_with(|s| s.clone()).unwrap_or_else(|_| "-".into())
+    REQUEST_ID
+        .try_with(|s| s.clone())
+        .unwrap_or_else(|_| "-".into())
 }

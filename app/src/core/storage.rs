@@ -2,7 +2,9 @@
 //! any other S3. Presigned URLs are short-lived and name one exact, server-made key; part
 //! URLs also sign the part's exact length.
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, StorageClass};
 use std::time::{Duration, SystemTime};
@@ -28,7 +30,9 @@ fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
     let msg = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
     if msg.contains("dispatch failure") || msg.contains("timeout") || msg.contains("io error") {
         tracing::error!(op, error = %msg, "object storage unreachable");
-        AppError::Unavailable { message: "Object storage is not reachable right now.".into() }
+        AppError::Unavailable {
+            message: "Object storage is not reachable right now.".into(),
+        }
     } else {
         AppError::internal(format!("S3 {op}: {msg}"))
     }
@@ -55,7 +59,10 @@ impl Storage {
         if let Some(endpoint) = &s.endpoint {
             b = b.endpoint_url(endpoint);
         }
-        Storage { client: Client::from_conf(b.build()), bucket: s.bucket.clone() }
+        Storage {
+            client: Client::from_conf(b.build()),
+            bucket: s.bucket.clone(),
+        }
     }
 
     fn presigning(ttl_secs: u64) -> Result<PresigningConfig, AppError> {
@@ -67,26 +74,54 @@ impl Storage {
 
     /// Creates the bucket when it does not exist (the embedded endpoint and test servers).
     pub async fn ensure_bucket(&self) -> Result<(), AppError> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
-        match self.client.create_bucket().bucket(&self.bucket).send().await {
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => {
                 let already = e.as_service_error().is_some_and(|se| {
                     se.is_bucket_already_owned_by_you() || se.is_bucket_already_exists()
                 });
-                if already { Ok(()) } else { Err(s3_error("CreateBucket", e)) }
+                if already {
+                    Ok(())
+                } else {
+                    Err(s3_error("CreateBucket", e))
+                }
             }
         }
     }
 
     /// Answers when the bucket does (for /readyz).
     pub async fn ping(&self) -> Result<(), AppError> {
-        self.client.head_bucket().bucket(&self.bucket).send().await.map(|_| ()).map_err(|e| s3_error("HeadBucket", e))
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| s3_error("HeadBucket", e))
     }
 
-    pub async fn create_multipart(&self, key: &str, content_type: &str, class: &str) -> Result<String, AppError> {
+    pub async fn create_multipart(
+        &self,
+        key: &str,
+        content_type: &str,
+        class: &str,
+    ) -> Result<String, AppError> {
         let out = self
             .client
             .create_multipart_upload()
@@ -97,7 +132,8 @@ impl Storage {
             .send()
             .await
             .map_err(|e| s3_error("CreateMultipartUpload", e))?;
-        out.upload_id.ok_or_else(|| AppError::internal("CreateMultipartUpload gave no upload id"))
+        out.upload_id
+            .ok_or_else(|| AppError::internal("CreateMultipartUpload gave no upload id"))
     }
 
     /// A PUT URL for one part: exact key, upload id, part number and content length.
@@ -109,7 +145,8 @@ impl Storage {
         content_length: i64,
         ttl_secs: u64,
     ) -> Result<String, AppError> {
-        self.presign_upload_part_at(key, upload_id, part_number, content_length, ttl_secs, None).await
+        self.presign_upload_part_at(key, upload_id, part_number, content_length, ttl_secs, None)
+            .await
     }
 
     /// As [`Self::presign_upload_part`], signed as if at `start` (tests make expired URLs).
@@ -122,11 +159,14 @@ impl Storage {
         ttl_secs: u64,
         start: Option<SystemTime>,
     ) -> Result<String, AppError> {
-        let mut cfg = PresigningConfig::builder().expires_in(Duration::from_secs(ttl_secs.min(900)));
+        let mut cfg =
+            PresigningConfig::builder().expires_in(Duration::from_secs(ttl_secs.min(900)));
         if let Some(t) = start {
             cfg = cfg.start_time(t);
         }
-        let cfg = cfg.build().map_err(|e| AppError::internal(format!("presign config: {e}")))?;
+        let cfg = cfg
+            .build()
+            .map_err(|e| AppError::internal(format!("presign config: {e}")))?;
         let req = self
             .client
             .upload_part()
@@ -141,7 +181,12 @@ impl Storage {
         Ok(req.uri().to_string())
     }
 
-    pub async fn complete_multipart(&self, key: &str, upload_id: &str, parts: &[(i32, String)]) -> Result<(), AppError> {
+    pub async fn complete_multipart(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> Result<(), AppError> {
         let parts = parts
             .iter()
             .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
@@ -151,14 +196,28 @@ impl Storage {
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
-            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| {
-                let bad_part = e.as_service_error().and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
-                    .is_some_and(|c| c == "InvalidPart" || c == "InvalidPartOrder" || c == "EntityTooSmall" || c == "NoSuchUpload");
+                let bad_part = e
+                    .as_service_error()
+                    .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
+                    .is_some_and(|c| {
+                        c == "InvalidPart"
+                            || c == "InvalidPartOrder"
+                            || c == "EntityTooSmall"
+                            || c == "NoSuchUpload"
+                    });
                 if bad_part {
-                    AppError::invalid("parts", "S3 does not have these parts as listed; upload the missing parts again.")
+                    AppError::invalid(
+                        "parts",
+                        "S3 does not have these parts as listed; upload the missing parts again.",
+                    )
                 } else {
                     s3_error("CompleteMultipartUpload", e)
                 }
@@ -179,7 +238,11 @@ impl Storage {
     }
 
     /// Parts S3 holds for an upload: (number, size, ETag).
-    pub async fn list_parts(&self, key: &str, upload_id: &str) -> Result<Vec<(i32, i64, String)>, AppError> {
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<(i32, i64, String)>, AppError> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -211,10 +274,20 @@ impl Storage {
 
     /// Size, class and ETag of an object, or None when it does not exist.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectHead>, AppError> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(h) => Ok(Some(ObjectHead {
                 size: h.content_length().unwrap_or(0),
-                storage_class: h.storage_class().map(|c| c.as_str().to_string()).unwrap_or_else(|| "STANDARD".into()),
+                storage_class: h
+                    .storage_class()
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_else(|| "STANDARD".into()),
                 etag: h.e_tag().map(str::to_owned),
             })),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(None),
@@ -223,12 +296,23 @@ impl Storage {
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), AppError> {
-        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| s3_error("DeleteObject", e))?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| s3_error("DeleteObject", e))?;
         Ok(())
     }
 
     /// A GET URL that downloads the object under `filename`.
-    pub async fn presign_get(&self, key: &str, filename: &str, ttl_secs: u64) -> Result<String, AppError> {
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        ttl_secs: u64,
+    ) -> Result<String, AppError> {
         let req = self
             .client
             .get_object()

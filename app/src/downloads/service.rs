@@ -9,16 +9,28 @@ pub async fn download_url(st: &AppState, actor: &Actor, file_id: &str) -> Result
     match file.state.as_str() {
         "available" | "restored" => {}
         "uploading" => return Err(AppError::conflict("This file is still uploading.")),
-        _ => return Err(AppError::conflict("This file cannot be downloaded in its current state.")),
+        _ => {
+            return Err(AppError::conflict(
+                "This file cannot be downloaded in its current state.",
+            ));
+        }
     }
-    st.storage.presign_get(&file.s3_key, &file.name, st.config.presign_ttl_secs).await
+    st.storage
+        .presign_get(&file.s3_key, &file.name, st.config.presign_ttl_secs)
+        .await
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).
 pub fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for b in name.bytes() {

@@ -38,7 +38,9 @@ pub fn check_file_name(name: &str) -> Result<String, crate::error::AppError> {
         || name.chars().count() > 255
         || name == "."
         || name == ".."
-        || name.chars().any(|c| c == '/' || c == '\\' || c.is_control());
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
     if bad {
         Err(crate::error::AppError::invalid(
             "name",

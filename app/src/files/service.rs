@@ -19,7 +19,11 @@ pub struct FileRecord {
 
 /// The first page of a vault's files, newest first. (Keyset paging and folders arrive with
 /// the file browser; LIMIT without OFFSET stays fast.)
-pub async fn list_files(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vec<FileEntry>, AppError> {
+pub async fn list_files(
+    db: &Db,
+    actor: &Actor,
+    vault_id: &str,
+) -> Result<Vec<FileEntry>, AppError> {
     let vault = crate::vaults::service::get_vault(db, actor, vault_id).await?;
     Ok(sqlx::query_as(
         "SELECT id, vault_id, name, size, content_type, storage_class, state, created_at
@@ -32,7 +36,12 @@ pub async fn list_files(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vec<Fi
 }
 
 /// A file the actor holds at least `role` on (NotFound when it may not see it at all).
-pub async fn get_file(db: &Db, actor: &Actor, file_id: &str, role: Role) -> Result<FileRecord, AppError> {
+pub async fn get_file(
+    db: &Db,
+    actor: &Actor,
+    file_id: &str,
+    role: Role,
+) -> Result<FileRecord, AppError> {
     let file: FileRecord = sqlx::query_as(
         "SELECT id, workspace_id, vault_id, name, size, content_type, s3_key, storage_class, state
          FROM files WHERE id = $1",

@@ -40,8 +40,10 @@ pub async fn complete_upload(
 ) -> Result<FileEntry, AppError> {
     let st = state();
     finish(
-        async { super::service::complete_upload(&st, &actor(&st).await?, &upload_id, &parts).await }
-            .await,
+        async {
+            super::service::complete_upload(&st, &actor(&st).await?, &upload_id, &parts).await
+        }
+        .await,
     )
 }
 

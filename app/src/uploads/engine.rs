@@ -17,7 +17,10 @@ const URL_BATCH: usize = 20;
 const PART_ATTEMPTS: u32 = 4;
 
 fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }
 
 async fn sleep_ms(ms: i32) {
@@ -37,7 +40,11 @@ pub fn start(
     on_done: Callback<()>,
 ) {
     let total = file.size() as i64;
-    state.set(Some(UploadView { name: file.name(), phase: Phase::Preparing, meter: Meter::new(total) }));
+    state.set(Some(UploadView {
+        name: file.name(),
+        phase: Phase::Preparing,
+        meter: Meter::new(total),
+    }));
     leptos::task::spawn_local(async move {
         match upload_file(&vault_id, &file, state).await {
             Ok(()) => {
@@ -58,12 +65,27 @@ pub fn start(
     });
 }
 
-async fn upload_file(vault_id: &str, file: &File, state: RwSignal<Option<UploadView>>) -> Result<(), String> {
+async fn upload_file(
+    vault_id: &str,
+    file: &File,
+    state: RwSignal<Option<UploadView>>,
+) -> Result<(), String> {
     let content_type = file.type_();
-    let ticket = start_upload(vault_id.to_string(), file.name(), file.size() as i64, content_type)
-        .await
-        .map_err(|e| e.to_string())?;
-    let set_phase = move |p: Phase| state.update(|s| if let Some(u) = s { u.phase = p });
+    let ticket = start_upload(
+        vault_id.to_string(),
+        file.name(),
+        file.size() as i64,
+        content_type,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let set_phase = move |p: Phase| {
+        state.update(|s| {
+            if let Some(u) = s {
+                u.phase = p
+            }
+        })
+    };
     set_phase(Phase::Uploading);
 
     let result = async {
@@ -71,8 +93,9 @@ async fn upload_file(vault_id: &str, file: &File, state: RwSignal<Option<UploadV
         let mut completed = Vec::with_capacity(ticket.part_count as usize);
         let numbers: Vec<i64> = (1..=ticket.part_count).collect();
         for batch in numbers.chunks(URL_BATCH) {
-            let mut urls: Vec<PartUrl> =
-                presign_parts(ticket.upload_id.clone(), batch.to_vec()).await.map_err(|e| e.to_string())?;
+            let mut urls: Vec<PartUrl> = presign_parts(ticket.upload_id.clone(), batch.to_vec())
+                .await
+                .map_err(|e| e.to_string())?;
             for i in 0..urls.len() {
                 let part = urls[i].clone();
                 let start = (part.number - 1) * ticket.part_size;
@@ -81,7 +104,11 @@ async fn upload_file(vault_id: &str, file: &File, state: RwSignal<Option<UploadV
                     .map_err(|_| "could not read the file".to_string())?;
                 let base = done_bytes;
                 let progress = Rc::new(move |loaded: f64| {
-                    state.update(|s| if let Some(u) = s { u.meter.record(now_ms(), base + loaded as i64) });
+                    state.update(|s| {
+                        if let Some(u) = s {
+                            u.meter.record(now_ms(), base + loaded as i64)
+                        }
+                    });
                 });
                 let mut attempt = 0;
                 let etag = loop {
@@ -101,16 +128,23 @@ async fn upload_file(vault_id: &str, file: &File, state: RwSignal<Option<UploadV
                             leptos::logging::warn!("part {} failed ({e:?}); retrying", part.number);
                             sleep_ms(500 * 2i32.pow(attempt)).await;
                         }
-                        Err(e) => return Err(format!("part {} could not be stored: {e}", part.number)),
+                        Err(e) => {
+                            return Err(format!("part {} could not be stored: {e}", part.number));
+                        }
                     }
                 };
                 done_bytes += part.size;
                 progress(part.size as f64);
-                completed.push(CompletedPart { number: part.number, etag });
+                completed.push(CompletedPart {
+                    number: part.number,
+                    etag,
+                });
             }
         }
         set_phase(Phase::Verifying);
-        complete_upload(ticket.upload_id.clone(), completed).await.map_err(|e| e.to_string())?;
+        complete_upload(ticket.upload_id.clone(), completed)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
     .await;
@@ -136,7 +170,10 @@ impl std::fmt::Display for PutError {
             PutError::Network => write!(f, "the network connection failed"),
             PutError::Expired => write!(f, "the upload link expired"),
             PutError::Status(s) => write!(f, "storage answered HTTP {s}"),
-            PutError::NoEtag => write!(f, "storage did not return the part's ETag (CORS must expose ETag)"),
+            PutError::NoEtag => write!(
+                f,
+                "storage did not return the part's ETag (CORS must expose ETag)"
+            ),
         }
     }
 }
@@ -148,7 +185,8 @@ async fn put_part(url: &str, blob: &Blob, progress: Rc<dyn Fn(f64)>) -> Result<S
     let (tx, rx) = oneshot::channel::<Result<String, PutError>>();
     let tx = Rc::new(RefCell::new(Some(tx)));
 
-    let on_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| progress(e.loaded()));
+    let on_progress =
+        Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| progress(e.loaded()));
     let on_load = {
         let (xhr, tx) = (xhr.clone(), tx.clone());
         Closure::<dyn FnMut()>::new(move || {
@@ -160,7 +198,12 @@ async fn put_part(url: &str, blob: &Blob, progress: Rc<dyn Fn(f64)>) -> Result<S
                     .flatten()
                     .filter(|e| !e.is_empty())
                     .ok_or(PutError::NoEtag),
-                403 if xhr.response_text().ok().flatten().is_some_and(|t| t.contains("expired")) => {
+                403 if xhr
+                    .response_text()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|t| t.contains("expired")) =>
+                {
                     Err(PutError::Expired)
                 }
                 s => Err(PutError::Status(s)),
@@ -183,7 +226,8 @@ async fn put_part(url: &str, blob: &Blob, progress: Rc<dyn Fn(f64)>) -> Result<S
     }
     xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
     xhr.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    xhr.send_with_opt_blob(Some(blob)).map_err(|_| PutError::Network)?;
+    xhr.send_with_opt_blob(Some(blob))
+        .map_err(|_| PutError::Network)?;
     let result = rx.await.unwrap_or(Err(PutError::Network));
     // The closures must outlive the request; drop them only now.
     drop((on_progress, on_load, on_error));

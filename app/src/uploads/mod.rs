@@ -99,7 +99,10 @@ impl Meter {
     const WINDOW_MS: f64 = 5_000.0;
 
     pub fn new(total: i64) -> Self {
-        Meter { total, ..Default::default() }
+        Meter {
+            total,
+            ..Default::default()
+        }
     }
 
     /// Records `done` bytes at time `now_ms`; a smaller value (a retried part) is ignored.
@@ -107,14 +110,21 @@ impl Meter {
         self.done = self.done.max(done.min(self.total));
         self.samples.push_back((now_ms, self.done));
         while self.samples.len() > 2
-            && self.samples.front().is_some_and(|(t, _)| now_ms - t > Self::WINDOW_MS)
+            && self
+                .samples
+                .front()
+                .is_some_and(|(t, _)| now_ms - t > Self::WINDOW_MS)
         {
             self.samples.pop_front();
         }
     }
 
     pub fn percent(&self) -> f64 {
-        if self.total <= 0 { 100.0 } else { self.done as f64 * 100.0 / self.total as f64 }
+        if self.total <= 0 {
+            100.0
+        } else {
+            self.done as f64 * 100.0 / self.total as f64
+        }
     }
 
     /// Bytes per second over the window, once it spans at least half a second.
@@ -151,6 +161,10 @@ mod meter_tests {
         m.record(1000.0, 1_000_000);
         m.record(7000.0, 61_000_000);
         m.record(8000.0, 71_000_000);
-        assert_eq!(m.speed(), Some(10_000_000.0), "old samples leave the window");
+        assert_eq!(
+            m.speed(),
+            Some(10_000_000.0),
+            "old samples leave the window"
+        );
     }
 }

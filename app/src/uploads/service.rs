@@ -1,4 +1,6 @@
-use super::{CompletedPart, MAX_FILE_SIZE, PartUrl, UploadTicket, part_count, part_len, part_size_for};
+use super::{
+    CompletedPart, MAX_FILE_SIZE, PartUrl, UploadTicket, part_count, part_len, part_size_for,
+};
 use crate::core::{Actor, AppState, new_id};
 use crate::error::AppError;
 use crate::files::{FileEntry, check_file_name};
@@ -28,9 +30,15 @@ fn check_content_type(ct: &str) -> Result<String, AppError> {
         return Ok("application/octet-stream".into());
     }
     let ok = ct.len() <= 200
-        && ct.split_once('/').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+        && ct
+            .split_once('/')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
         && ct.chars().all(|c| c.is_ascii_graphic() || c == ' ');
-    if ok { Ok(ct.to_string()) } else { Err(AppError::invalid("content_type", "Not a media type.")) }
+    if ok {
+        Ok(ct.to_string())
+    } else {
+        Err(AppError::invalid("content_type", "Not a media type."))
+    }
 }
 
 /// Starts a multipart upload into a vault: validates before any byte moves, creates the
@@ -98,7 +106,12 @@ pub async fn start_upload(
     .await?;
     tx.commit().await?;
     tracing::info!(%upload_id, %file_id, size, parts, "upload started");
-    Ok(UploadTicket { upload_id, file_id, part_size, part_count: parts })
+    Ok(UploadTicket {
+        upload_id,
+        file_id,
+        part_size,
+        part_count: parts,
+    })
 }
 
 async fn load_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<UploadRow, AppError> {
@@ -128,19 +141,35 @@ pub async fn presign_parts(
         return Err(AppError::conflict("This upload is already complete."));
     }
     if numbers.is_empty() || numbers.len() > MAX_PARTS_PER_PRESIGN {
-        return Err(AppError::invalid("parts", "Ask for 1 to 100 parts at a time."));
+        return Err(AppError::invalid(
+            "parts",
+            "Ask for 1 to 100 parts at a time.",
+        ));
     }
     let mut urls = Vec::with_capacity(numbers.len());
     for &n in numbers {
         if !(1..=up.part_count).contains(&n) {
-            return Err(AppError::invalid("parts", format!("Part {n} is not part of this upload.")));
+            return Err(AppError::invalid(
+                "parts",
+                format!("Part {n} is not part of this upload."),
+            ));
         }
         let size = part_len(up.size, up.part_size, n);
         let url = st
             .storage
-            .presign_upload_part(&up.s3_key, &up.s3_upload_id, n as i32, size, st.config.presign_ttl_secs)
+            .presign_upload_part(
+                &up.s3_key,
+                &up.s3_upload_id,
+                n as i32,
+                size,
+                st.config.presign_ttl_secs,
+            )
             .await?;
-        urls.push(PartUrl { number: n, size, url });
+        urls.push(PartUrl {
+            number: n,
+            size,
+            url,
+        });
     }
     Ok(urls)
 }
@@ -166,18 +195,32 @@ pub async fn complete_upload(
             format!("Expected parts 1 to {}, each once.", up.part_count),
         ));
     }
-    if parts.iter().any(|p| p.etag.trim().is_empty() || p.etag.len() > 200) {
-        return Err(AppError::invalid("parts", "Every part needs the ETag S3 returned."));
+    if parts
+        .iter()
+        .any(|p| p.etag.trim().is_empty() || p.etag.len() > 200)
+    {
+        return Err(AppError::invalid(
+            "parts",
+            "Every part needs the ETag S3 returned.",
+        ));
     }
-    let list: Vec<(i32, String)> = parts.iter().map(|p| (p.number as i32, p.etag.clone())).collect();
-    st.storage.complete_multipart(&up.s3_key, &up.s3_upload_id, &list).await?;
+    let list: Vec<(i32, String)> = parts
+        .iter()
+        .map(|p| (p.number as i32, p.etag.clone()))
+        .collect();
+    st.storage
+        .complete_multipart(&up.s3_key, &up.s3_upload_id, &list)
+        .await?;
 
     let head = st.storage.head(&up.s3_key).await?;
     let stored = head.map(|h| h.size);
     if stored != Some(up.size) {
         tracing::error!(%upload_id, expected = up.size, ?stored, "completed object has the wrong size");
         st.storage.delete(&up.s3_key).await.ok();
-        sqlx::query("DELETE FROM files WHERE id = $1").bind(&up.file_id).execute(&st.db.pool).await?;
+        sqlx::query("DELETE FROM files WHERE id = $1")
+            .bind(&up.file_id)
+            .execute(&st.db.pool)
+            .await?;
         return Err(AppError::invalid(
             "parts",
             format!(
@@ -231,7 +274,12 @@ pub async fn abort_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Resu
     if up.completed_at.is_some() {
         return Err(AppError::conflict("This upload is already complete."));
     }
-    st.storage.abort_multipart(&up.s3_key, &up.s3_upload_id).await?;
-    sqlx::query("DELETE FROM files WHERE id = $1").bind(&up.file_id).execute(&st.db.pool).await?;
+    st.storage
+        .abort_multipart(&up.s3_key, &up.s3_upload_id)
+        .await?;
+    sqlx::query("DELETE FROM files WHERE id = $1")
+        .bind(&up.file_id)
+        .execute(&st.db.pool)
+        .await?;
     Ok(())
 }

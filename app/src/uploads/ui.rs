@@ -26,7 +26,12 @@ pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let busy = move || {
         state.with(|s| {
-            s.as_ref().is_some_and(|u| matches!(u.phase, Phase::Preparing | Phase::Uploading | Phase::Verifying))
+            s.as_ref().is_some_and(|u| {
+                matches!(
+                    u.phase,
+                    Phase::Preparing | Phase::Uploading | Phase::Verifying
+                )
+            })
         })
     };
 
@@ -60,7 +65,11 @@ pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
         ev.prevent_default();
         dragging.set(false);
         #[cfg(feature = "hydrate")]
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|l| l.get(0)) {
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|l| l.get(0))
+        {
             start_dropped(file);
         }
     };
@@ -84,7 +93,11 @@ pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
 #[component]
 fn UploadRow(u: UploadView) -> impl IntoView {
     let pct = u.meter.percent();
-    let bytes = format!("{} of {}", format::bytes(u.meter.done), format::bytes(u.meter.total));
+    let bytes = format!(
+        "{} of {}",
+        format::bytes(u.meter.done),
+        format::bytes(u.meter.total)
+    );
     let detail = match &u.phase {
         Phase::Idle | Phase::Preparing => "Preparing…".to_string(),
         Phase::Uploading => {

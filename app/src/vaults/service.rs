@@ -34,7 +34,10 @@ pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError>
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $1
          ORDER BY v.created_at, v.id"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(actor.user_id()).fetch_all(&db.pool).await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(actor.user_id())
+        .fetch_all(&db.pool)
+        .await?)
 }
 
 /// One vault, if the actor may see it (NotFound otherwise: no hint that it exists).

@@ -46,7 +46,10 @@ pub fn VaultPage() -> impl IntoView {
     // Bumped after each upload so the list (and the vault's totals) refetch.
     let version = RwSignal::new(0u32);
     let vault = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
-    let files = Resource::new(move || (vault_id(), version.get()), |(id, _)| list_files(id));
+    let files = Resource::new(
+        move || (vault_id(), version.get()),
+        |(id, _)| list_files(id),
+    );
 
     view! {
         <Transition fallback=|| view! { <p class="muted" role="status">"Loading vault…"</p> }>

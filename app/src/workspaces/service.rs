@@ -9,12 +9,14 @@ pub async fn create_personal(
     now: i64,
 ) -> Result<String, AppError> {
     let id = new_id();
-    sqlx::query("INSERT INTO workspaces (id, name, kind, created_at) VALUES ($1, $2, 'personal', $3)")
-        .bind(&id)
-        .bind("Personal")
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, kind, created_at) VALUES ($1, $2, 'personal', $3)",
+    )
+    .bind(&id)
+    .bind("Personal")
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -41,10 +43,15 @@ pub async fn require_role(
             .bind(actor.user_id())
             .fetch_optional(&db.pool)
             .await?;
-    let role = role.and_then(|(r,)| Role::parse(&r)).ok_or(AppError::NotFound)?;
+    let role = role
+        .and_then(|(r,)| Role::parse(&r))
+        .ok_or(AppError::NotFound)?;
     if role < at_least {
         return Err(AppError::Forbidden {
-            message: format!("This needs the {} role in the workspace.", at_least.as_str()),
+            message: format!(
+                "This needs the {} role in the workspace.",
+                at_least.as_str()
+            ),
         });
     }
     Ok(role)

@@ -29,30 +29,42 @@ pub struct Credentials {
 /// ones and keeps them there (mode 0600) so restarts and `aws`/`rclone` profiles keep working.
 pub fn load_or_create_credentials(data_dir: &Path) -> std::io::Result<Credentials> {
     let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(a), Some(s)) =
-        (from_env("NEXUS_LOCAL_S3_ACCESS_KEY"), from_env("NEXUS_LOCAL_S3_SECRET_KEY"))
-    {
-        return Ok(Credentials { access_key_id: a, secret_access_key: s });
+    if let (Some(a), Some(s)) = (
+        from_env("NEXUS_LOCAL_S3_ACCESS_KEY"),
+        from_env("NEXUS_LOCAL_S3_SECRET_KEY"),
+    ) {
+        return Ok(Credentials {
+            access_key_id: a,
+            secret_access_key: s,
+        });
     }
     let path = data_dir.join("local-s3-credentials");
     if let Ok(text) = std::fs::read_to_string(&path) {
         let mut lines = text.lines();
         if let (Some(a), Some(s)) = (lines.next(), lines.next()) {
-            return Ok(Credentials { access_key_id: a.trim().into(), secret_access_key: s.trim().into() });
+            return Ok(Credentials {
+                access_key_id: a.trim().into(),
+                secret_access_key: s.trim().into(),
+            });
         }
     }
     use rand::Rng;
     let alnum = |n: usize| -> String {
         const CH: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
         let mut rng = rand::rng();
-        (0..n).map(|_| CH[rng.random_range(0..CH.len())] as char).collect()
+        (0..n)
+            .map(|_| CH[rng.random_range(0..CH.len())] as char)
+            .collect()
     };
     let creds = Credentials {
         access_key_id: format!("NEXUSLOCAL{}", alnum(10)),
         secret_access_key: app::core::random_token(20),
     };
     std::fs::create_dir_all(data_dir)?;
-    std::fs::write(&path, format!("{}\n{}\n", creds.access_key_id, creds.secret_access_key))?;
+    std::fs::write(
+        &path,
+        format!("{}\n{}\n", creds.access_key_id, creds.secret_access_key),
+    )?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -80,7 +92,13 @@ pub fn router(root: PathBuf, creds: &Credentials) -> std::io::Result<Router> {
     // Presigned URLs are the credential; CORS only lets pages read the answers (ETag).
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::HEAD])
+        .allow_methods([
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::DELETE,
+            Method::HEAD,
+        ])
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers(ExposeHeaders::list([
             header::ETAG,
@@ -88,7 +106,10 @@ pub fn router(root: PathBuf, creds: &Credentials) -> std::io::Result<Router> {
             HeaderName::from_static("x-amz-version-id"),
         ]))
         .max_age(std::time::Duration::from_secs(600));
-    Ok(Router::new().fallback_service(service).layer(cors).layer(axum::middleware::from_fn(crate::trace::trace_s3)))
+    Ok(Router::new()
+        .fallback_service(service)
+        .layer(cors)
+        .layer(axum::middleware::from_fn(crate::trace::trace_s3)))
 }
 
 /// Binds and serves the endpoint in the background; returns the bound address.

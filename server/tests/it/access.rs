@@ -9,7 +9,17 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
     let a_vault = a.sign_up("a@example.com").await;
     let a_file = upload(&a, &a_vault, "secret.bin", &random_bytes(1000)).await;
     let a_file_id = a_file["id"].as_str().unwrap();
-    let t = a.call("start_upload", &[("vault_id", &a_vault), ("name", "wip.bin"), ("size", "10"), ("content_type", "")]).await;
+    let t = a
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &a_vault),
+                ("name", "wip.bin"),
+                ("size", "10"),
+                ("content_type", ""),
+            ],
+        )
+        .await;
     let a_upload = t.body["upload_id"].as_str().unwrap();
 
     let b = app.client();
@@ -18,23 +28,73 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
     assert_eq!(vaults.as_array().unwrap().len(), 1);
     assert_eq!(vaults[0]["id"], b_vault.as_str());
 
-    assert_eq!(b.call("get_vault", &[("vault_id", &a_vault)]).await.status, 404);
-    assert_eq!(b.call("list_files", &[("vault_id", &a_vault)]).await.status, 404);
-    assert_eq!(b.get(&format!("/files/{a_file_id}/download")).await.status(), 404);
-    let start = b.call("start_upload", &[("vault_id", &a_vault), ("name", "x"), ("size", "1"), ("content_type", "")]).await;
+    assert_eq!(
+        b.call("get_vault", &[("vault_id", &a_vault)]).await.status,
+        404
+    );
+    assert_eq!(
+        b.call("list_files", &[("vault_id", &a_vault)]).await.status,
+        404
+    );
+    assert_eq!(
+        b.get(&format!("/files/{a_file_id}/download"))
+            .await
+            .status(),
+        404
+    );
+    let start = b
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &a_vault),
+                ("name", "x"),
+                ("size", "1"),
+                ("content_type", ""),
+            ],
+        )
+        .await;
     assert_eq!(start.status, 404);
-    let presign = b.call_json("presign_parts", serde_json::json!({"upload_id": a_upload, "parts": [1]})).await;
+    let presign = b
+        .call_json(
+            "presign_parts",
+            serde_json::json!({"upload_id": a_upload, "parts": [1]}),
+        )
+        .await;
     assert_eq!(presign.status, 404);
     assert!(!presign.body.to_string().contains("X-Amz-Signature"));
     let complete = b
-        .call_json("complete_upload", serde_json::json!({"upload_id": a_upload, "parts": [{"number": 1, "etag": "\"e\""}]}))
+        .call_json(
+            "complete_upload",
+            serde_json::json!({"upload_id": a_upload, "parts": [{"number": 1, "etag": "\"e\""}]}),
+        )
         .await;
     assert_eq!(complete.status, 404);
-    assert_eq!(b.call("abort_upload", &[("upload_id", a_upload)]).await.status, 404);
+    assert_eq!(
+        b.call("abort_upload", &[("upload_id", a_upload)])
+            .await
+            .status,
+        404
+    );
 
     // A still has everything.
-    assert_eq!(a.call("list_files", &[("vault_id", &a_vault)]).await.body.as_array().unwrap().len(), 1);
-    assert_eq!(a.call_json("presign_parts", serde_json::json!({"upload_id": a_upload, "parts": [1]})).await.status, 200);
+    assert_eq!(
+        a.call("list_files", &[("vault_id", &a_vault)])
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        a.call_json(
+            "presign_parts",
+            serde_json::json!({"upload_id": a_upload, "parts": [1]})
+        )
+        .await
+        .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -44,7 +104,22 @@ async fn signed_out_visitors_get_nothing() {
     let a_vault = a.sign_up("owner@example.com").await;
     let anon = app.client();
     assert_eq!(anon.call("list_vaults", &[]).await.status, 401);
-    assert_eq!(anon.call("list_files", &[("vault_id", &a_vault)]).await.status, 401);
-    let start = anon.call("start_upload", &[("vault_id", &a_vault), ("name", "x"), ("size", "1"), ("content_type", "")]).await;
+    assert_eq!(
+        anon.call("list_files", &[("vault_id", &a_vault)])
+            .await
+            .status,
+        401
+    );
+    let start = anon
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &a_vault),
+                ("name", "x"),
+                ("size", "1"),
+                ("content_type", ""),
+            ],
+        )
+        .await;
     assert_eq!(start.status, 401);
 }

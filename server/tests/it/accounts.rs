@@ -5,11 +5,19 @@ use crate::support::{PASSWORD, TestApp};
 async fn sign_up_creates_a_session_and_a_first_vault() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    let a = c.call("sign_up", &[("email", " Ann@Example.com "), ("password", PASSWORD)]).await;
+    let a = c
+        .call(
+            "sign_up",
+            &[("email", " Ann@Example.com "), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     let cookie = a.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.starts_with("nexus_session="));
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     // The browser is sent to the new vault.
     let location = a.headers["location"].to_str().unwrap();
     assert!(location.starts_with("/vaults/"), "{location}");
@@ -17,7 +25,10 @@ async fn sign_up_creates_a_session_and_a_first_vault() {
     let vaults = c.call("list_vaults", &[]).await.body;
     assert_eq!(vaults.as_array().unwrap().len(), 1);
     assert_eq!(vaults[0]["name"], "My vault");
-    assert_eq!(location, format!("/vaults/{}", vaults[0]["id"].as_str().unwrap()));
+    assert_eq!(
+        location,
+        format!("/vaults/{}", vaults[0]["id"].as_str().unwrap())
+    );
     // The password is kept as argon2id, never as given.
     let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM users")
         .fetch_one(&app.state.db.pool)
@@ -34,22 +45,40 @@ async fn a_plain_form_post_is_redirected() {
         .http
         .post(c.url("/api/sign_up"))
         .header("accept", "text/html")
-        .form(&[("email", "form@example.com"), ("password", PASSWORD), ("next", "")])
+        .form(&[
+            ("email", "form@example.com"),
+            ("password", PASSWORD),
+            ("next", ""),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 302);
-    assert!(resp.headers()["location"].to_str().unwrap().starts_with("/vaults/"));
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/vaults/")
+    );
 }
 
 #[tokio::test]
 async fn duplicate_email_is_refused_without_saying_more() {
     let app = TestApp::spawn().await;
     app.client().sign_up("dup@example.com").await;
-    let a = app.client().call("sign_up", &[("email", "DUP@example.com"), ("password", PASSWORD)]).await;
+    let a = app
+        .client()
+        .call(
+            "sign_up",
+            &[("email", "DUP@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(a.status, 409);
     assert!(a.message().contains("cannot be created"), "{}", a.message());
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -57,10 +86,20 @@ async fn duplicate_email_is_refused_without_saying_more() {
 async fn bad_sign_up_input_names_the_field() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    let a = c.call("sign_up", &[("email", "not-an-email"), ("password", PASSWORD)]).await;
+    let a = c
+        .call(
+            "sign_up",
+            &[("email", "not-an-email"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.body["Invalid"]["field"], "email");
-    let a = c.call("sign_up", &[("email", "short@example.com"), ("password", "short")]).await;
+    let a = c
+        .call(
+            "sign_up",
+            &[("email", "short@example.com"), ("password", "short")],
+        )
+        .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.body["Invalid"]["field"], "password");
     assert!(c.current_user().await.is_null());
@@ -71,13 +110,34 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     let app = TestApp::spawn().await;
     app.client().sign_up("bob@example.com").await;
     let c = app.client();
-    let wrong = c.call("sign_in", &[("email", "bob@example.com"), ("password", "wrong password!")]).await;
-    let unknown = c.call("sign_in", &[("email", "nobody@example.com"), ("password", "wrong password!")]).await;
+    let wrong = c
+        .call(
+            "sign_in",
+            &[
+                ("email", "bob@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
+    let unknown = c
+        .call(
+            "sign_in",
+            &[
+                ("email", "nobody@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(unknown.status, 401);
     assert_eq!(wrong.body, unknown.body);
     assert!(c.current_user().await.is_null());
-    let ok = c.call("sign_in", &[("email", "Bob@Example.com"), ("password", PASSWORD)]).await;
+    let ok = c
+        .call(
+            "sign_in",
+            &[("email", "Bob@Example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(ok.status, 200, "{:?}", ok.body);
     assert_eq!(c.current_user().await["email"], "bob@example.com");
 }
@@ -89,8 +149,20 @@ async fn sign_out_ends_the_session_on_the_server() {
     c.sign_up("carol@example.com").await;
     let cookie_value = {
         // keep a copy of the cookie to replay after signing out
-        let a = app.client().call("sign_in", &[("email", "carol@example.com"), ("password", PASSWORD)]).await;
-        a.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+        let a = app
+            .client()
+            .call(
+                "sign_in",
+                &[("email", "carol@example.com"), ("password", PASSWORD)],
+            )
+            .await;
+        a.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
     };
     let replay = || async {
         reqwest::Client::new()
@@ -114,9 +186,18 @@ async fn sign_out_ends_the_session_on_the_server() {
         .await
         .unwrap();
     assert_eq!(out.status(), 200);
-    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        out.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     assert!(replay().await.is_null(), "the old cookie no longer works");
-    assert_eq!(c.current_user().await["email"], "carol@example.com", "other sessions stay");
+    assert_eq!(
+        c.current_user().await["email"],
+        "carol@example.com",
+        "other sessions stay"
+    );
 }
 
 #[tokio::test]
@@ -137,18 +218,40 @@ async fn sign_in_is_rate_limited_per_account() {
     app.client().sign_up("erin@example.com").await;
     let c = app.client();
     for _ in 0..5 {
-        let a = c.call("sign_in", &[("email", "erin@example.com"), ("password", "not the password")]).await;
+        let a = c
+            .call(
+                "sign_in",
+                &[
+                    ("email", "erin@example.com"),
+                    ("password", "not the password"),
+                ],
+            )
+            .await;
         assert_eq!(a.status, 401);
     }
     // Even the right password waits now.
-    let a = c.call("sign_in", &[("email", "erin@example.com"), ("password", PASSWORD)]).await;
+    let a = c
+        .call(
+            "sign_in",
+            &[("email", "erin@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(a.status, 429);
     let retry: i64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
-    assert!(a.message().contains(&format!("Try again in {retry} s")), "{}", a.message());
+    assert!(
+        a.message().contains(&format!("Try again in {retry} s")),
+        "{}",
+        a.message()
+    );
     // Once the window has passed, the right password works again.
     app.clock.advance_ms(901_000);
-    let a = c.call("sign_in", &[("email", "erin@example.com"), ("password", PASSWORD)]).await;
+    let a = c
+        .call(
+            "sign_in",
+            &[("email", "erin@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(a.status, 200, "{:?}", a.body);
 }
 
@@ -163,9 +266,22 @@ async fn sign_in_is_rate_limited_per_ip() {
     let c = app.client();
     for i in 0..3 {
         let email = format!("guess{i}@example.com");
-        assert_eq!(c.call("sign_in", &[("email", &email), ("password", "not the password")]).await.status, 401);
+        assert_eq!(
+            c.call(
+                "sign_in",
+                &[("email", &email), ("password", "not the password")]
+            )
+            .await
+            .status,
+            401
+        );
     }
-    let a = c.call("sign_in", &[("email", "frank@example.com"), ("password", PASSWORD)]).await;
+    let a = c
+        .call(
+            "sign_in",
+            &[("email", "frank@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(a.status, 429, "{:?}", a.body);
 }
 
@@ -175,11 +291,20 @@ async fn state_changes_from_another_origin_are_refused() {
     let plain = reqwest::Client::new();
     let url = format!("{}/api/sign_up", app.base);
     let form = [("email", "csrf@example.com"), ("password", PASSWORD)];
-    let evil = plain.post(&url).header("origin", "https://evil.example").form(&form).send().await.unwrap();
+    let evil = plain
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(evil.status(), 403);
     let none = plain.post(&url).form(&form).send().await.unwrap();
     assert_eq!(none.status(), 403);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&app.state.db.pool).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -189,11 +314,34 @@ async fn pages_that_need_a_session_send_to_sign_in_and_back() {
     let c = app.client();
     let resp = c.get("/files/0000/download").await;
     assert_eq!(resp.status(), 303);
-    assert_eq!(resp.headers()["location"], "/sign-in?next=/files/0000/download");
+    assert_eq!(
+        resp.headers()["location"],
+        "/sign-in?next=/files/0000/download"
+    );
     // After sign-in the form's `next` is honoured, but only for paths on this site.
     c.sign_up("gina@example.com").await;
-    let a = app.client().call("sign_in", &[("email", "gina@example.com"), ("password", PASSWORD), ("next", "/vaults")]).await;
+    let a = app
+        .client()
+        .call(
+            "sign_in",
+            &[
+                ("email", "gina@example.com"),
+                ("password", PASSWORD),
+                ("next", "/vaults"),
+            ],
+        )
+        .await;
     assert_eq!(a.headers["location"], "/vaults");
-    let a = app.client().call("sign_in", &[("email", "gina@example.com"), ("password", PASSWORD), ("next", "//evil.example/")]).await;
+    let a = app
+        .client()
+        .call(
+            "sign_in",
+            &[
+                ("email", "gina@example.com"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
     assert_eq!(a.headers["location"], "/vaults");
 }

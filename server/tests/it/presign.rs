@@ -6,11 +6,28 @@ use std::time::{Duration, SystemTime};
 
 async fn one_part_upload(app: &TestApp, size: usize) -> (String, String) {
     let c = app.client();
-    let vault = c.sign_up(&format!("p{}@example.com", uuid::Uuid::now_v7().simple())).await;
+    let vault = c
+        .sign_up(&format!("p{}@example.com", uuid::Uuid::now_v7().simple()))
+        .await;
     let s = size.to_string();
-    let t = c.call("start_upload", &[("vault_id", &vault), ("name", "p.bin"), ("size", &s), ("content_type", "")]).await;
+    let t = c
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &vault),
+                ("name", "p.bin"),
+                ("size", &s),
+                ("content_type", ""),
+            ],
+        )
+        .await;
     let upload_id = t.body["upload_id"].as_str().unwrap().to_string();
-    let urls = c.call_json("presign_parts", serde_json::json!({"upload_id": upload_id, "parts": [1]})).await;
+    let urls = c
+        .call_json(
+            "presign_parts",
+            serde_json::json!({"upload_id": upload_id, "parts": [1]}),
+        )
+        .await;
     assert_eq!(urls.status, 200);
     (upload_id, urls.body[0]["url"].as_str().unwrap().to_string())
 }
@@ -31,8 +48,17 @@ async fn a_part_url_signs_key_size_and_a_short_life() {
     let app = TestApp::spawn().await;
     let (_, url) = one_part_upload(&app, 1000).await;
     assert!(url.contains("X-Amz-Expires=900"), "{url}");
-    let signed = url.split("X-Amz-SignedHeaders=").nth(1).unwrap().split('&').next().unwrap();
-    assert!(signed.contains("content-length") && signed.contains("host"), "{signed}");
+    let signed = url
+        .split("X-Amz-SignedHeaders=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert!(
+        signed.contains("content-length") && signed.contains("host"),
+        "{signed}"
+    );
     assert!(url.contains("partNumber=1") && url.contains("uploadId="));
 }
 
@@ -59,7 +85,11 @@ async fn a_part_url_with_a_changed_signature_or_size_is_refused() {
     let app = TestApp::spawn().await;
     let (_, url) = one_part_upload(&app, 1000).await;
     let last = url.chars().last().unwrap();
-    let flipped = format!("{}{}", &url[..url.len() - 1], if last == '0' { '1' } else { '0' });
+    let flipped = format!(
+        "{}{}",
+        &url[..url.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
     assert_eq!(put(&flipped, vec![7; 1000]).await.0, 403);
     // Another size than the one signed.
     assert_eq!(put(&url, vec![7; 1001]).await.0, 403);
@@ -81,7 +111,12 @@ async fn an_expired_part_url_is_refused() {
     .await
     .unwrap();
     let signed_at = SystemTime::now() - Duration::from_secs(20 * 60);
-    let url = app.state.storage.presign_upload_part_at(&key, &s3_upload, 1, 1000, 900, Some(signed_at)).await.unwrap();
+    let url = app
+        .state
+        .storage
+        .presign_upload_part_at(&key, &s3_upload, 1, 1000, 900, Some(signed_at))
+        .await
+        .unwrap();
     let (status, body) = put(&url, vec![7; 1000]).await;
     assert_eq!(status, 403);
     assert!(body.contains("expired"), "{body}");
@@ -92,10 +127,29 @@ async fn presigning_refuses_parts_outside_the_upload() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let vault = c.sign_up("range@example.com").await;
-    let t = c.call("start_upload", &[("vault_id", &vault), ("name", "r.bin"), ("size", "1000"), ("content_type", "")]).await;
+    let t = c
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &vault),
+                ("name", "r.bin"),
+                ("size", "1000"),
+                ("content_type", ""),
+            ],
+        )
+        .await;
     let upload_id = t.body["upload_id"].as_str().unwrap();
-    for parts in [serde_json::json!([0]), serde_json::json!([2]), serde_json::json!([])] {
-        let a = c.call_json("presign_parts", serde_json::json!({"upload_id": upload_id, "parts": parts})).await;
+    for parts in [
+        serde_json::json!([0]),
+        serde_json::json!([2]),
+        serde_json::json!([]),
+    ] {
+        let a = c
+            .call_json(
+                "presign_parts",
+                serde_json::json!({"upload_id": upload_id, "parts": parts}),
+            )
+            .await;
         assert_eq!(a.status, 422, "{parts}");
     }
 }

@@ -1,7 +1,7 @@
 //! `core::Storage` against a real S3: the embedded endpoint by default, moto server when
 //! `TEST_S3_ENDPOINT` is set (scripts/test runs both), so the app's S3 code is not tuned to
 //! our own endpoint.
-use crate::support::{TestApp, random_bytes};
+use crate::support::{TestApp, random_bytes, using_external_s3};
 use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
@@ -14,7 +14,12 @@ async fn put_part(url: &str, bytes: &[u8]) -> String {
         .send()
         .await
         .unwrap();
-    assert!(r.status().is_success(), "{}: {}", r.status(), r.text().await.unwrap_or_default());
+    assert!(
+        r.status().is_success(),
+        "{}: {}",
+        r.status(),
+        r.text().await.unwrap_or_default()
+    );
     r.headers()["etag"].to_str().unwrap().to_string()
 }
 
@@ -29,18 +34,40 @@ async fn storage_multipart_round_trip() {
     let key = "ws/w/v/round-trip";
     let bytes = random_bytes(13 * MIB);
     let part = 8 * MIB;
-    let upload = s.create_multipart(key, "application/octet-stream", "STANDARD").await.unwrap();
-    let u1 = s.presign_upload_part(key, &upload, 1, part as i64, 300).await.unwrap();
-    let u2 = s.presign_upload_part(key, &upload, 2, (bytes.len() - part) as i64, 300).await.unwrap();
+    let upload = s
+        .create_multipart(key, "application/octet-stream", "STANDARD")
+        .await
+        .unwrap();
+    let u1 = s
+        .presign_upload_part(key, &upload, 1, part as i64, 300)
+        .await
+        .unwrap();
+    let u2 = s
+        .presign_upload_part(key, &upload, 2, (bytes.len() - part) as i64, 300)
+        .await
+        .unwrap();
     let e1 = put_part(&u1, &bytes[..part]).await;
     let e2 = put_part(&u2, &bytes[part..]).await;
 
-    let listed = s.list_parts(key, &upload).await.unwrap();
-    assert_eq!(listed.len(), 2);
-    assert_eq!((listed[0].0, listed[0].1, listed[0].2.as_str()), (1, part as i64, e1.as_str()));
-    assert_eq!((listed[1].0, listed[1].1, listed[1].2.as_str()), (2, (bytes.len() - part) as i64, e2.as_str()));
+    // moto 5.2.5 answers ListParts under a `ListPartsResponse` root that aws-sdk-s3 refuses
+    // (real S3 and our endpoint say `ListPartsResult`); boto3 tolerates it, so moto's
+    // ListParts is covered by tests/s3_clients instead.
+    if !using_external_s3() {
+        let listed = s.list_parts(key, &upload).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(
+            (listed[0].0, listed[0].1, listed[0].2.as_str()),
+            (1, part as i64, e1.as_str())
+        );
+        assert_eq!(
+            (listed[1].0, listed[1].1, listed[1].2.as_str()),
+            (2, (bytes.len() - part) as i64, e2.as_str())
+        );
+    }
 
-    s.complete_multipart(key, &upload, &[(1, e1), (2, e2)]).await.unwrap();
+    s.complete_multipart(key, &upload, &[(1, e1), (2, e2)])
+        .await
+        .unwrap();
     let head = s.head(key).await.unwrap().expect("object exists");
     assert_eq!(head.size, bytes.len() as i64);
     assert_eq!(head.storage_class, "STANDARD");
@@ -48,8 +75,16 @@ async fn storage_multipart_round_trip() {
     let url = s.presign_get(key, "round trip.bin", 60).await.unwrap();
     let got = reqwest::get(&url).await.unwrap();
     assert_eq!(got.status(), 200);
-    assert!(got.headers()["content-disposition"].to_str().unwrap().contains("round trip.bin"));
-    assert_eq!(Sha256::digest(got.bytes().await.unwrap()), Sha256::digest(&bytes));
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("round trip.bin")
+    );
+    assert_eq!(
+        Sha256::digest(got.bytes().await.unwrap()),
+        Sha256::digest(&bytes)
+    );
 
     s.delete(key).await.unwrap();
     assert_eq!(s.head(key).await.unwrap(), None);
@@ -60,11 +95,20 @@ async fn storage_abort_drops_the_parts() {
     let app = TestApp::spawn().await;
     let s = &app.state.storage;
     let key = "ws/w/v/aborted";
-    let upload = s.create_multipart(key, "text/plain", "STANDARD").await.unwrap();
-    let url = s.presign_upload_part(key, &upload, 1, 5, 300).await.unwrap();
+    let upload = s
+        .create_multipart(key, "text/plain", "STANDARD")
+        .await
+        .unwrap();
+    let url = s
+        .presign_upload_part(key, &upload, 1, 5, 300)
+        .await
+        .unwrap();
     put_part(&url, b"hello").await;
     s.abort_multipart(key, &upload).await.unwrap();
-    assert!(s.list_parts(key, &upload).await.is_err(), "the upload is gone");
+    assert!(
+        s.list_parts(key, &upload).await.is_err(),
+        "the upload is gone"
+    );
     assert_eq!(s.head(key).await.unwrap(), None);
 }
 
@@ -73,9 +117,24 @@ async fn storage_refuses_to_complete_with_a_wrong_etag() {
     let app = TestApp::spawn().await;
     let s = &app.state.storage;
     let key = "ws/w/v/wrong-etag";
-    let upload = s.create_multipart(key, "text/plain", "STANDARD").await.unwrap();
-    let url = s.presign_upload_part(key, &upload, 1, 5, 300).await.unwrap();
+    let upload = s
+        .create_multipart(key, "text/plain", "STANDARD")
+        .await
+        .unwrap();
+    let url = s
+        .presign_upload_part(key, &upload, 1, 5, 300)
+        .await
+        .unwrap();
     put_part(&url, b"hello").await;
-    let err = s.complete_multipart(key, &upload, &[(1, "\"00000000000000000000000000000000\"".into())]).await;
-    assert!(matches!(err, Err(app::error::AppError::Invalid { .. })), "{err:?}");
+    let err = s
+        .complete_multipart(
+            key,
+            &upload,
+            &[(1, "\"00000000000000000000000000000000\"".into())],
+        )
+        .await;
+    assert!(
+        matches!(err, Err(app::error::AppError::Invalid { .. })),
+        "{err:?}"
+    );
 }

@@ -24,19 +24,26 @@ impl Drop for TestApp {
 /// A fresh database URL: SQLite in `dir`, or a new database on the PostgreSQL server named by
 /// `TEST_DATABASE_URL`.
 async fn fresh_database(dir: &std::path::Path) -> String {
-    match std::env::var("TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
         None => format!("sqlite://{}?mode=rwc", dir.join("nexus.db").display()),
         Some(admin_url) => {
             use sqlx::Connection;
             sqlx::any::install_default_drivers();
             let name = format!("t_{}", uuid::Uuid::now_v7().simple());
-            let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+            let mut conn = sqlx::AnyConnection::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                 .execute(&mut conn)
                 .await
                 .expect("create test database");
             conn.close().await.ok();
-            let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("TEST_DATABASE_URL has a database name");
             format!("{base}/{name}")
         }
     }
@@ -45,8 +52,15 @@ async fn fresh_database(dir: &std::path::Path) -> String {
 /// S3 settings for tests: `TEST_S3_ENDPOINT` (with `TEST_S3_ACCESS_KEY`/`TEST_S3_SECRET_KEY`,
 /// default `test`/`test` as moto takes) or the embedded endpoint on port 0.
 fn s3_settings(bucket: &str) -> S3Settings {
-    let external = std::env::var("TEST_S3_ENDPOINT").ok().filter(|v| !v.is_empty());
-    let key = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "test".into());
+    let external = std::env::var("TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let key = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "test".into())
+    };
     S3Settings {
         embedded: external.is_none(),
         access_key_id: external.as_ref().map(|_| key("TEST_S3_ACCESS_KEY")),
@@ -98,7 +112,10 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.public_url = format!("http://{addr}");
-        let leptos = LeptosOptions::builder().output_name("nexus").site_addr(addr).build();
+        let leptos = LeptosOptions::builder()
+            .output_name("nexus")
+            .site_addr(addr)
+            .build();
         let clock = Clock::default();
         let shutdown = server::Shutdown::new();
         let running = server::launch(config, leptos, listener, clock.clone(), shutdown.clone())
@@ -123,7 +140,10 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Client { http, base: self.base.clone() }
+        Client {
+            http,
+            base: self.base.clone(),
+        }
     }
 
     #[allow(dead_code)]
@@ -134,7 +154,11 @@ impl TestApp {
 
 fn tracing_subscriber_init() -> Result<(), ()> {
     let filter = tracing_subscriber::EnvFilter::new(server::DEFAULT_LOG_FILTER);
-    tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init().map_err(|_| ())
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init()
+        .map_err(|_| ())
 }
 
 pub struct Client {
@@ -172,18 +196,34 @@ impl Client {
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Calls a server function with form-encoded arguments, as our forms and client do.
     pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> Answer {
-        let resp = self.http.post(self.url(&format!("/api/{name}"))).form(form).send().await.unwrap();
+        let resp = self
+            .http
+            .post(self.url(&format!("/api/{name}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
         Self::answer(resp).await
     }
 
     /// Calls a server function whose arguments are JSON.
     pub async fn call_json(&self, name: &str, body: serde_json::Value) -> Answer {
-        let resp = self.http.post(self.url(&format!("/api/{name}"))).json(&body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(self.url(&format!("/api/{name}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         Self::answer(resp).await
     }
 
@@ -193,7 +233,9 @@ impl Client {
 
     /// Signs up; returns the id of the vault sign-up made.
     pub async fn sign_up(&self, email: &str) -> String {
-        let a = self.call("sign_up", &[("email", email), ("password", PASSWORD)]).await;
+        let a = self
+            .call("sign_up", &[("email", email), ("password", PASSWORD)])
+            .await;
         assert_eq!(a.status, 200, "sign-up failed: {:?}", a.body);
         let vaults = self.call("list_vaults", &[]).await;
         assert_eq!(vaults.status, 200);
@@ -212,14 +254,27 @@ pub const PASSWORD: &str = "correct horse battery";
 pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
     let size = bytes.len().to_string();
     let t = c
-        .call("start_upload", &[("vault_id", vault_id), ("name", name), ("size", &size), ("content_type", "application/octet-stream")])
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", vault_id),
+                ("name", name),
+                ("size", &size),
+                ("content_type", "application/octet-stream"),
+            ],
+        )
         .await;
     assert_eq!(t.status, 200, "start_upload: {:?}", t.body);
     let upload_id = t.body["upload_id"].as_str().unwrap().to_string();
     let part_size = t.body["part_size"].as_i64().unwrap() as usize;
     let count = t.body["part_count"].as_i64().unwrap();
     let numbers: Vec<i64> = (1..=count).collect();
-    let urls = c.call_json("presign_parts", serde_json::json!({"upload_id": upload_id, "parts": numbers})).await;
+    let urls = c
+        .call_json(
+            "presign_parts",
+            serde_json::json!({"upload_id": upload_id, "parts": numbers}),
+        )
+        .await;
     assert_eq!(urls.status, 200, "presign_parts: {:?}", urls.body);
     let plain = reqwest::Client::new();
     let mut parts = vec![];
@@ -237,7 +292,12 @@ pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> ser
         let etag = resp.headers()["etag"].to_str().unwrap().to_string();
         parts.push(serde_json::json!({"number": n, "etag": etag}));
     }
-    let done = c.call_json("complete_upload", serde_json::json!({"upload_id": upload_id, "parts": parts})).await;
+    let done = c
+        .call_json(
+            "complete_upload",
+            serde_json::json!({"upload_id": upload_id, "parts": parts}),
+        )
+        .await;
     assert_eq!(done.status, 200, "complete_upload: {:?}", done.body);
     done.body
 }

@@ -28,11 +28,20 @@ async fn a_multipart_upload_is_verified_listed_and_downloaded() {
     let resp = c.get(&format!("/files/{id}/download")).await;
     assert_eq!(resp.status(), 303);
     let url = resp.headers()["location"].to_str().unwrap().to_string();
-    assert!(url.contains("X-Amz-Expires=900") && url.contains("X-Amz-Signature="), "{url}");
+    assert!(
+        url.contains("X-Amz-Expires=900") && url.contains("X-Amz-Signature="),
+        "{url}"
+    );
     let got = reqwest::get(&url).await.unwrap();
     assert_eq!(got.status(), 200);
-    let cd = got.headers()["content-disposition"].to_str().unwrap().to_string();
-    assert!(cd.starts_with("attachment;") && cd.contains("R%C3%A9union%202026.bin"), "{cd}");
+    let cd = got.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cd.starts_with("attachment;") && cd.contains("R%C3%A9union%202026.bin"),
+        "{cd}"
+    );
     let body = got.bytes().await.unwrap();
     assert_eq!(Sha256::digest(&body), Sha256::digest(&bytes));
 }
@@ -43,22 +52,58 @@ async fn completing_with_missing_parts_is_refused_and_the_file_stays_hidden() {
     let c = app.client();
     let vault = c.sign_up("missing@example.com").await;
     let size = (20 * MIB).to_string();
-    let t = c.call("start_upload", &[("vault_id", &vault), ("name", "a.bin"), ("size", &size), ("content_type", "")]).await;
+    let t = c
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &vault),
+                ("name", "a.bin"),
+                ("size", &size),
+                ("content_type", ""),
+            ],
+        )
+        .await;
     assert_eq!(t.status, 200, "{:?}", t.body);
     assert_eq!(t.body["part_count"], 3);
     let upload_id = t.body["upload_id"].as_str().unwrap();
     let done = c
-        .call_json("complete_upload", serde_json::json!({"upload_id": upload_id, "parts": [{"number": 1, "etag": "\"x\""}]}))
+        .call_json(
+            "complete_upload",
+            serde_json::json!({"upload_id": upload_id, "parts": [{"number": 1, "etag": "\"x\""}]}),
+        )
         .await;
     assert_eq!(done.status, 422);
-    assert!(done.message().contains("Expected parts 1 to 3"), "{}", done.message());
+    assert!(
+        done.message().contains("Expected parts 1 to 3"),
+        "{}",
+        done.message()
+    );
     // Parts S3 never received are refused by S3 itself.
-    let parts: Vec<_> = (1..=3).map(|n| serde_json::json!({"number": n, "etag": "\"0123\""})).collect();
-    let done = c.call_json("complete_upload", serde_json::json!({"upload_id": upload_id, "parts": parts})).await;
+    let parts: Vec<_> = (1..=3)
+        .map(|n| serde_json::json!({"number": n, "etag": "\"0123\""}))
+        .collect();
+    let done = c
+        .call_json(
+            "complete_upload",
+            serde_json::json!({"upload_id": upload_id, "parts": parts}),
+        )
+        .await;
     assert_eq!(done.status, 422, "{:?}", done.body);
     let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
-    assert_eq!(list.as_array().unwrap().len(), 0, "an unfinished upload is not listed");
-    assert_eq!(c.get(&format!("/files/{}/download", t.body["file_id"].as_str().unwrap())).await.status(), 409);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        0,
+        "an unfinished upload is not listed"
+    );
+    assert_eq!(
+        c.get(&format!(
+            "/files/{}/download",
+            t.body["file_id"].as_str().unwrap()
+        ))
+        .await
+        .status(),
+        409
+    );
 }
 
 #[tokio::test]
@@ -66,12 +111,35 @@ async fn an_aborted_upload_leaves_nothing() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let vault = c.sign_up("abort@example.com").await;
-    let t = c.call("start_upload", &[("vault_id", &vault), ("name", "b.bin"), ("size", "100"), ("content_type", "text/plain")]).await;
+    let t = c
+        .call(
+            "start_upload",
+            &[
+                ("vault_id", &vault),
+                ("name", "b.bin"),
+                ("size", "100"),
+                ("content_type", "text/plain"),
+            ],
+        )
+        .await;
     let upload_id = t.body["upload_id"].as_str().unwrap();
-    assert_eq!(c.call("abort_upload", &[("upload_id", upload_id)]).await.status, 200);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files").fetch_one(&app.state.db.pool).await.unwrap();
+    assert_eq!(
+        c.call("abort_upload", &[("upload_id", upload_id)])
+            .await
+            .status,
+        200
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
-    assert_eq!(c.call("abort_upload", &[("upload_id", upload_id)]).await.status, 404);
+    assert_eq!(
+        c.call("abort_upload", &[("upload_id", upload_id)])
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -86,10 +154,23 @@ async fn bad_upload_requests_are_refused_before_any_byte_moves() {
         ("ok.bin", "6000000000000", "", "size"),
         ("ok.bin", "10", "not a type", "content_type"),
     ] {
-        let a = c.call("start_upload", &[("vault_id", &vault), ("name", name), ("size", size), ("content_type", ct)]).await;
+        let a = c
+            .call(
+                "start_upload",
+                &[
+                    ("vault_id", &vault),
+                    ("name", name),
+                    ("size", size),
+                    ("content_type", ct),
+                ],
+            )
+            .await;
         assert_eq!(a.status, 422, "{name:?} {size}: {:?}", a.body);
         assert_eq!(a.body["Invalid"]["field"], field);
     }
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM uploads").fetch_one(&app.state.db.pool).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM uploads")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
