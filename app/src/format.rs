@@ -20,6 +20,11 @@ pub fn bytes(n: i64) -> String {
     }
 }
 
+/// A count with its noun: `1 file`, `2 files`.
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A transfer rate in bytes per second.
 pub fn speed(bytes_per_s: f64) -> String {
     format!("{}/s", bytes(bytes_per_s.max(0.0) as i64))
@@ -55,6 +60,8 @@ mod tests {
         assert_eq!(bytes(1_400_000_000), "1.4 GB");
         assert_eq!(bytes(67_108_864), "67 MB");
         assert_eq!(speed(12_600_000.0), "13 MB/s");
+        assert_eq!(count(1, "file", "files"), "1 file");
+        assert_eq!(count(0, "file", "files"), "0 files");
     }
 
     #[test]

@@ -103,7 +103,7 @@ fn Home() -> impl IntoView {
                 "Upload straight to object storage, choose how cold each file sleeps — from S3 Standard "
                 "down to Glacier Deep Archive — and restore it knowing the cost and the wait up front."
             </p>
-            <p class="actions">
+            <p class="hero-actions">
                 <A href="/sign-up" attr:class="button">"Create an account"</A>
                 <A href="/vaults" attr:class="button secondary">"Go to my vaults"</A>
             </p>

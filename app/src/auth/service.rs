@@ -330,6 +330,30 @@ pub fn token_from_cookie_header(header: &str) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The session user named by the request's cookie, if valid.
+pub async fn actor_from_headers(
+    st: &AppState,
+    headers: &http::HeaderMap,
+) -> Result<Option<(Actor, User)>, AppError> {
+    let Some(cookie) = headers
+        .get(http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    match token_from_cookie_header(cookie) {
+        Some(token) => session_user(st, token).await,
+        None => Ok(None),
+    }
+}
+
+/// Where to go after signing in: only a path on this site (no `//host`, no scheme).
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    let n = next?.trim();
+    let ok = n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://");
+    ok.then(|| n.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,28 +386,4 @@ mod tests {
         assert_eq!(token_from_cookie_header("nexus_session="), None);
         assert_eq!(token_from_cookie_header("other=1"), None);
     }
-}
-
-/// The session user named by the request's cookie, if valid.
-pub async fn actor_from_headers(
-    st: &AppState,
-    headers: &http::HeaderMap,
-) -> Result<Option<(Actor, User)>, AppError> {
-    let Some(cookie) = headers
-        .get(http::header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Ok(None);
-    };
-    match token_from_cookie_header(cookie) {
-        Some(token) => session_user(st, token).await,
-        None => Ok(None),
-    }
-}
-
-/// Where to go after signing in: only a path on this site (no `//host`, no scheme).
-pub fn safe_next(next: Option<&str>) -> Option<String> {
-    let n = next?.trim();
-    let ok = n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://");
-    ok.then(|| n.to_string())
 }

@@ -96,8 +96,8 @@ async fn upload_file(
             let mut urls: Vec<PartUrl> = presign_parts(ticket.upload_id.clone(), batch.to_vec())
                 .await
                 .map_err(|e| e.to_string())?;
-            for i in 0..urls.len() {
-                let part = urls[i].clone();
+            for entry in urls.iter_mut() {
+                let part = entry.clone();
                 let start = (part.number - 1) * ticket.part_size;
                 let blob = file
                     .slice_with_f64_and_f64(start as f64, (start + part.size) as f64)
@@ -113,7 +113,7 @@ async fn upload_file(
                 let mut attempt = 0;
                 let etag = loop {
                     attempt += 1;
-                    match put_part(&urls[i].url, &blob, progress.clone()).await {
+                    match put_part(&entry.url, &blob, progress.clone()).await {
                         Ok(etag) => break etag,
                         Err(PutError::Expired) if attempt < PART_ATTEMPTS => {
                             // The URL outlived its 15 minutes: ask for fresh ones.
@@ -121,7 +121,7 @@ async fn upload_file(
                                 .await
                                 .map_err(|e| e.to_string())?;
                             if let Some(u) = fresh.into_iter().next() {
-                                urls[i] = u;
+                                *entry = u;
                             }
                         }
                         Err(e) if attempt < PART_ATTEMPTS => {

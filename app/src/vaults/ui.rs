@@ -26,7 +26,7 @@ pub fn VaultsPage() -> impl IntoView {
                                     <li>
                                         <A href=format!("/vaults/{}", vault.id)>{vault.name.clone()}</A>
                                         <span class="muted">
-                                            {format!(" · {} files · {}", vault.file_count, format::bytes(vault.total_bytes))}
+                                            {format!(" · {} · {}", format::count(vault.file_count, "file", "files"), format::bytes(vault.total_bytes))}
                                         </span>
                                     </li>
                                 }).collect_view()}
@@ -45,7 +45,10 @@ pub fn VaultPage() -> impl IntoView {
     let vault_id = move || params.read().get("id").unwrap_or_default();
     // Bumped after each upload so the list (and the vault's totals) refetch.
     let version = RwSignal::new(0u32);
-    let vault = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
+    // The vault itself loads once per id, so the uploader inside it keeps its state; its
+    // totals reload after each upload.
+    let vault = Resource::new(vault_id, get_vault);
+    let totals = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
     let files = Resource::new(
         move || (vault_id(), version.get()),
         |(id, _)| list_files(id),
@@ -61,10 +64,18 @@ pub fn VaultPage() -> impl IntoView {
                         <section class="panel">
                             <div class="page-head">
                                 <h1>{v.name.clone()}</h1>
-                                <p class="muted">
-                                    {format!("{} files · {} · new files go to {}", v.file_count,
-                                        format::bytes(v.total_bytes), class_label(&v.default_storage_class))}
-                                </p>
+                                <Transition fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        totals.await.ok().map(|t| view! {
+                                            <p class="muted">
+                                                {format!("{} · {} · new files go to {}",
+                                                    format::count(t.file_count, "file", "files"),
+                                                    format::bytes(t.total_bytes),
+                                                    class_label(&t.default_storage_class))}
+                                            </p>
+                                        })
+                                    })}
+                                </Transition>
                             </div>
                             <crate::uploads::ui::Uploader vault_id=v.id.clone()
                                 on_done=Callback::new(move |_| version.update(|n| *n += 1)) />
@@ -110,7 +121,13 @@ fn FileTable(files: Vec<FileEntry>) -> impl IntoView {
                         let label = format!("Download {}", f.name);
                         view! {
                             <tr>
-                                <th scope="row" class="name">{f.name.clone()}</th>
+                                <th scope="row" class="name">
+                                    {f.name.clone()}
+                                    // On narrow screens the class and date columns fold in here.
+                                    <span class="file-sub">
+                                        {format!("{} · {}", class_label(&f.storage_class), format::time_ms(f.created_at))}
+                                    </span>
+                                </th>
                                 <td class="num">{format::bytes(f.size)}</td>
                                 <td>{class_label(&f.storage_class)}</td>
                                 <td>{format::time_ms(f.created_at)}</td>
