@@ -66,9 +66,22 @@ pub fn set_header(name: http::HeaderName, value: &str) {
     }
 }
 
-/// Gives an error its HTTP status (server functions answer 500 for every error otherwise).
+/// Whether this is a plain HTML form post (no JavaScript yet): the framework answers those
+/// with a redirect back to the form's page, carrying the error for the form to show.
+fn is_plain_form_post() -> bool {
+    parts().is_some_and(|p| {
+        p.headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
+}
+
+/// Gives an error its HTTP status (server functions answer 500 for every error otherwise),
+/// except on plain form posts, whose answer must stay the redirect back to the form.
 pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result
+        && !is_plain_form_post()
         && let Some(resp) = use_context::<leptos_axum::ResponseOptions>()
     {
         resp.set_status(e.status());

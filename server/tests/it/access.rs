@@ -9,17 +9,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
     let a_vault = a.sign_up("a@example.com").await;
     let a_file = upload(&a, &a_vault, "secret.bin", &random_bytes(1000)).await;
     let a_file_id = a_file["id"].as_str().unwrap();
-    let t = a
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &a_vault),
-                ("name", "wip.bin"),
-                ("size", "10"),
-                ("content_type", ""),
-            ],
-        )
-        .await;
+    let t = a.start_upload(&a_vault, "wip.bin", "10", "").await;
     let a_upload = t.body["upload_id"].as_str().unwrap();
 
     let b = app.client();
@@ -42,17 +32,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
             .status(),
         404
     );
-    let start = b
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &a_vault),
-                ("name", "x"),
-                ("size", "1"),
-                ("content_type", ""),
-            ],
-        )
-        .await;
+    let start = b.start_upload(&a_vault, "x", "1", "").await;
     assert_eq!(start.status, 404);
     let presign = b
         .call_json(
@@ -110,16 +90,6 @@ async fn signed_out_visitors_get_nothing() {
             .status,
         401
     );
-    let start = anon
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &a_vault),
-                ("name", "x"),
-                ("size", "1"),
-                ("content_type", ""),
-            ],
-        )
-        .await;
+    let start = anon.start_upload(&a_vault, "x", "1", "").await;
     assert_eq!(start.status, 401);
 }

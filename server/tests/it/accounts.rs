@@ -63,6 +63,41 @@ async fn a_plain_form_post_is_redirected() {
 }
 
 #[tokio::test]
+async fn a_plain_form_post_with_an_error_goes_back_to_the_form_which_shows_it() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let resp = c
+        .http
+        .post(c.url("/api/sign_in"))
+        .header("accept", "text/html")
+        .header("referer", c.url("/sign-in"))
+        .form(&[
+            ("email", "who@example.com"),
+            ("password", "wrong password"),
+            ("next", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    let back = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with(&c.url("/sign-in?")) && back.contains("__err="),
+        "{back}"
+    );
+    let page = c
+        .http
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Email or password is incorrect."), "{page}");
+}
+
+#[tokio::test]
 async fn duplicate_email_is_refused_without_saying_more() {
     let app = TestApp::spawn().await;
     app.client().sign_up("dup@example.com").await;
@@ -110,34 +145,13 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     let app = TestApp::spawn().await;
     app.client().sign_up("bob@example.com").await;
     let c = app.client();
-    let wrong = c
-        .call(
-            "sign_in",
-            &[
-                ("email", "bob@example.com"),
-                ("password", "wrong password!"),
-            ],
-        )
-        .await;
-    let unknown = c
-        .call(
-            "sign_in",
-            &[
-                ("email", "nobody@example.com"),
-                ("password", "wrong password!"),
-            ],
-        )
-        .await;
+    let wrong = c.sign_in("bob@example.com", "wrong password!").await;
+    let unknown = c.sign_in("nobody@example.com", "wrong password!").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(unknown.status, 401);
     assert_eq!(wrong.body, unknown.body);
     assert!(c.current_user().await.is_null());
-    let ok = c
-        .call(
-            "sign_in",
-            &[("email", "Bob@Example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let ok = c.sign_in("Bob@Example.com", PASSWORD).await;
     assert_eq!(ok.status, 200, "{:?}", ok.body);
     assert_eq!(c.current_user().await["email"], "bob@example.com");
 }
@@ -149,13 +163,7 @@ async fn sign_out_ends_the_session_on_the_server() {
     c.sign_up("carol@example.com").await;
     let cookie_value = {
         // keep a copy of the cookie to replay after signing out
-        let a = app
-            .client()
-            .call(
-                "sign_in",
-                &[("email", "carol@example.com"), ("password", PASSWORD)],
-            )
-            .await;
+        let a = app.client().sign_in("carol@example.com", PASSWORD).await;
         a.headers["set-cookie"]
             .to_str()
             .unwrap()
@@ -218,24 +226,11 @@ async fn sign_in_is_rate_limited_per_account() {
     app.client().sign_up("erin@example.com").await;
     let c = app.client();
     for _ in 0..5 {
-        let a = c
-            .call(
-                "sign_in",
-                &[
-                    ("email", "erin@example.com"),
-                    ("password", "not the password"),
-                ],
-            )
-            .await;
+        let a = c.sign_in("erin@example.com", "not the password").await;
         assert_eq!(a.status, 401);
     }
     // Even the right password waits now.
-    let a = c
-        .call(
-            "sign_in",
-            &[("email", "erin@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let a = c.sign_in("erin@example.com", PASSWORD).await;
     assert_eq!(a.status, 429);
     let retry: i64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
@@ -246,12 +241,7 @@ async fn sign_in_is_rate_limited_per_account() {
     );
     // Once the window has passed, the right password works again.
     app.clock.advance_ms(901_000);
-    let a = c
-        .call(
-            "sign_in",
-            &[("email", "erin@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let a = c.sign_in("erin@example.com", PASSWORD).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
 }
 
@@ -266,22 +256,9 @@ async fn sign_in_is_rate_limited_per_ip() {
     let c = app.client();
     for i in 0..3 {
         let email = format!("guess{i}@example.com");
-        assert_eq!(
-            c.call(
-                "sign_in",
-                &[("email", &email), ("password", "not the password")]
-            )
-            .await
-            .status,
-            401
-        );
+        assert_eq!(c.sign_in(&email, "not the password").await.status, 401);
     }
-    let a = c
-        .call(
-            "sign_in",
-            &[("email", "frank@example.com"), ("password", PASSWORD)],
-        )
-        .await;
+    let a = c.sign_in("frank@example.com", PASSWORD).await;
     assert_eq!(a.status, 429, "{:?}", a.body);
 }
 
@@ -318,30 +295,25 @@ async fn pages_that_need_a_session_send_to_sign_in_and_back() {
         resp.headers()["location"],
         "/sign-in?next=/files/0000/download"
     );
+    let page = c.get("/vaults/some-vault").await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(
+        page.headers()["location"],
+        "/sign-in?next=/vaults/some-vault"
+    );
     // After sign-in the form's `next` is honoured, but only for paths on this site.
     c.sign_up("gina@example.com").await;
-    let a = app
-        .client()
-        .call(
-            "sign_in",
-            &[
-                ("email", "gina@example.com"),
-                ("password", PASSWORD),
-                ("next", "/vaults"),
-            ],
-        )
-        .await;
-    assert_eq!(a.headers["location"], "/vaults");
-    let a = app
-        .client()
-        .call(
-            "sign_in",
-            &[
-                ("email", "gina@example.com"),
-                ("password", PASSWORD),
-                ("next", "//evil.example/"),
-            ],
-        )
-        .await;
-    assert_eq!(a.headers["location"], "/vaults");
+    for (next, to) in [
+        ("/vaults", "/vaults"),
+        ("//evil.example/", "/vaults"),
+        ("https://evil.example/", "/vaults"),
+    ] {
+        let form = [
+            ("email", "gina@example.com"),
+            ("password", PASSWORD),
+            ("next", next),
+        ];
+        let a = app.client().call("sign_in", &form).await;
+        assert_eq!(a.headers["location"], to, "next={next}");
+    }
 }

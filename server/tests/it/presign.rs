@@ -10,17 +10,7 @@ async fn one_part_upload(app: &TestApp, size: usize) -> (String, String) {
         .sign_up(&format!("p{}@example.com", uuid::Uuid::now_v7().simple()))
         .await;
     let s = size.to_string();
-    let t = c
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &vault),
-                ("name", "p.bin"),
-                ("size", &s),
-                ("content_type", ""),
-            ],
-        )
-        .await;
+    let t = c.start_upload(&vault, "p.bin", &s, "").await;
     let upload_id = t.body["upload_id"].as_str().unwrap().to_string();
     let urls = c
         .call_json(
@@ -127,17 +117,7 @@ async fn presigning_refuses_parts_outside_the_upload() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let vault = c.sign_up("range@example.com").await;
-    let t = c
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &vault),
-                ("name", "r.bin"),
-                ("size", "1000"),
-                ("content_type", ""),
-            ],
-        )
-        .await;
+    let t = c.start_upload(&vault, "r.bin", "1000", "").await;
     let upload_id = t.body["upload_id"].as_str().unwrap();
     for parts in [
         serde_json::json!([0]),

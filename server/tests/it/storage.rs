@@ -23,6 +23,20 @@ async fn put_part(url: &str, bytes: &[u8]) -> String {
     r.headers()["etag"].to_str().unwrap().to_string()
 }
 
+/// Starts a multipart upload of `key` and stores one 5-byte part through a presigned URL.
+async fn upload_hello(s: &app::core::Storage, key: &str) -> String {
+    let upload = s
+        .create_multipart(key, "text/plain", "STANDARD")
+        .await
+        .unwrap();
+    let url = s
+        .presign_upload_part(key, &upload, 1, 5, 300)
+        .await
+        .unwrap();
+    put_part(&url, b"hello").await;
+    upload
+}
+
 #[tokio::test]
 async fn storage_multipart_round_trip() {
     let app = TestApp::spawn().await;
@@ -95,15 +109,7 @@ async fn storage_abort_drops_the_parts() {
     let app = TestApp::spawn().await;
     let s = &app.state.storage;
     let key = "ws/w/v/aborted";
-    let upload = s
-        .create_multipart(key, "text/plain", "STANDARD")
-        .await
-        .unwrap();
-    let url = s
-        .presign_upload_part(key, &upload, 1, 5, 300)
-        .await
-        .unwrap();
-    put_part(&url, b"hello").await;
+    let upload = upload_hello(s, key).await;
     s.abort_multipart(key, &upload).await.unwrap();
     assert!(
         s.list_parts(key, &upload).await.is_err(),
@@ -117,15 +123,7 @@ async fn storage_refuses_to_complete_with_a_wrong_etag() {
     let app = TestApp::spawn().await;
     let s = &app.state.storage;
     let key = "ws/w/v/wrong-etag";
-    let upload = s
-        .create_multipart(key, "text/plain", "STANDARD")
-        .await
-        .unwrap();
-    let url = s
-        .presign_upload_part(key, &upload, 1, 5, 300)
-        .await
-        .unwrap();
-    put_part(&url, b"hello").await;
+    let upload = upload_hello(s, key).await;
     let err = s
         .complete_multipart(
             key,

@@ -242,6 +242,27 @@ impl Client {
         vaults.body[0]["id"].as_str().unwrap().to_string()
     }
 
+    pub async fn sign_in(&self, email: &str, password: &str) -> Answer {
+        self.call("sign_in", &[("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn start_upload(
+        &self,
+        vault_id: &str,
+        name: &str,
+        size: &str,
+        content_type: &str,
+    ) -> Answer {
+        let form = [
+            ("vault_id", vault_id),
+            ("name", name),
+            ("size", size),
+            ("content_type", content_type),
+        ];
+        self.call("start_upload", &form).await
+    }
+
     pub async fn current_user(&self) -> serde_json::Value {
         self.call("current_user", &[]).await.body
     }
@@ -254,15 +275,7 @@ pub const PASSWORD: &str = "correct horse battery";
 pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
     let size = bytes.len().to_string();
     let t = c
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", vault_id),
-                ("name", name),
-                ("size", &size),
-                ("content_type", "application/octet-stream"),
-            ],
-        )
+        .start_upload(vault_id, name, &size, "application/octet-stream")
         .await;
     assert_eq!(t.status, 200, "start_upload: {:?}", t.body);
     let upload_id = t.body["upload_id"].as_str().unwrap().to_string();

@@ -52,17 +52,7 @@ async fn completing_with_missing_parts_is_refused_and_the_file_stays_hidden() {
     let c = app.client();
     let vault = c.sign_up("missing@example.com").await;
     let size = (20 * MIB).to_string();
-    let t = c
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &vault),
-                ("name", "a.bin"),
-                ("size", &size),
-                ("content_type", ""),
-            ],
-        )
-        .await;
+    let t = c.start_upload(&vault, "a.bin", &size, "").await;
     assert_eq!(t.status, 200, "{:?}", t.body);
     assert_eq!(t.body["part_count"], 3);
     let upload_id = t.body["upload_id"].as_str().unwrap();
@@ -111,17 +101,7 @@ async fn an_aborted_upload_leaves_nothing() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let vault = c.sign_up("abort@example.com").await;
-    let t = c
-        .call(
-            "start_upload",
-            &[
-                ("vault_id", &vault),
-                ("name", "b.bin"),
-                ("size", "100"),
-                ("content_type", "text/plain"),
-            ],
-        )
-        .await;
+    let t = c.start_upload(&vault, "b.bin", "100", "text/plain").await;
     let upload_id = t.body["upload_id"].as_str().unwrap();
     assert_eq!(
         c.call("abort_upload", &[("upload_id", upload_id)])
@@ -154,17 +134,7 @@ async fn bad_upload_requests_are_refused_before_any_byte_moves() {
         ("ok.bin", "6000000000000", "", "size"),
         ("ok.bin", "10", "not a type", "content_type"),
     ] {
-        let a = c
-            .call(
-                "start_upload",
-                &[
-                    ("vault_id", &vault),
-                    ("name", name),
-                    ("size", size),
-                    ("content_type", ct),
-                ],
-            )
-            .await;
+        let a = c.start_upload(&vault, name, size, ct).await;
         assert_eq!(a.status, 422, "{name:?} {size}: {:?}", a.body);
         assert_eq!(a.body["Invalid"]["field"], field);
     }
