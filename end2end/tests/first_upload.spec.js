@@ -84,3 +84,23 @@ test('wrong password shows a clear error, and the page works at 360 px', async (
   await expect(page.getByRole('alert')).toContainText('Email or password is incorrect.');
   await page.screenshot({ path: testInfo.outputPath('sign-in-error-360.png'), fullPage: true });
 });
+
+test('a file dropped on the upload area is uploaded and listed', async ({ page }) => {
+  await page.goto('/sign-up');
+  await page.getByLabel('Email').fill(`drop-${Date.now()}@example.com`);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
+  const area = page.getByRole('region', { name: 'Upload a file' });
+  // A real drop carries a DataTransfer holding the file; build one in the page.
+  const dataTransfer = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped bytes\n'.repeat(1000)], 'dropped notes.txt', { type: 'text/plain' }));
+    return dt;
+  });
+  await area.dispatchEvent('dragover', { dataTransfer });
+  await area.dispatchEvent('drop', { dataTransfer });
+  await expect(page.getByText(/^Uploaded ·/)).toBeVisible();
+  const row = page.getByRole('row', { name: /dropped notes\.txt/ });
+  await expect(row.getByRole('cell', { name: '14 KB' })).toBeVisible();
+});

@@ -83,6 +83,7 @@ pub async fn launch(
     };
     let app = routes::router(state.clone(), leptos_options);
     let addr = listener.local_addr()?;
+    tokio::spawn(purge_expired_every_hour(state.clone(), shutdown.clone()));
     let task = tokio::spawn(async move {
         let serve = axum::serve(
             listener,
@@ -99,6 +100,23 @@ pub async fn launch(
         state,
         task,
     })
+}
+
+/// Keeps the sessions and sign-in attempt tables to what is still live. (The durable `jobs`
+/// table arrives with the upload engine; this sweep needs no lease: it is idempotent.)
+async fn purge_expired_every_hour(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match app::auth::service::purge_expired(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "purged expired sessions and sign-in attempts"),
+            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
+        }
+    }
 }
 
 /// Log filter used when `RUST_LOG` is not set: our own info, libraries' warnings. s3s logs

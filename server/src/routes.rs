@@ -41,6 +41,12 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/files/{id}/download", get(download))
+        // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
+        // them, served to browsers that accept them.
+        .route_service(
+            &leptos_axum::site_pkg_dir_service_route_path(&leptos),
+            leptos_axum::site_pkg_dir_service(&leptos),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())

@@ -293,6 +293,23 @@ pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, U
     }))
 }
 
+/// Deletes expired sessions and sign-in attempts older than the rate-limit window; returns
+/// how many rows went. Run periodically by the server (idempotent, safe in every process).
+pub async fn purge_expired(st: &AppState) -> Result<u64, AppError> {
+    let now = st.clock.now_ms();
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(&st.db.pool)
+        .await?
+        .rows_affected();
+    let attempts = sqlx::query("DELETE FROM login_attempts WHERE at <= $1")
+        .bind(now - st.config.login_window_secs * 1000)
+        .execute(&st.db.pool)
+        .await?
+        .rows_affected();
+    Ok(sessions + attempts)
+}
+
 /// Ends the session behind the token (idempotent).
 pub async fn sign_out(st: &AppState, token: &str) -> Result<(), AppError> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1")

@@ -75,7 +75,7 @@ pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
     };
 
     view! {
-        <div class="uploader" class:dragging=move || dragging.get()
+        <div class="uploader" role="region" aria-label="Upload a file" class:dragging=move || dragging.get()
             on:dragover=move |ev| { ev.prevent_default(); dragging.set(true); }
             on:dragleave=move |_| dragging.set(false)
             on:drop=on_drop>

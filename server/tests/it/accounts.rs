@@ -221,6 +221,42 @@ async fn sessions_expire() {
 }
 
 #[tokio::test]
+async fn expired_sessions_and_old_attempts_are_purged() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    c.sign_up("old@example.com").await;
+    c.sign_in("old@example.com", "not the password").await;
+    let count = |table: &'static str| {
+        let pool = app.state.db.pool.clone();
+        async move {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            n
+        }
+    };
+    assert_eq!(
+        app::auth::service::purge_expired(&app.state).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        (count("sessions").await, count("login_attempts").await),
+        (1, 1)
+    );
+    app.clock.advance_ms(25 * 3_600_000);
+    assert_eq!(
+        app::auth::service::purge_expired(&app.state).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        (count("sessions").await, count("login_attempts").await),
+        (0, 0)
+    );
+}
+
+#[tokio::test]
 async fn sign_in_is_rate_limited_per_account() {
     let app = TestApp::spawn().await;
     app.client().sign_up("erin@example.com").await;
