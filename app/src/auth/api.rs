@@ -18,7 +18,7 @@ pub async fn sign_up(
     finish(
         async {
             let (s, vault_id) =
-                service::sign_up(&st, &email, &password, &client_ip(), &user_agent()).await?;
+                service::sign_up(&st, &email, &password, &client_ip(&st), &user_agent()).await?;
             set_header(
                 http::header::SET_COOKIE,
                 &service::session_cookie(&st, Some(&s.token), s.expires_at),
@@ -41,7 +41,8 @@ pub async fn sign_in(
     let st = state();
     finish(
         async {
-            let s = service::sign_in(&st, &email, &password, &client_ip(), &user_agent()).await?;
+            let s =
+                service::sign_in(&st, &email, &password, &client_ip(&st), &user_agent()).await?;
             set_header(
                 http::header::SET_COOKIE,
                 &service::session_cookie(&st, Some(&s.token), s.expires_at),

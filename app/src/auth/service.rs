@@ -103,6 +103,7 @@ pub async fn sign_up(
 ) -> Result<(SignedIn, String), AppError> {
     let email = normalize_email(email)?;
     check_password_rules(password)?;
+    check_signup_limit(st, ip).await?;
     let password_hash = hash_password(password).await?;
     let now = st.clock.now_ms();
     let user_id = new_id();
@@ -131,6 +132,15 @@ pub async fn sign_up(
     let vault_id = vaults::service::create_in_tx(&mut tx, &workspace_id, "My vault", now).await?;
     tx.commit().await?;
 
+    sqlx::query(
+        "INSERT INTO login_attempts (id, email, ip, at, succeeded, kind) VALUES ($1, $2, $3, $4, 1, 'sign_up')",
+    )
+    .bind(new_id())
+    .bind(&email)
+    .bind(ip)
+    .bind(now)
+    .execute(&st.db.pool)
+    .await?;
     let user = User { id: user_id, email };
     let signed_in = create_session(st, user, ip, user_agent).await?;
     tracing::info!(user_id = %signed_in.user.id, "account created");
@@ -178,6 +188,33 @@ pub async fn sign_in(
     }
 }
 
+const SIGNUP_WINDOW_MS: i64 = 3_600_000;
+
+/// Refuses a sign-up when this client address made too many accounts in the last hour.
+async fn check_signup_limit(st: &AppState, ip: &str) -> Result<(), AppError> {
+    let now = st.clock.now_ms();
+    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE kind = 'sign_up' AND ip = $1 AND at > $2",
+    )
+    .bind(ip)
+    .bind(now - SIGNUP_WINDOW_MS)
+    .fetch_one(&st.db.pool)
+    .await?;
+    if count < st.config.signup_max_per_ip_per_hour {
+        return Ok(());
+    }
+    let retry_after_s = (oldest.unwrap_or(now) + SIGNUP_WINDOW_MS - now)
+        .max(1000)
+        .div_euclid(1000);
+    tracing::warn!("sign-up rate limit reached");
+    Err(AppError::Limit {
+        message: format!(
+            "Too many accounts were created from your network. Try again in {retry_after_s} s."
+        ),
+        retry_after_s,
+    })
+}
+
 async fn check_login_limits(st: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
     let window_ms = st.config.login_window_secs * 1000;
     let since = st.clock.now_ms() - window_ms;
@@ -187,9 +224,9 @@ async fn check_login_limits(st: &AppState, email: &str, ip: &str) -> Result<(), 
     ] {
         // Both statements are fixed text; only the column name differs.
         let sql = if column == "email" {
-            "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0"
+            "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'"
         } else {
-            "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0"
+            "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'"
         };
         let (count, oldest): (i64, Option<i64>) = sqlx::query_as(sql)
             .bind(key)
@@ -302,8 +339,9 @@ pub async fn purge_expired(st: &AppState) -> Result<u64, AppError> {
         .execute(&st.db.pool)
         .await?
         .rows_affected();
+    let keep_ms = (st.config.login_window_secs * 1000).max(SIGNUP_WINDOW_MS);
     let attempts = sqlx::query("DELETE FROM login_attempts WHERE at <= $1")
-        .bind(now - st.config.login_window_secs * 1000)
+        .bind(now - keep_ms)
         .execute(&st.db.pool)
         .await?
         .rows_affected();

@@ -19,6 +19,10 @@ pub struct Config {
     pub login_window_secs: i64,
     pub login_max_failures_per_account: i64,
     pub login_max_failures_per_ip: i64,
+    /// Accounts one client address may create per hour.
+    pub signup_max_per_ip_per_hour: i64,
+    /// Behind a reverse proxy: take the client's address from `X-Forwarded-For`.
+    pub trust_proxy: bool,
 }
 
 #[derive(Clone)]
@@ -91,6 +95,8 @@ impl Config {
             login_window_secs: parse("NEXUS_LOGIN_WINDOW_SECS", 15 * 60)?,
             login_max_failures_per_account: parse("NEXUS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
             login_max_failures_per_ip: parse("NEXUS_LOGIN_MAX_FAILURES_PER_IP", 30)?,
+            signup_max_per_ip_per_hour: parse("NEXUS_SIGNUP_MAX_PER_IP_PER_HOUR", 10)?,
+            trust_proxy: parse("NEXUS_TRUST_PROXY", false)?,
         })
     }
 

@@ -33,14 +33,30 @@ pub async fn actor(st: &AppState) -> Result<Actor, AppError> {
         .ok_or_else(AppError::unauthenticated)
 }
 
-/// The client's address as the server saw it (the proxy's, behind one).
-pub fn client_ip() -> String {
-    parts()
-        .and_then(|p| {
-            p.extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-        })
+/// The client's address: the peer of the connection, or — behind a reverse proxy, when
+/// `NEXUS_TRUST_PROXY` says so — the last address the proxy appended to `X-Forwarded-For`
+/// (the one the proxy itself saw; earlier entries are the client's word and can be forged).
+pub fn client_ip(st: &AppState) -> String {
+    let Some(p) = parts() else {
+        return "unknown".into();
+    };
+    if st.config.trust_proxy {
+        let hops: Vec<&str> = p
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if let Some(ip) = hops.last() {
+            return ip.to_string();
+        }
+    }
+    p.extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 

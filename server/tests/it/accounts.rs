@@ -241,14 +241,15 @@ async fn expired_sessions_and_old_attempts_are_purged() {
         app::auth::service::purge_expired(&app.state).await.unwrap(),
         0
     );
+    // the session, and the sign-up and the failed sign-in
     assert_eq!(
         (count("sessions").await, count("login_attempts").await),
-        (1, 1)
+        (1, 2)
     );
     app.clock.advance_ms(25 * 3_600_000);
     assert_eq!(
         app::auth::service::purge_expired(&app.state).await.unwrap(),
-        2
+        3
     );
     assert_eq!(
         (count("sessions").await, count("login_attempts").await),
@@ -279,6 +280,49 @@ async fn sign_in_is_rate_limited_per_account() {
     app.clock.advance_ms(901_000);
     let a = c.sign_in("erin@example.com", PASSWORD).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
+}
+
+#[tokio::test]
+async fn sign_up_is_rate_limited_per_ip() {
+    let app = TestApp::spawn_with(|c| c.signup_max_per_ip_per_hour = 2).await;
+    app.client().sign_up("one@example.com").await;
+    app.client().sign_up("two@example.com").await;
+    let form = [("email", "three@example.com"), ("password", PASSWORD)];
+    let a = app.client().call("sign_up", &form).await;
+    assert_eq!(a.status, 429, "{:?}", a.body);
+    assert!(a.message().contains("Try again in"), "{}", a.message());
+    app.clock.advance_ms(3_601_000);
+    assert_eq!(app.client().call("sign_up", &form).await.status, 200);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_limits_count_the_forwarded_address() {
+    let app = TestApp::spawn_with(|c| {
+        c.signup_max_per_ip_per_hour = 1;
+        c.trust_proxy = true;
+    })
+    .await;
+    let sign_up = |email: &'static str, forwarded: &'static str| {
+        let c = app.client();
+        async move {
+            c.http
+                .post(c.url("/api/sign_up"))
+                .header("x-forwarded-for", forwarded)
+                .form(&[("email", email), ("password", PASSWORD)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(sign_up("p1@example.com", "203.0.113.7").await, 200);
+    // A forged first entry does not make a new client: the proxy's own entry counts.
+    assert_eq!(
+        sign_up("p2@example.com", "198.51.100.1, 203.0.113.7").await,
+        429
+    );
+    assert_eq!(sign_up("p3@example.com", "203.0.113.8").await, 200);
 }
 
 #[tokio::test]

@@ -107,6 +107,8 @@ impl TestApp {
             login_window_secs: 900,
             login_max_failures_per_account: 5,
             login_max_failures_per_ip: 30,
+            signup_max_per_ip_per_hour: 1000,
+            trust_proxy: false,
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
