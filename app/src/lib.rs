@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::use_location;
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -39,6 +39,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Pages render whole (`SsrMode::Async`): they are small, their status code and redirects
+/// are then right, and no response waits on a stream that a resource forgot to finish.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -50,11 +52,11 @@ pub fn App() -> impl IntoView {
             <Header />
             <main id="main" tabindex="-1">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Home />
-                    <Route path=path!("/sign-in") view=auth::ui::SignInPage />
-                    <Route path=path!("/sign-up") view=auth::ui::SignUpPage />
-                    <Route path=path!("/vaults") view=vaults::ui::VaultsPage />
-                    <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage />
+                    <Route path=path!("/") view=Home ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=auth::ui::SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-up") view=auth::ui::SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />
+                    <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -83,7 +83,7 @@ pub async fn launch(
     };
     let app = routes::router(state.clone(), leptos_options);
     let addr = listener.local_addr()?;
-    tokio::spawn(purge_expired_every_hour(state.clone(), shutdown.clone()));
+    tokio::spawn(sweep_every_hour(state.clone(), shutdown.clone()));
     let task = tokio::spawn(async move {
         let serve = axum::serve(
             listener,
@@ -102,10 +102,12 @@ pub async fn launch(
     })
 }
 
-/// Keeps the sessions and sign-in attempt tables to what is still live. (The durable `jobs`
-/// table arrives with the upload engine; this sweep needs no lease: it is idempotent.)
-async fn purge_expired_every_hour(state: AppState, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+/// Keeps the sessions and sign-in attempt tables to what is still live, and aborts uploads
+/// left unfinished past their lifetime. (The durable `jobs` table arrives with the upload
+/// engine; these sweeps need no lease: they are idempotent and claim what they touch.)
+async fn sweep_every_hour(state: AppState, shutdown: CancellationToken) {
+    let hour = std::time::Duration::from_secs(3600);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -116,7 +118,31 @@ async fn purge_expired_every_hour(state: AppState, shutdown: CancellationToken) 
             Ok(n) => tracing::info!(rows = n, "purged expired sessions and sign-in attempts"),
             Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
         }
+        match app::uploads::service::abort_expired_uploads(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "aborted expired uploads"),
+            Err(e) => tracing::warn!(error = %e, "aborting expired uploads failed"),
+        }
     }
+}
+
+/// Crates whose logs would carry presigned signatures or SigV4 details: off whatever
+/// `RUST_LOG` says.
+const NEVER_LOG: [&str; 3] = ["s3s=off", "s3s_fs=off", "aws_sigv4=off"];
+
+/// The log filter: `RUST_LOG` (or [`DEFAULT_LOG_FILTER`]), with [`NEVER_LOG`] forced on top.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let base = rust_log
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(DEFAULT_LOG_FILTER);
+    let mut filter = tracing_subscriber::EnvFilter::try_new(base)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    for d in NEVER_LOG {
+        if let Ok(d) = d.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
 }
 
 /// Log filter used when `RUST_LOG` is not set: our own info, libraries' warnings. s3s logs

@@ -2,12 +2,10 @@
 //! SIGTERM, then shuts down gracefully.
 use anyhow::Context;
 use app::core::{Clock, Config};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(server::DEFAULT_LOG_FILTER));
+    let filter = server::log_filter(std::env::var("RUST_LOG").ok().as_deref());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

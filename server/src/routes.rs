@@ -55,6 +55,7 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
             ServerState,
             _,
         >(context, app::shell))
+        .layer(middleware::from_fn_with_state(app.clone(), request_scope))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             require_session_for_pages,
@@ -111,6 +112,18 @@ async fn download(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// Runs the request inside its [`app::core::request::SCOPE`] (state and parts for server
+/// functions, independent of Leptos's reactive owner).
+async fn request_scope(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let scope = app::core::request::RequestScope {
+        state: st,
+        parts: parts.clone(),
+    };
+    let req = Request::from_parts(parts, body);
+    app::core::request::SCOPE.scope(scope, next.run(req)).await
 }
 
 /// Pages under these paths need a session.

@@ -19,7 +19,7 @@ pub async fn trace_s3(req: Request, next: Next) -> Response {
     trace_request("s3", req, next).await
 }
 
-async fn trace_request(service: &'static str, req: Request, next: Next) -> Response {
+async fn trace_request(service: &'static str, mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID)
@@ -35,6 +35,8 @@ async fn trace_request(service: &'static str, req: Request, next: Next) -> Respo
     let span =
         tracing::info_span!("request", %service, id = %id, method = %req.method(), path = %route);
     let started = Instant::now();
+    req.extensions_mut()
+        .insert(app::core::request_id::RequestId(id.clone()));
     let fut = app::core::request_id::REQUEST_ID.scope(id.clone(), next.run(req));
     let mut resp = fut.instrument(span.clone()).await;
     let status = resp.status().as_u16();

@@ -14,7 +14,7 @@ pub async fn sign_up(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use super::service;
-    let st = state();
+    let st = state()?;
     finish(
         async {
             let (s, vault_id) =
@@ -38,7 +38,7 @@ pub async fn sign_in(
     next: Option<String>,
 ) -> Result<(), AppError> {
     use super::service;
-    let st = state();
+    let st = state()?;
     finish(
         async {
             let s =
@@ -58,10 +58,10 @@ pub async fn sign_in(
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use super::service;
-    let st = state();
+    let st = state()?;
     finish(
         async {
-            if let Some(parts) = use_context::<http::request::Parts>()
+            if let Some(parts) = crate::core::request::parts()
                 && let Some(token) = parts
                     .headers
                     .get(http::header::COOKIE)
@@ -84,7 +84,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// The signed-in user, or None.
 #[server(prefix = "/api", endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
-    let st = state();
+    let st = state()?;
     finish(
         crate::core::request::current_user(&st)
             .await

@@ -103,7 +103,7 @@ pub async fn sign_up(
 ) -> Result<(SignedIn, String), AppError> {
     let email = normalize_email(email)?;
     check_password_rules(password)?;
-    check_signup_limit(st, ip).await?;
+    check_signup_limit(st, &email, ip).await?;
     let password_hash = hash_password(password).await?;
     let now = st.clock.now_ms();
     let user_id = new_id();
@@ -132,15 +132,6 @@ pub async fn sign_up(
     let vault_id = vaults::service::create_in_tx(&mut tx, &workspace_id, "My vault", now).await?;
     tx.commit().await?;
 
-    sqlx::query(
-        "INSERT INTO login_attempts (id, email, ip, at, succeeded, kind) VALUES ($1, $2, $3, $4, 1, 'sign_up')",
-    )
-    .bind(new_id())
-    .bind(&email)
-    .bind(ip)
-    .bind(now)
-    .execute(&st.db.pool)
-    .await?;
     let user = User { id: user_id, email };
     let signed_in = create_session(st, user, ip, user_agent).await?;
     tracing::info!(user_id = %signed_in.user.id, "account created");
@@ -161,7 +152,7 @@ pub async fn sign_in(
     let Ok(email) = normalize_email(email) else {
         return Err(wrong());
     };
-    check_login_limits(st, &email, ip).await?;
+    let attempt = begin_login_attempt(st, &email, ip).await?;
 
     let row: Option<UserRow> =
         sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
@@ -175,7 +166,12 @@ pub async fn sign_in(
             false
         }
     };
-    record_login_attempt(st, &email, ip, ok).await?;
+    if ok {
+        sqlx::query("UPDATE login_attempts SET succeeded = 1 WHERE id = $1")
+            .bind(&attempt)
+            .execute(&st.db.pool)
+            .await?;
+    }
     match row {
         Some(u) if ok => {
             let user = User {
@@ -190,9 +186,46 @@ pub async fn sign_in(
 
 const SIGNUP_WINDOW_MS: i64 = 3_600_000;
 
-/// Refuses a sign-up when this client address made too many accounts in the last hour.
-async fn check_signup_limit(st: &AppState, ip: &str) -> Result<(), AppError> {
+/// Records a sign-in (`succeeded` 0 until the password is right) or sign-up attempt.
+async fn record_attempt(
+    st: &AppState,
+    email: &str,
+    ip: &str,
+    kind: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let id = new_id();
+    let succeeded = i32::from(kind == "sign_up");
+    sqlx::query(
+        "INSERT INTO login_attempts (id, email, ip, at, succeeded, kind) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(email)
+    .bind(ip)
+    .bind(now)
+    .bind(succeeded)
+    .bind(kind)
+    .execute(&st.db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Takes back an attempt that was refused by a limit (refusals do not extend the lockout).
+async fn forget_attempt(st: &AppState, id: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM login_attempts WHERE id = $1")
+        .bind(id)
+        .execute(&st.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Counts this sign-up against its client address first (so parallel sign-ups count each
+/// other), then refuses it when the address made too many in the last hour. Sign-ups that
+/// then fail (an email already taken) still count: that also slows guessing which emails
+/// have accounts.
+async fn check_signup_limit(st: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
     let now = st.clock.now_ms();
+    let id = record_attempt(st, email, ip, "sign_up", now).await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE kind = 'sign_up' AND ip = $1 AND at > $2",
     )
@@ -200,9 +233,10 @@ async fn check_signup_limit(st: &AppState, ip: &str) -> Result<(), AppError> {
     .bind(now - SIGNUP_WINDOW_MS)
     .fetch_one(&st.db.pool)
     .await?;
-    if count < st.config.signup_max_per_ip_per_hour {
+    if count <= st.config.signup_max_per_ip_per_hour {
         return Ok(());
     }
+    forget_attempt(st, &id).await?;
     let retry_after_s = (oldest.unwrap_or(now) + SIGNUP_WINDOW_MS - now)
         .max(1000)
         .div_euclid(1000);
@@ -215,9 +249,15 @@ async fn check_signup_limit(st: &AppState, ip: &str) -> Result<(), AppError> {
     })
 }
 
-async fn check_login_limits(st: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
+/// Records a sign-in attempt as failed *before* the password is checked, then counts the
+/// failures in the window including it: a burst of parallel guesses counts itself (checking
+/// first and recording after the slow argon2 would let the whole burst through). Over a limit,
+/// the row is removed again and the attempt refused. Returns the attempt's id.
+async fn begin_login_attempt(st: &AppState, email: &str, ip: &str) -> Result<String, AppError> {
+    let now = st.clock.now_ms();
+    let id = record_attempt(st, email, ip, "sign_in", now).await?;
     let window_ms = st.config.login_window_secs * 1000;
-    let since = st.clock.now_ms() - window_ms;
+    let since = now - window_ms;
     for (column, key, max) in [
         ("email", email, st.config.login_max_failures_per_account),
         ("ip", ip, st.config.login_max_failures_per_ip),
@@ -233,8 +273,9 @@ async fn check_login_limits(st: &AppState, email: &str, ip: &str) -> Result<(), 
             .bind(since)
             .fetch_one(&st.db.pool)
             .await?;
-        if count >= max {
-            let retry_ms = oldest.unwrap_or(since) + window_ms - st.clock.now_ms();
+        if count > max {
+            forget_attempt(st, &id).await?;
+            let retry_ms = oldest.unwrap_or(since) + window_ms - now;
             let retry_after_s = (retry_ms.max(1000) + 999) / 1000;
             tracing::warn!(by = column, "sign-in rate limit reached");
             return Err(AppError::Limit {
@@ -245,27 +286,7 @@ async fn check_login_limits(st: &AppState, email: &str, ip: &str) -> Result<(), 
             });
         }
     }
-    Ok(())
-}
-
-async fn record_login_attempt(
-    st: &AppState,
-    email: &str,
-    ip: &str,
-    ok: bool,
-) -> Result<(), AppError> {
-    let now = st.clock.now_ms();
-    sqlx::query(
-        "INSERT INTO login_attempts (id, email, ip, at, succeeded) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(new_id())
-    .bind(email)
-    .bind(ip)
-    .bind(now)
-    .bind(ok as i32)
-    .execute(&st.db.pool)
-    .await?;
-    Ok(())
+    Ok(id)
 }
 
 async fn create_session(
@@ -404,8 +425,14 @@ pub async fn actor_from_headers(
 
 /// Where to go after signing in: only a path on this site (no `//host`, no scheme).
 pub fn safe_next(next: Option<&str>) -> Option<String> {
+    // Visible ASCII only: browsers drop tabs and newlines from URLs, so `/\t/evil.example`
+    // would become `//evil.example`, and a newline could not go in a header anyway.
     let n = next?.trim();
-    let ok = n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://");
+    let ok = n.starts_with('/')
+        && n.bytes().all(|b| b.is_ascii_graphic())
+        && !matches!(n.as_bytes().get(1), Some(b'/') | Some(b'\\'))
+        && !n.contains('\\')
+        && !n.contains("://");
     ok.then(|| n.to_string())
 }
 
@@ -429,6 +456,26 @@ mod tests {
             "ann@.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/vaults/abc?x=1")),
+            Some("/vaults/abc?x=1".into())
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/x",
+            "https://evil.example",
+            "evil",
+            "/a b",
+            "/ok\r\nSet-Cookie: x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
         }
     }
 

@@ -106,16 +106,44 @@ impl Config {
     }
 }
 
+/// A URL fit for logs: the password in its user part and any `password`-like query
+/// parameter become `***` (a password may itself hold `@`, `:` or `/`).
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (format!("{s}://"), r),
+        None => (String::new(), url),
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    // The user part ends at the last '@' before the path (hosts hold no '@').
+    let authority = match before_query.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{user}:***@{host}")
+        }
+        None => before_query.to_string(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) => format!("{scheme}{authority}?{q}"),
+        None => format!("{scheme}{authority}"),
+    }
+}
+
 /// Hides the database password and the AWS secret.
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let db = match self.database_url.split_once('@') {
-            Some((scheme_user, host)) => {
-                let user = scheme_user.split(':').take(2).collect::<Vec<_>>().join(":");
-                format!("{user}:***@{host}")
-            }
-            None => self.database_url.clone(),
-        };
+        let db = redact_url(&self.database_url);
         f.debug_struct("Config")
             .field("data_dir", &self.data_dir)
             .field("database_url", &db)
@@ -131,5 +159,30 @@ impl fmt::Debug for Config {
             )
             .field("presign_ttl_secs", &self.presign_ttl_secs)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_urls_are_logged_without_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:p@ss@db.host:5432/nexus"),
+            "postgres://u:***@db.host:5432/nexus"
+        );
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db?sslmode=require&password=x"),
+            "postgres://u:***@h/db?sslmode=require&password=***"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/nexus.db?mode=rwc"),
+            "sqlite://data/nexus.db?mode=rwc"
+        );
+        assert_eq!(
+            redact_url("postgres://h/db?sslpassword=y"),
+            "postgres://h/db?sslpassword=***"
+        );
     }
 }

@@ -32,8 +32,12 @@ macro_rules! migrations {
 
 fn migrator(dialect: Dialect) -> Migrator {
     Migrator::with_migrations(match dialect {
-        Dialect::Sqlite => migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit"),
-        Dialect::Postgres => migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit"),
+        Dialect::Sqlite => {
+            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims")
+        }
+        Dialect::Postgres => {
+            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims")
+        }
     })
 }
 

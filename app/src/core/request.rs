@@ -2,19 +2,44 @@
 //! actor, the client's address. Server functions stay thin: these, one service call, `finish`.
 use axum::extract::ConnectInfo;
 use http::request::Parts;
-use leptos::prelude::{expect_context, use_context};
+use leptos::prelude::use_context;
 use std::net::SocketAddr;
 
 use super::{Actor, AppState};
 use crate::auth::{User, service as auth};
 use crate::error::AppError;
 
-pub fn state() -> AppState {
-    expect_context::<AppState>()
+tokio::task_local! {
+    /// This request's state and parts, set by the server around every request. Leptos
+    /// provides both as context too, but context hangs on its reactive owner, and under
+    /// concurrent requests a server function was seen to run without it (a panic); the
+    /// task-local cannot go missing while the handler runs.
+    pub static SCOPE: RequestScope;
 }
 
-fn parts() -> Option<Parts> {
-    use_context::<Parts>()
+#[derive(Clone)]
+pub struct RequestScope {
+    pub state: AppState,
+    pub parts: Parts,
+}
+
+/// The app state: from Leptos context, else from the request's task-local scope. Neither
+/// exists only when Leptos polls a page's data after its request's owner has gone (seen in
+/// tests with many servers in one process); that answers an error instead of panicking.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>()
+        .or_else(|| SCOPE.try_with(|s| s.state.clone()).ok())
+        .ok_or_else(|| {
+            tracing::warn!("a server function ran outside any request");
+            AppError::Unavailable {
+                message: "This request has ended.".into(),
+            }
+        })
+}
+
+/// The request's method, URI, headers and extensions.
+pub fn parts() -> Option<Parts> {
+    use_context::<Parts>().or_else(|| SCOPE.try_with(|s| s.parts.clone()).ok())
 }
 
 /// The signed-in user of this request, if any.

@@ -1,11 +1,24 @@
-//! The id of the request being served, for log lines and error messages. Set by the server's
-//! request middleware around each request.
+//! The id of the request being served, for log lines and error messages. The server's
+//! request middleware sets it as a task-local around the request and also puts it in the
+//! request's extensions: Leptos resolves a page's data in tasks of their own, where the
+//! task-local is gone but the request's parts are in context.
 tokio::task_local! {
     pub static REQUEST_ID: String;
 }
 
+/// The request id as a request extension.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 pub fn current() -> String {
     REQUEST_ID
         .try_with(|s| s.clone())
-        .unwrap_or_else(|_| "-".into())
+        .ok()
+        .or_else(from_context)
+        .unwrap_or_else(|| "-".into())
+}
+
+fn from_context() -> Option<String> {
+    let parts = super::request::parts()?;
+    parts.extensions.get::<RequestId>().map(|r| r.0.clone())
 }

@@ -204,37 +204,45 @@ impl Storage {
             .send()
             .await
             .map_err(|e| {
-                let bad_part = e
+                let code = e
                     .as_service_error()
                     .and_then(|se| aws_sdk_s3::error::ProvideErrorMetadata::code(se))
-                    .is_some_and(|c| {
-                        c == "InvalidPart"
-                            || c == "InvalidPartOrder"
-                            || c == "EntityTooSmall"
-                            || c == "NoSuchUpload"
-                    });
-                if bad_part {
-                    AppError::invalid(
+                    .unwrap_or_default()
+                    .to_string();
+                match code.as_str() {
+                    "InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" => AppError::invalid(
                         "parts",
                         "S3 does not have these parts as listed; upload the missing parts again.",
-                    )
-                } else {
-                    s3_error("CompleteMultipartUpload", e)
+                    ),
+                    "NoSuchUpload" => AppError::conflict(
+                        "Storage no longer has this upload (it was cancelled or expired). Start it again.",
+                    ),
+                    _ => s3_error("CompleteMultipartUpload", e),
                 }
             })?;
         Ok(())
     }
 
+    /// Aborts a multipart upload; one S3 no longer has counts as aborted.
     pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), AppError> {
-        self.client
+        let result = self
+            .client
             .abort_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
             .send()
-            .await
-            .map_err(|e| s3_error("AbortMultipartUpload", e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_no_such_upload()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(s3_error("AbortMultipartUpload", e)),
+        }
     }
 
     /// Parts S3 holds for an upload: (number, size, ETag).

@@ -14,7 +14,7 @@ pub async fn start_upload(
     size: i64,
     content_type: String,
 ) -> Result<UploadTicket, AppError> {
-    let st = state();
+    let st = state()?;
     finish(
         async {
             let a = actor(&st).await?;
@@ -26,7 +26,7 @@ pub async fn start_upload(
 
 #[server(prefix = "/api", endpoint = "presign_parts", input = Json)]
 pub async fn presign_parts(upload_id: String, parts: Vec<i64>) -> Result<Vec<PartUrl>, AppError> {
-    let st = state();
+    let st = state()?;
     finish(
         async { super::service::presign_parts(&st, &actor(&st).await?, &upload_id, &parts).await }
             .await,
@@ -38,7 +38,7 @@ pub async fn complete_upload(
     upload_id: String,
     parts: Vec<CompletedPart>,
 ) -> Result<FileEntry, AppError> {
-    let st = state();
+    let st = state()?;
     finish(
         async {
             super::service::complete_upload(&st, &actor(&st).await?, &upload_id, &parts).await
@@ -49,6 +49,6 @@ pub async fn complete_upload(
 
 #[server(prefix = "/api", endpoint = "abort_upload")]
 pub async fn abort_upload(upload_id: String) -> Result<(), AppError> {
-    let st = state();
+    let st = state()?;
     finish(async { super::service::abort_upload(&st, &actor(&st).await?, &upload_id).await }.await)
 }

@@ -15,6 +15,8 @@ use web_sys::{Blob, File, ProgressEvent, XmlHttpRequest};
 
 const URL_BATCH: usize = 20;
 const PART_ATTEMPTS: u32 = 4;
+/// Part URLs live 15 minutes; ones older than this are signed again before use.
+const URL_FRESH_MS: f64 = 10.0 * 60_000.0;
 
 fn now_ms() -> f64 {
     web_sys::window()
@@ -96,7 +98,23 @@ async fn upload_file(
             let mut urls: Vec<PartUrl> = presign_parts(ticket.upload_id.clone(), batch.to_vec())
                 .await
                 .map_err(|e| e.to_string())?;
+            let mut signed_at = now_ms();
             for entry in urls.iter_mut() {
+                if now_ms() - signed_at > URL_FRESH_MS {
+                    // Large parts on a slow line: sign the rest again before they expire.
+                    let rest: Vec<i64> = batch
+                        .iter()
+                        .copied()
+                        .filter(|n| *n >= entry.number)
+                        .collect();
+                    let fresh = presign_parts(ticket.upload_id.clone(), rest)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if let Some(u) = fresh.into_iter().find(|u| u.number == entry.number) {
+                        *entry = u;
+                    }
+                    signed_at = now_ms();
+                }
                 let part = entry.clone();
                 let start = (part.number - 1) * ticket.part_size;
                 let blob = file
@@ -182,6 +200,8 @@ impl std::fmt::Display for PutError {
 async fn put_part(url: &str, blob: &Blob, progress: Rc<dyn Fn(f64)>) -> Result<String, PutError> {
     let xhr = XmlHttpRequest::new().map_err(|_| PutError::Network)?;
     xhr.open("PUT", url).map_err(|_| PutError::Network)?;
+    // A stalled connection must end: allow at least 60 s, or 100 kB/s for large parts.
+    xhr.set_timeout(((blob.size() / 100.0) as u32).max(60_000));
     let (tx, rx) = oneshot::channel::<Result<String, PutError>>();
     let tx = Rc::new(RefCell::new(Some(tx)));
 
@@ -226,6 +246,8 @@ async fn put_part(url: &str, blob: &Blob, progress: Rc<dyn Fn(f64)>) -> Result<S
     }
     xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
     xhr.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    xhr.set_ontimeout(Some(on_error.as_ref().unchecked_ref()));
+    xhr.set_onabort(Some(on_error.as_ref().unchecked_ref()));
     xhr.send_with_opt_blob(Some(blob))
         .map_err(|_| PutError::Network)?;
     let result = rx.await.unwrap_or(Err(PutError::Network));

@@ -6,8 +6,13 @@ use crate::error::AppError;
 use crate::files::{FileEntry, check_file_name};
 use crate::workspaces::{Role, service::require_role};
 
-/// Multipart uploads S3 has not completed after this long are abandoned (cleaned by a job).
+/// Multipart uploads not completed after this long are abandoned: refused, then aborted on S3
+/// by [`abort_expired_uploads`].
 const UPLOAD_LIFETIME_MS: i64 = 7 * 24 * 3_600_000;
+/// A claim to complete or cancel an upload older than this is a crashed process's.
+const CLAIM_TIMEOUT_MS: i64 = 10 * 60_000;
+/// Unfinished uploads one person may have at once (each holds parts S3 bills for).
+const MAX_OPEN_UPLOADS_PER_USER: i64 = 1000;
 /// Most part URLs handed out in one call.
 const MAX_PARTS_PER_PRESIGN: usize = 100;
 
@@ -20,6 +25,7 @@ struct UploadRow {
     part_size: i64,
     part_count: i64,
     completed_at: Option<i64>,
+    expires_at: i64,
     s3_key: String,
     size: i64,
 }
@@ -64,47 +70,67 @@ pub async fn start_upload(
     let key = format!("ws/{}/{}/{}", vault.workspace_id, vault.id, file_id);
     let part_size = part_size_for(size);
     let parts = part_count(size, part_size);
+    let (open,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM uploads WHERE created_by = $1 AND completed_at IS NULL",
+    )
+    .bind(actor.user_id())
+    .fetch_one(&st.db.pool)
+    .await?;
+    if open >= MAX_OPEN_UPLOADS_PER_USER {
+        return Err(AppError::conflict(format!(
+            "You have {open} unfinished uploads. Finish or cancel some before starting more."
+        )));
+    }
     let s3_upload_id = st
         .storage
         .create_multipart(&key, &content_type, &vault.default_storage_class)
         .await?;
 
     let upload_id = new_id();
-    let mut tx = st.db.pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO files (id, workspace_id, vault_id, name, size, content_type, s3_key,
+    let recorded = async {
+        let mut tx = st.db.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO files (id, workspace_id, vault_id, name, size, content_type, s3_key,
             storage_class, state, created_by, created_at, updated_at, class_changed_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'uploading', $9, $10, $10, $10)",
-    )
-    .bind(&file_id)
-    .bind(&vault.workspace_id)
-    .bind(&vault.id)
-    .bind(&name)
-    .bind(size)
-    .bind(&content_type)
-    .bind(&key)
-    .bind(&vault.default_storage_class)
-    .bind(actor.user_id())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO uploads (id, file_id, workspace_id, s3_upload_id, part_size, part_count,
+        )
+        .bind(&file_id)
+        .bind(&vault.workspace_id)
+        .bind(&vault.id)
+        .bind(&name)
+        .bind(size)
+        .bind(&content_type)
+        .bind(&key)
+        .bind(&vault.default_storage_class)
+        .bind(actor.user_id())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO uploads (id, file_id, workspace_id, s3_upload_id, part_size, part_count,
             created_by, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&upload_id)
-    .bind(&file_id)
-    .bind(&vault.workspace_id)
-    .bind(&s3_upload_id)
-    .bind(part_size)
-    .bind(parts)
-    .bind(actor.user_id())
-    .bind(now)
-    .bind(now + UPLOAD_LIFETIME_MS)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+        )
+        .bind(&upload_id)
+        .bind(&file_id)
+        .bind(&vault.workspace_id)
+        .bind(&s3_upload_id)
+        .bind(part_size)
+        .bind(parts)
+        .bind(actor.user_id())
+        .bind(now)
+        .bind(now + UPLOAD_LIFETIME_MS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    if let Err(e) = recorded {
+        // No row will ever name this S3 upload: drop it now rather than leave billed parts.
+        st.storage.abort_multipart(&key, &s3_upload_id).await.ok();
+        return Err(e);
+    }
     tracing::info!(%upload_id, %file_id, size, parts, "upload started");
     Ok(UploadTicket {
         upload_id,
@@ -114,18 +140,29 @@ pub async fn start_upload(
     })
 }
 
+const UPLOAD_SELECT: &str = "SELECT u.id, u.file_id, u.workspace_id, u.s3_upload_id, u.part_size,
+        CAST(u.part_count AS BIGINT) AS part_count, u.completed_at, u.expires_at, f.s3_key, f.size
+    FROM uploads u JOIN files f ON f.id = u.file_id";
+
 async fn load_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<UploadRow, AppError> {
-    let row: UploadRow = sqlx::query_as(
-        "SELECT u.id, u.file_id, u.workspace_id, u.s3_upload_id, u.part_size,
-                CAST(u.part_count AS BIGINT) AS part_count, u.completed_at, f.s3_key, f.size
-         FROM uploads u JOIN files f ON f.id = u.file_id WHERE u.id = $1",
-    )
-    .bind(upload_id)
-    .fetch_optional(&st.db.pool)
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let sql = format!("{UPLOAD_SELECT} WHERE u.id = $1");
+    let row: UploadRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(upload_id)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
     require_role(&st.db, actor, &row.workspace_id, Role::Member).await?;
     Ok(row)
+}
+
+/// Refuses to go on with an upload left unfinished past its lifetime (the sweep aborts it).
+fn check_not_expired(st: &AppState, up: &UploadRow) -> Result<(), AppError> {
+    if up.completed_at.is_none() && up.expires_at <= st.clock.now_ms() {
+        return Err(AppError::conflict(
+            "This upload was left unfinished for too long and has expired. Start it again.",
+        ));
+    }
+    Ok(())
 }
 
 /// Presigned PUT URLs for the given parts: each signs the exact key, upload id, part number
@@ -140,6 +177,7 @@ pub async fn presign_parts(
     if up.completed_at.is_some() {
         return Err(AppError::conflict("This upload is already complete."));
     }
+    check_not_expired(st, &up)?;
     if numbers.is_empty() || numbers.len() > MAX_PARTS_PER_PRESIGN {
         return Err(AppError::invalid(
             "parts",
@@ -204,6 +242,55 @@ pub async fn complete_upload(
             "Every part needs the ETag S3 returned.",
         ));
     }
+    check_not_expired(st, &up)?;
+    claim(st, &up.id).await?;
+    let result = finish_complete(st, &up, &parts).await;
+    if result.is_err() {
+        release(st, &up.id).await;
+    }
+    result
+}
+
+/// Takes the upload for completing or cancelling: one caller at a time, so a double click,
+/// a retry racing the first try, or a cancel racing a complete cannot both act.
+async fn claim(st: &AppState, upload_id: &str) -> Result<(), AppError> {
+    let now = st.clock.now_ms();
+    let claimed = sqlx::query(
+        "UPDATE uploads SET claimed_at = $1
+         WHERE id = $2 AND completed_at IS NULL AND (claimed_at IS NULL OR claimed_at < $3)",
+    )
+    .bind(now)
+    .bind(upload_id)
+    .bind(now - CLAIM_TIMEOUT_MS)
+    .execute(&st.db.pool)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "This upload is already being completed or cancelled.",
+        ))
+    }
+}
+
+/// Gives a claim back after a failure, so the person can try again at once.
+async fn release(st: &AppState, upload_id: &str) {
+    let released = sqlx::query("UPDATE uploads SET claimed_at = NULL WHERE id = $1")
+        .bind(upload_id)
+        .execute(&st.db.pool)
+        .await;
+    if let Err(e) = released {
+        tracing::warn!(%upload_id, error = %e, "could not release an upload claim");
+    }
+}
+
+async fn finish_complete(
+    st: &AppState,
+    up: &UploadRow,
+    parts: &[CompletedPart],
+) -> Result<FileEntry, AppError> {
+    let upload_id = &up.id;
     let list: Vec<(i32, String)> = parts
         .iter()
         .map(|p| (p.number as i32, p.etag.clone()))
@@ -233,7 +320,7 @@ pub async fn complete_upload(
 
     let now = st.clock.now_ms();
     let mut tx = st.db.pool.begin().await?;
-    for p in &parts {
+    for p in parts {
         sqlx::query(
             "INSERT INTO upload_parts (upload_id, part_number, size, etag, created_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -274,12 +361,48 @@ pub async fn abort_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Resu
     if up.completed_at.is_some() {
         return Err(AppError::conflict("This upload is already complete."));
     }
+    claim(st, &up.id).await?;
+    let result = discard(st, &up).await;
+    if result.is_err() {
+        release(st, &up.id).await;
+    }
+    result
+}
+
+/// Aborts the S3 upload (its parts go) and deletes the file row (the upload row with it).
+async fn discard(st: &AppState, up: &UploadRow) -> Result<(), AppError> {
     st.storage
         .abort_multipart(&up.s3_key, &up.s3_upload_id)
         .await?;
-    sqlx::query("DELETE FROM files WHERE id = $1")
+    sqlx::query("DELETE FROM files WHERE id = $1 AND state = 'uploading'")
         .bind(&up.file_id)
         .execute(&st.db.pool)
         .await?;
     Ok(())
+}
+
+/// Aborts uploads left unfinished past their lifetime, a batch at a time; returns how many
+/// went. Idempotent and safe to run in several processes (each upload is claimed first).
+pub async fn abort_expired_uploads(st: &AppState) -> Result<u64, AppError> {
+    let sql = format!(
+        "{UPLOAD_SELECT} WHERE u.completed_at IS NULL AND u.expires_at <= $1 ORDER BY u.expires_at LIMIT 200"
+    );
+    let expired: Vec<UploadRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(st.clock.now_ms())
+        .fetch_all(&st.db.pool)
+        .await?;
+    let mut done = 0;
+    for up in expired {
+        if claim(st, &up.id).await.is_err() {
+            continue;
+        }
+        match discard(st, &up).await {
+            Ok(()) => done += 1,
+            Err(e) => {
+                tracing::warn!(upload_id = %up.id, error = %e, "could not abort an expired upload");
+                release(st, &up.id).await;
+            }
+        }
+    }
+    Ok(done)
 }

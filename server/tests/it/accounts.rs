@@ -397,3 +397,23 @@ async fn pages_that_need_a_session_send_to_sign_in_and_back() {
         assert_eq!(a.headers["location"], to, "next={next}");
     }
 }
+
+#[tokio::test]
+async fn a_burst_of_parallel_guesses_is_limited_too() {
+    let app = TestApp::spawn().await;
+    app.client().sign_up("burst@example.com").await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let c = app.client();
+        guesses.spawn(async move {
+            c.sign_in("burst@example.com", &format!("wrong guess {i}"))
+                .await
+                .status
+        });
+    }
+    let statuses = guesses.join_all().await;
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert!(wrong <= 5, "{statuses:?}");
+    assert_eq!(wrong + limited, 20, "{statuses:?}");
+}

@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod health;
 mod presign;
+mod services;
 mod storage;
 mod support;
 mod uploads;

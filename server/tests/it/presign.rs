@@ -12,12 +12,7 @@ async fn one_part_upload(app: &TestApp, size: usize) -> (String, String) {
     let s = size.to_string();
     let t = c.start_upload(&vault, "p.bin", &s, "").await;
     let upload_id = t.body["upload_id"].as_str().unwrap().to_string();
-    let urls = c
-        .call_json(
-            "presign_parts",
-            serde_json::json!({"upload_id": upload_id, "parts": [1]}),
-        )
-        .await;
+    let urls = c.presign(&upload_id, &[1]).await;
     assert_eq!(urls.status, 200);
     (upload_id, urls.body[0]["url"].as_str().unwrap().to_string())
 }
@@ -93,13 +88,7 @@ async fn an_expired_part_url_is_refused() {
     }
     let app = TestApp::spawn().await;
     let (upload_id, _) = one_part_upload(&app, 1000).await;
-    let (key, s3_upload): (String, String) = sqlx::query_as(
-        "SELECT f.s3_key, u.s3_upload_id FROM uploads u JOIN files f ON f.id = u.file_id WHERE u.id = $1",
-    )
-    .bind(&upload_id)
-    .fetch_one(&app.state.db.pool)
-    .await
-    .unwrap();
+    let (key, s3_upload) = app.s3_names(&upload_id).await;
     let signed_at = SystemTime::now() - Duration::from_secs(20 * 60);
     let url = app
         .state

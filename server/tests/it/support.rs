@@ -140,12 +140,25 @@ impl TestApp {
             .cookie_store(true)
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
+            // A hung request fails its test with a clear error instead of hanging the suite.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap();
         Client {
             http,
             base: self.base.clone(),
         }
+    }
+
+    /// The S3 key and S3 upload id behind one of our uploads.
+    pub async fn s3_names(&self, upload_id: &str) -> (String, String) {
+        sqlx::query_as(
+            "SELECT f.s3_key, u.s3_upload_id FROM uploads u JOIN files f ON f.id = u.file_id WHERE u.id = $1",
+        )
+        .bind(upload_id)
+        .fetch_one(&self.state.db.pool)
+        .await
+        .unwrap()
     }
 
     #[allow(dead_code)]
@@ -155,7 +168,7 @@ impl TestApp {
 }
 
 fn tracing_subscriber_init() -> Result<(), ()> {
-    let filter = tracing_subscriber::EnvFilter::new(server::DEFAULT_LOG_FILTER);
+    let filter = server::log_filter(std::env::var("RUST_LOG").ok().as_deref());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_test_writer()
@@ -265,6 +278,11 @@ impl Client {
         self.call("start_upload", &form).await
     }
 
+    pub async fn presign(&self, upload_id: &str, parts: &[i64]) -> Answer {
+        let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+        self.call_json("presign_parts", body).await
+    }
+
     pub async fn current_user(&self) -> serde_json::Value {
         self.call("current_user", &[]).await.body
     }
@@ -272,9 +290,14 @@ impl Client {
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Uploads `bytes` into the vault through the presigned multipart flow, as the browser does.
-/// Returns the file entry JSON.
-pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
+/// Starts an upload and PUTs every part straight to S3 as the browser does, without
+/// completing it. Returns the upload id and the parts list `complete_upload` wants.
+pub async fn upload_parts(
+    c: &Client,
+    vault_id: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (String, serde_json::Value) {
     let size = bytes.len().to_string();
     let t = c
         .start_upload(vault_id, name, &size, "application/octet-stream")
@@ -307,6 +330,13 @@ pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> ser
         let etag = resp.headers()["etag"].to_str().unwrap().to_string();
         parts.push(serde_json::json!({"number": n, "etag": etag}));
     }
+    (upload_id, serde_json::Value::Array(parts))
+}
+
+/// Uploads `bytes` into the vault through the presigned multipart flow, as the browser does.
+/// Returns the file entry JSON.
+pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
+    let (upload_id, parts) = upload_parts(c, vault_id, name, bytes).await;
     let done = c
         .call_json(
             "complete_upload",

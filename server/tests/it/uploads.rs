@@ -1,6 +1,6 @@
 //! The first upload path over HTTP: start, presign, PUT parts straight to S3, complete, list,
 //! download through a presigned GET.
-use crate::support::{TestApp, random_bytes, upload};
+use crate::support::{TestApp, random_bytes, upload, upload_parts};
 use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
@@ -143,4 +143,101 @@ async fn bad_upload_requests_are_refused_before_any_byte_moves() {
         .await
         .unwrap();
     assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn completing_twice_at_once_completes_once() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("twice@example.com").await;
+    let (upload_id, parts) = upload_parts(&c, &vault, "t.bin", &random_bytes(3000)).await;
+    let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+    let (a, b) = tokio::join!(
+        c.call_json("complete_upload", body.clone()),
+        c.call_json("complete_upload", body.clone())
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{:?} {:?}", a.body, b.body);
+    let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["state"], "available");
+}
+
+#[tokio::test]
+async fn completing_and_cancelling_at_once_do_not_both_act() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("race@example.com").await;
+    let (upload_id, parts) = upload_parts(&c, &vault, "r.bin", &random_bytes(3000)).await;
+    let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+    let cancel_form = [("upload_id", upload_id.as_str())];
+    let (done, cancelled) = tokio::join!(
+        c.call_json("complete_upload", body),
+        c.call("abort_upload", &cancel_form)
+    );
+    let files = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    match (done.status, cancelled.status) {
+        (200, 409) => assert_eq!(files.as_array().unwrap().len(), 1),
+        (409, 200) => assert_eq!(n, 0, "the cancelled file is gone"),
+        other => panic!(
+            "both or neither acted: {other:?} {:?} {:?}",
+            done.body, cancelled.body
+        ),
+    }
+}
+
+#[tokio::test]
+async fn an_upload_left_unfinished_expires_and_is_aborted() {
+    let app = TestApp::spawn_with(|c| c.session_ttl_hours = 24 * 30).await;
+    let c = app.client();
+    let vault = c.sign_up("late@example.com").await;
+    let (upload_id, parts) = upload_parts(&c, &vault, "late.bin", &random_bytes(2000)).await;
+    // Nothing to sweep yet.
+    assert_eq!(
+        app::uploads::service::abort_expired_uploads(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    app.clock.advance_ms(7 * 24 * 3_600_000 + 1000);
+    let presign = c.presign(&upload_id, &[1]).await;
+    assert_eq!(presign.status, 409);
+    assert!(
+        presign.message().contains("expired"),
+        "{}",
+        presign.message()
+    );
+    let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+    assert_eq!(c.call_json("complete_upload", body).await.status, 409);
+    let (key, s3_upload) = app.s3_names(&upload_id).await;
+    assert_eq!(
+        app::uploads::service::abort_expired_uploads(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM uploads")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert!(
+        app.state
+            .storage
+            .list_parts(&key, &s3_upload)
+            .await
+            .is_err(),
+        "S3 dropped the parts"
+    );
+    assert_eq!(
+        app::uploads::service::abort_expired_uploads(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
 }

@@ -1,0 +1,121 @@
+//! The account services called directly, as REST handlers and workers will call them
+//! (the HTTP tests cover the same rules through the server functions).
+use crate::support::{PASSWORD, TestApp};
+use app::auth::service as auth;
+use app::error::AppError;
+
+#[tokio::test]
+async fn account_services_sign_up_in_and_out() {
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let (signed_up, vault_id) = auth::sign_up(st, "Svc@Example.com", PASSWORD, "10.0.0.1", "test")
+        .await
+        .unwrap();
+    assert_eq!(signed_up.user.email, "svc@example.com");
+    let (actor, user) = auth::session_user(st, &signed_up.token)
+        .await
+        .unwrap()
+        .expect("session");
+    assert_eq!(user.id, signed_up.user.id);
+    let vaults = app::vaults::service::list_vaults(&st.db, &actor)
+        .await
+        .unwrap();
+    assert_eq!(vaults.len(), 1);
+    assert_eq!(vaults[0].id, vault_id);
+
+    let dup = auth::sign_up(st, "svc@example.com", PASSWORD, "10.0.0.1", "test").await;
+    assert!(
+        matches!(dup, Err(AppError::Conflict { .. })),
+        "{:?}",
+        dup.err()
+    );
+    let wrong = auth::sign_in(
+        st,
+        "svc@example.com",
+        "not the password",
+        "10.0.0.1",
+        "test",
+    )
+    .await;
+    assert!(matches!(wrong, Err(AppError::Unauthenticated { .. })));
+    let unknown = auth::sign_in(
+        st,
+        "nobody@example.com",
+        "not the password",
+        "10.0.0.1",
+        "test",
+    )
+    .await;
+    assert_eq!(wrong.err(), unknown.err());
+
+    let again = auth::sign_in(st, "svc@example.com", PASSWORD, "10.0.0.2", "test")
+        .await
+        .unwrap();
+    assert_ne!(again.token, signed_up.token);
+    auth::sign_out(st, &signed_up.token).await.unwrap();
+    auth::sign_out(st, &signed_up.token).await.unwrap(); // idempotent
+    assert!(
+        auth::session_user(st, &signed_up.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        auth::session_user(st, &again.token)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    app.clock.advance_ms(25 * 3_600_000);
+    assert!(
+        auth::session_user(st, &again.token)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn service_calls_check_the_actor_first() {
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let (a, a_vault) = auth::sign_up(st, "sa@example.com", PASSWORD, "10.0.0.1", "t")
+        .await
+        .unwrap();
+    let (b, _) = auth::sign_up(st, "sb@example.com", PASSWORD, "10.0.0.1", "t")
+        .await
+        .unwrap();
+    let (a_actor, _) = auth::session_user(st, &a.token).await.unwrap().unwrap();
+    let (b_actor, _) = auth::session_user(st, &b.token).await.unwrap().unwrap();
+    let ticket = app::uploads::service::start_upload(st, &a_actor, &a_vault, "x.bin", 10, "")
+        .await
+        .unwrap();
+    let not_found = |r: Result<(), AppError>| assert_eq!(r.err(), Some(AppError::NotFound));
+    not_found(
+        app::vaults::service::get_vault(&st.db, &b_actor, &a_vault)
+            .await
+            .map(|_| ()),
+    );
+    not_found(
+        app::files::service::list_files(&st.db, &b_actor, &a_vault)
+            .await
+            .map(|_| ()),
+    );
+    not_found(
+        app::uploads::service::start_upload(st, &b_actor, &a_vault, "y", 1, "")
+            .await
+            .map(|_| ()),
+    );
+    not_found(
+        app::uploads::service::presign_parts(st, &b_actor, &ticket.upload_id, &[1])
+            .await
+            .map(|_| ()),
+    );
+    not_found(app::uploads::service::abort_upload(st, &b_actor, &ticket.upload_id).await);
+    not_found(
+        app::downloads::service::download_url(st, &b_actor, &ticket.file_id)
+            .await
+            .map(|_| ()),
+    );
+}
