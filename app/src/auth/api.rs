@@ -7,6 +7,21 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::core::request::{client_ip, finish, set_header, state, user_agent};
 
+/// Hands the new session to the browser and sends it on: to `next` when that is a path on
+/// this site, else to `otherwise`.
+#[cfg(feature = "ssr")]
+fn enter(
+    st: &crate::core::AppState,
+    s: &super::service::SignedIn,
+    next: Option<String>,
+    otherwise: String,
+) {
+    use super::service;
+    let cookie = service::session_cookie(st, Some(&s.token), s.expires_at);
+    set_header(http::header::SET_COOKIE, &cookie);
+    leptos_axum::redirect(&service::safe_next(next.as_deref()).unwrap_or(otherwise));
+}
+
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
@@ -19,12 +34,7 @@ pub async fn sign_up(
         async {
             let (s, vault_id) =
                 service::sign_up(&st, &email, &password, &client_ip(&st), &user_agent()).await?;
-            set_header(
-                http::header::SET_COOKIE,
-                &service::session_cookie(&st, Some(&s.token), s.expires_at),
-            );
-            let to = service::safe_next(next.as_deref()).unwrap_or(format!("/vaults/{vault_id}"));
-            leptos_axum::redirect(&to);
+            enter(&st, &s, next, format!("/vaults/{vault_id}"));
             Ok(())
         }
         .await,
@@ -43,12 +53,7 @@ pub async fn sign_in(
         async {
             let s =
                 service::sign_in(&st, &email, &password, &client_ip(&st), &user_agent()).await?;
-            set_header(
-                http::header::SET_COOKIE,
-                &service::session_cookie(&st, Some(&s.token), s.expires_at),
-            );
-            let to = service::safe_next(next.as_deref()).unwrap_or_else(|| "/vaults".into());
-            leptos_axum::redirect(&to);
+            enter(&st, &s, next, "/vaults".into());
             Ok(())
         }
         .await,

@@ -8,6 +8,7 @@ use super::{CompletedPart, Meter, PartUrl};
 use futures_channel::oneshot;
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -95,27 +96,19 @@ async fn upload_file(
         let mut completed = Vec::with_capacity(ticket.part_count as usize);
         let numbers: Vec<i64> = (1..=ticket.part_count).collect();
         for batch in numbers.chunks(URL_BATCH) {
-            let mut urls: Vec<PartUrl> = presign_parts(ticket.upload_id.clone(), batch.to_vec())
-                .await
-                .map_err(|e| e.to_string())?;
+            let mut pending = sign(&ticket.upload_id, batch.to_vec()).await?;
             let mut signed_at = now_ms();
-            for entry in urls.iter_mut() {
+            while let Some(mut part) = pending.pop_front() {
                 if now_ms() - signed_at > URL_FRESH_MS {
-                    // Large parts on a slow line: sign the rest again before they expire.
-                    let rest: Vec<i64> = batch
-                        .iter()
-                        .copied()
-                        .filter(|n| *n >= entry.number)
-                        .collect();
-                    let fresh = presign_parts(ticket.upload_id.clone(), rest)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if let Some(u) = fresh.into_iter().find(|u| u.number == entry.number) {
-                        *entry = u;
-                    }
+                    // Large parts on a slow line: sign this part and the rest of the batch
+                    // again before their URLs expire.
+                    let rest = std::iter::once(part.number).chain(pending.iter().map(|p| p.number));
+                    pending = sign(&ticket.upload_id, rest.collect()).await?;
+                    part = pending
+                        .pop_front()
+                        .ok_or("storage signed no URL for a part")?;
                     signed_at = now_ms();
                 }
-                let part = entry.clone();
                 let start = (part.number - 1) * ticket.part_size;
                 let blob = file
                     .slice_with_f64_and_f64(start as f64, (start + part.size) as f64)
@@ -131,15 +124,15 @@ async fn upload_file(
                 let mut attempt = 0;
                 let etag = loop {
                     attempt += 1;
-                    match put_part(&entry.url, &blob, progress.clone()).await {
+                    match put_part(&part.url, &blob, progress.clone()).await {
                         Ok(etag) => break etag,
                         Err(PutError::Expired) if attempt < PART_ATTEMPTS => {
-                            // The URL outlived its 15 minutes: ask for fresh ones.
-                            let fresh = presign_parts(ticket.upload_id.clone(), vec![part.number])
-                                .await
-                                .map_err(|e| e.to_string())?;
-                            if let Some(u) = fresh.into_iter().next() {
-                                *entry = u;
+                            // The URL outlived its 15 minutes: ask for a fresh one.
+                            if let Some(u) = sign(&ticket.upload_id, vec![part.number])
+                                .await?
+                                .pop_front()
+                            {
+                                part = u;
                             }
                         }
                         Err(e) if attempt < PART_ATTEMPTS => {
@@ -194,6 +187,14 @@ impl std::fmt::Display for PutError {
             ),
         }
     }
+}
+
+/// Presigned PUT URLs for these parts, in order.
+async fn sign(upload_id: &str, parts: Vec<i64>) -> Result<VecDeque<PartUrl>, String> {
+    presign_parts(upload_id.to_string(), parts)
+        .await
+        .map(VecDeque::from)
+        .map_err(|e| e.to_string())
 }
 
 /// PUTs one part with XHR (fetch has no upload progress), reporting bytes sent.

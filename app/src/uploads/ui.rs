@@ -21,8 +21,12 @@ pub struct UploadView {
 }
 
 #[component]
-pub fn Uploader(vault_id: String, on_done: Callback<()>) -> impl IntoView {
-    let state = RwSignal::new(None::<UploadView>);
+pub fn Uploader(
+    vault_id: String,
+    /// The current upload, kept by the page so it outlives a re-render of the uploader.
+    state: RwSignal<Option<UploadView>>,
+    on_done: Callback<()>,
+) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let busy = move || {
         state.with(|s| {

@@ -3,6 +3,7 @@ use super::api::{get_vault, list_vaults};
 use crate::ErrorNote;
 use crate::files::{FileEntry, api::list_files, class_label};
 use crate::format;
+use crate::uploads::ui::{UploadView, Uploader};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -43,16 +44,16 @@ pub fn VaultsPage() -> impl IntoView {
 pub fn VaultPage() -> impl IntoView {
     let params = use_params_map();
     let vault_id = move || params.read().get("id").unwrap_or_default();
-    // Bumped after each upload so the list (and the vault's totals) refetch.
+    // Bumped after each upload so the vault's totals and the list refetch.
     let version = RwSignal::new(0u32);
-    // The vault itself loads once per id, so the uploader inside it keeps its state; its
-    // totals reload after each upload.
-    let vault = Resource::new(vault_id, get_vault);
-    let totals = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
+    let vault = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
     let files = Resource::new(
         move || (vault_id(), version.get()),
         |(id, _)| list_files(id),
     );
+    // Owned by the page, not the uploader: the vault's panel renders again after each upload
+    // and the uploader's last state ("Uploaded · 315 MB") must survive that.
+    let upload = RwSignal::new(None::<UploadView>);
 
     view! {
         <Transition fallback=|| view! { <p class="muted" role="status">"Loading vault…"</p> }>
@@ -64,20 +65,14 @@ pub fn VaultPage() -> impl IntoView {
                         <section class="panel">
                             <div class="page-head">
                                 <h1>{v.name.clone()}</h1>
-                                <Transition fallback=|| ()>
-                                    {move || Suspend::new(async move {
-                                        totals.await.ok().map(|t| view! {
-                                            <p class="muted">
-                                                {format!("{} · {} · new files go to {}",
-                                                    format::count(t.file_count, "file", "files"),
-                                                    format::bytes(t.total_bytes),
-                                                    class_label(&t.default_storage_class))}
-                                            </p>
-                                        })
-                                    })}
-                                </Transition>
+                                <p class="muted">
+                                    {format!("{} · {} · new files go to {}",
+                                        format::count(v.file_count, "file", "files"),
+                                        format::bytes(v.total_bytes),
+                                        class_label(&v.default_storage_class))}
+                                </p>
                             </div>
-                            <crate::uploads::ui::Uploader vault_id=v.id.clone()
+                            <Uploader vault_id=v.id.clone() state=upload
                                 on_done=Callback::new(move |_| version.update(|n| *n += 1)) />
                         </section>
                     }.into_any(),

@@ -34,19 +34,20 @@ impl LocalS3 {
     /// Whether s3s-fs knows this multipart upload (it keeps `.upload-<id>.json` until the
     /// upload completes or is aborted).
     async fn upload_exists(&self, upload_id: &str) -> bool {
-        let ok =
-            !upload_id.is_empty() && upload_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-        ok && tokio::fs::try_exists(self.root.join(format!(".upload-{upload_id}.json")))
-            .await
-            .unwrap_or(false)
+        is_upload_id(upload_id)
+            && tokio::fs::try_exists(self.root.join(format!(".upload-{upload_id}.json")))
+                .await
+                .unwrap_or(false)
     }
 
     fn part_etag_path(&self, upload_id: &str, part: i32) -> Option<PathBuf> {
-        // upload ids are UUIDs made by s3s-fs; anything else never names a file
-        let ok =
-            !upload_id.is_empty() && upload_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-        ok.then(|| self.parts_dir.join(upload_id).join(part.to_string()))
+        is_upload_id(upload_id).then(|| self.parts_dir.join(upload_id).join(part.to_string()))
     }
+}
+
+/// Upload ids are UUIDs made by s3s-fs; anything else never names a file.
+fn is_upload_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 #[async_trait::async_trait]
