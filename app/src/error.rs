@@ -19,6 +19,9 @@ pub enum AppError {
     Conflict { message: String },
     #[error("{message}")]
     Limit { message: String, retry_after_s: i64 },
+    /// A file with the same content is already in the folder; the person chooses what to do.
+    #[error("“{name}” is already in this folder with the same content.")]
+    Duplicate { name: String, file_id: String },
     #[error("{message}")]
     Unavailable { message: String },
     #[error("Something went wrong on our side (request {request_id}). Please try again.")]
@@ -72,7 +75,7 @@ impl AppError {
             AppError::Unauthenticated { .. } => S::UNAUTHORIZED,
             AppError::Forbidden { .. } => S::FORBIDDEN,
             AppError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
-            AppError::Conflict { .. } => S::CONFLICT,
+            AppError::Conflict { .. } | AppError::Duplicate { .. } => S::CONFLICT,
             AppError::Limit { .. } => S::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => S::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } | AppError::Transport(_) => S::INTERNAL_SERVER_ERROR,
@@ -88,6 +91,12 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => AppError::Invalid {
                 field: "request".into(),
                 reason: m,
+            },
+            // On the server, a body that does not parse is the caller's mistake.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(m) => AppError::Invalid {
+                field: "request".into(),
+                reason: format!("The request could not be read: {m}"),
             },
             #[cfg(feature = "ssr")]
             ServerFnErrorErr::ServerError(m) => AppError::internal(m),
@@ -152,6 +161,7 @@ impl AppError {
             AppError::Forbidden { .. } => "forbidden",
             AppError::Invalid { .. } => "invalid",
             AppError::Conflict { .. } => "conflict",
+            AppError::Duplicate { .. } => "duplicate",
             AppError::Limit { .. } => "rate_limited",
             AppError::Unavailable { .. } => "unavailable",
             AppError::Internal { .. } => "internal",

@@ -59,7 +59,15 @@ pub async fn launch(
             secret_access_key = %creds.secret_access_key,
             "embedded S3 endpoint ready"
         );
-        config.s3.endpoint = Some(format!("http://{addr}"));
+        // Presigned URLs name the endpoint as browsers reach it (a proxy in front, another
+        // machine); the signature covers that host, which the request then carries.
+        config.s3.endpoint = Some(
+            config
+                .s3
+                .embedded_public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+        );
         config.s3.access_key_id = Some(creds.access_key_id);
         config.s3.secret_access_key = Some(creds.secret_access_key);
         config.s3.force_path_style = true;
@@ -83,7 +91,9 @@ pub async fn launch(
     };
     let app = routes::router(state.clone(), leptos_options);
     let addr = listener.local_addr()?;
-    tokio::spawn(sweep_every_hour(state.clone(), shutdown.clone()));
+    if state.config.run_jobs {
+        tokio::spawn(job_worker(state.clone(), shutdown.clone()));
+    }
     let task = tokio::spawn(async move {
         let serve = axum::serve(
             listener,
@@ -102,26 +112,22 @@ pub async fn launch(
     })
 }
 
-/// Keeps the sessions and sign-in attempt tables to what is still live, and aborts uploads
-/// left unfinished past their lifetime. (The durable `jobs` table arrives with the upload
-/// engine; these sweeps need no lease: they are idempotent and claim what they touch.)
-async fn sweep_every_hour(state: AppState, shutdown: CancellationToken) {
-    let hour = std::time::Duration::from_secs(3600);
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
+/// This process's job worker: puts the periodic jobs in place, then claims and runs due jobs
+/// every few seconds until shutdown (see `app::core::jobs`).
+async fn job_worker(state: AppState, shutdown: CancellationToken) {
+    let worker = format!("worker-{}", uuid::Uuid::now_v7());
+    if let Err(e) = app::core::jobs::schedule_periodic(&state).await {
+        tracing::warn!(error = %e, "could not schedule periodic jobs");
+    }
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match app::auth::service::purge_expired(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "purged expired sessions and sign-in attempts"),
-            Err(e) => tracing::warn!(error = %e, "purging expired sessions failed"),
-        }
-        match app::uploads::service::abort_expired_uploads(&state).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(uploads = n, "aborted expired uploads"),
-            Err(e) => tracing::warn!(error = %e, "aborting expired uploads failed"),
+        if let Err(e) = app::core::jobs::run_due(&state, &worker).await {
+            tracing::warn!(error = %e, "job worker");
         }
     }
 }

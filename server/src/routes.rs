@@ -55,6 +55,7 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
             ServerState,
             _,
         >(context, app::shell))
+        .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(app.clone(), request_scope))
         .layer(middleware::from_fn_with_state(
             app.clone(),
@@ -199,6 +200,24 @@ pub fn origin_allowed(public_url: &str, headers: &http::HeaderMap) -> bool {
         }
         None => matches!(get("sec-fetch-site"), Some("same-origin") | Some("none")),
     }
+}
+
+/// A server function whose arguments do not parse fails before our code runs, and Leptos
+/// answers 500; the body is our `AppError` all the same, so give it the status it means.
+async fn server_fn_status(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    if !is_api || resp.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = e.status();
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

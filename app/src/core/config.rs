@@ -23,6 +23,10 @@ pub struct Config {
     pub signup_max_per_ip_per_hour: i64,
     /// Behind a reverse proxy: take the client's address from `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// Unfinished uploads with no activity for this long are aborted (and their rows go).
+    pub upload_abandon_hours: i64,
+    /// Whether this process runs background jobs (set false for web-only processes).
+    pub run_jobs: bool,
 }
 
 #[derive(Clone)]
@@ -38,6 +42,8 @@ pub struct S3Settings {
     /// True when no external S3 is configured and the server must start its own.
     pub embedded: bool,
     pub embedded_addr: String,
+    /// The embedded endpoint's address as browsers reach it (presigned URLs name it).
+    pub embedded_public_url: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -79,6 +85,8 @@ impl Config {
             secret_access_key: var("AWS_SECRET_ACCESS_KEY"),
             embedded,
             embedded_addr: var("NEXUS_LOCAL_S3_ADDR").unwrap_or_else(|| "127.0.0.1:9000".into()),
+            embedded_public_url: var("NEXUS_LOCAL_S3_PUBLIC_URL")
+                .map(|u| u.trim_end_matches('/').to_string()),
         };
         let presign_ttl_secs: u64 = parse("NEXUS_PRESIGN_TTL_SECS", 900)?;
         if !(1..=900).contains(&presign_ttl_secs) {
@@ -97,6 +105,14 @@ impl Config {
             login_max_failures_per_ip: parse("NEXUS_LOGIN_MAX_FAILURES_PER_IP", 30)?,
             signup_max_per_ip_per_hour: parse("NEXUS_SIGNUP_MAX_PER_IP_PER_HOUR", 10)?,
             trust_proxy: parse("NEXUS_TRUST_PROXY", false)?,
+            upload_abandon_hours: {
+                let h: i64 = parse("NEXUS_UPLOAD_ABANDON_HOURS", 24 * 7)?;
+                if !(1..=24 * 365).contains(&h) {
+                    return Err("NEXUS_UPLOAD_ABANDON_HOURS must be between 1 and 8760".into());
+                }
+                h
+            },
+            run_jobs: parse("NEXUS_RUN_JOBS", true)?,
         })
     }
 

@@ -33,10 +33,10 @@ macro_rules! migrations {
 fn migrator(dialect: Dialect) -> Migrator {
     Migrator::with_migrations(match dialect {
         Dialect::Sqlite => {
-            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims")
+            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine")
         }
         Dialect::Postgres => {
-            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims")
+            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine")
         }
     })
 }

@@ -4,6 +4,7 @@ pub mod actor;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod jobs;
 pub mod request;
 pub mod request_id;
 pub mod storage;

@@ -6,7 +6,9 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::presigning::PresigningConfig;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, StorageClass};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, StorageClass,
+};
 use std::time::{Duration, SystemTime};
 
 use super::config::S3Settings;
@@ -23,6 +25,25 @@ pub struct ObjectHead {
     pub size: i64,
     pub storage_class: String,
     pub etag: Option<String>,
+    /// `x-amz-checksum-sha256` as S3 reports it (for a multipart object: the base64 SHA-256
+    /// of the parts' SHA-256 digests, then `-<parts>`); None when the store keeps none.
+    pub checksum_sha256: Option<String>,
+}
+
+/// A part S3 holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredPart {
+    pub number: i32,
+    pub size: i64,
+    pub etag: String,
+    pub checksum_sha256: Option<String>,
+}
+
+/// A presigned part URL and the headers the PUT must carry exactly (they are signed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PresignedPut {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
 }
 
 fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
@@ -129,6 +150,8 @@ impl Storage {
             .key(key)
             .content_type(content_type)
             .storage_class(StorageClass::from(class))
+            // Every part then carries its SHA-256, which S3 checks on arrival.
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .send()
             .await
             .map_err(|e| s3_error("CreateMultipartUpload", e))?;
@@ -136,29 +159,41 @@ impl Storage {
             .ok_or_else(|| AppError::internal("CreateMultipartUpload gave no upload id"))
     }
 
-    /// A PUT URL for one part: exact key, upload id, part number and content length.
+    /// A PUT URL for one part: exact key, upload id, part number, content length and the
+    /// part's SHA-256 (base64) are signed; S3 refuses bytes that do not match the checksum.
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
         content_length: i64,
+        checksum_sha256: Option<&str>,
         ttl_secs: u64,
-    ) -> Result<String, AppError> {
-        self.presign_upload_part_at(key, upload_id, part_number, content_length, ttl_secs, None)
-            .await
+    ) -> Result<PresignedPut, AppError> {
+        self.presign_upload_part_at(
+            key,
+            upload_id,
+            part_number,
+            content_length,
+            checksum_sha256,
+            ttl_secs,
+            None,
+        )
+        .await
     }
 
     /// As [`Self::presign_upload_part`], signed as if at `start` (tests make expired URLs).
+    #[allow(clippy::too_many_arguments)]
     pub async fn presign_upload_part_at(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
         content_length: i64,
+        checksum_sha256: Option<&str>,
         ttl_secs: u64,
         start: Option<SystemTime>,
-    ) -> Result<String, AppError> {
+    ) -> Result<PresignedPut, AppError> {
         let mut cfg =
             PresigningConfig::builder().expires_in(Duration::from_secs(ttl_secs.min(900)));
         if let Some(t) = start {
@@ -175,21 +210,42 @@ impl Storage {
             .upload_id(upload_id)
             .part_number(part_number)
             .content_length(content_length)
+            .set_checksum_sha256(checksum_sha256.map(str::to_owned))
             .presigned(cfg)
             .await
             .map_err(|e| s3_error("presign UploadPart", e))?;
-        Ok(req.uri().to_string())
+        // The browser sets what the signature covers, except what it sets itself.
+        let headers = req
+            .headers()
+            .filter(|(name, _)| {
+                !matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "host" | "content-length" | "user-agent"
+                )
+            })
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Ok(PresignedPut {
+            url: req.uri().to_string(),
+            headers,
+        })
     }
 
     pub async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
-        parts: &[(i32, String)],
+        parts: &[(i32, String, Option<String>)],
     ) -> Result<(), AppError> {
         let parts = parts
             .iter()
-            .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+            .map(|(n, etag, sha)| {
+                CompletedPart::builder()
+                    .part_number(*n)
+                    .e_tag(etag)
+                    .set_checksum_sha256(sha.clone())
+                    .build()
+            })
             .collect();
         self.client
             .complete_multipart_upload()
@@ -245,12 +301,12 @@ impl Storage {
         }
     }
 
-    /// Parts S3 holds for an upload: (number, size, ETag).
+    /// Parts S3 holds for an upload, by number.
     pub async fn list_parts(
         &self,
         key: &str,
         upload_id: &str,
-    ) -> Result<Vec<(i32, i64, String)>, AppError> {
+    ) -> Result<Vec<StoredPart>, AppError> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -263,20 +319,31 @@ impl Storage {
                 .set_part_number_marker(marker.clone())
                 .send()
                 .await
-                .map_err(|e| s3_error("ListParts", e))?;
+                .map_err(|e| {
+                    if e.as_service_error()
+                        .is_some_and(|se| se.meta().code() == Some("NoSuchUpload"))
+                    {
+                        AppError::conflict(
+                            "Storage no longer has this upload (it was cancelled or expired). Start it again.",
+                        )
+                    } else {
+                        s3_error("ListParts", e)
+                    }
+                })?;
             for p in page.parts() {
-                out.push((
-                    p.part_number().unwrap_or(0),
-                    p.size().unwrap_or(0),
-                    p.e_tag().unwrap_or_default().to_string(),
-                ));
+                out.push(StoredPart {
+                    number: p.part_number().unwrap_or(0),
+                    size: p.size().unwrap_or(0),
+                    etag: p.e_tag().unwrap_or_default().to_string(),
+                    checksum_sha256: p.checksum_sha256().map(str::to_owned),
+                });
             }
             match (page.is_truncated(), page.next_part_number_marker()) {
                 (Some(true), Some(m)) => marker = Some(m.to_string()),
                 _ => break,
             }
         }
-        out.sort_by_key(|p| p.0);
+        out.sort_by_key(|p| p.number);
         Ok(out)
     }
 
@@ -287,6 +354,7 @@ impl Storage {
             .head_object()
             .bucket(&self.bucket)
             .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
         {
@@ -297,6 +365,7 @@ impl Storage {
                     .map(|c| c.as_str().to_string())
                     .unwrap_or_else(|| "STANDARD".into()),
                 etag: h.e_tag().map(str::to_owned),
+                checksum_sha256: h.checksum_sha256().map(str::to_owned),
             })),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(None),
             Err(e) => Err(s3_error("HeadObject", e)),

@@ -11,6 +11,8 @@ pub mod service;
 pub struct FileEntry {
     pub id: String,
     pub vault_id: String,
+    /// The folder's path in the vault ('' at the root).
+    pub folder_path: String,
     pub name: String,
     pub size: i64,
     pub content_type: String,
@@ -29,6 +31,33 @@ pub fn class_label(class: &str) -> &'static str {
         "DEEP_ARCHIVE" => "Glacier Deep Archive",
         _ => "Unknown",
     }
+}
+
+/// Splits a folder path ("a/b/c", as a browser gives `webkitRelativePath` folders) into
+/// checked names; '' is the vault's root.
+pub fn check_folder_path(path: &str) -> Result<Vec<String>, crate::error::AppError> {
+    let parts: Vec<&str> = path
+        .split(['/', '\\'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() > 32 {
+        return Err(crate::error::AppError::invalid(
+            "folder_path",
+            "Folders can be nested at most 32 deep.",
+        ));
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            check_file_name(p).map_err(|_| {
+                crate::error::AppError::invalid(
+                    "folder_path",
+                    format!("“{p}” cannot be a folder name."),
+                )
+            })
+        })
+        .collect()
 }
 
 /// File names are labels people choose: any text but path separators and control characters.

@@ -1,4 +1,7 @@
-use super::{CompletedPart, PartUrl, UploadTicket};
+use super::{
+    CompletedPart, NewUpload, OnDuplicate, OpenUpload, PartRequest, PartUrl, ResumeInfo,
+    UploadTicket,
+};
 use crate::error::AppError;
 use crate::files::FileEntry;
 use leptos::prelude::*;
@@ -7,25 +10,17 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 use crate::core::request::{actor, finish, state};
 
-#[server(prefix = "/api", endpoint = "start_upload")]
-pub async fn start_upload(
-    vault_id: String,
-    name: String,
-    size: i64,
-    content_type: String,
-) -> Result<UploadTicket, AppError> {
+#[server(prefix = "/api", endpoint = "start_upload", input = Json)]
+pub async fn start_upload(req: NewUpload) -> Result<UploadTicket, AppError> {
     let st = state()?;
-    finish(
-        async {
-            let a = actor(&st).await?;
-            super::service::start_upload(&st, &a, &vault_id, &name, size, &content_type).await
-        }
-        .await,
-    )
+    finish(async { super::service::start_upload(&st, &actor(&st).await?, &req).await }.await)
 }
 
 #[server(prefix = "/api", endpoint = "presign_parts", input = Json)]
-pub async fn presign_parts(upload_id: String, parts: Vec<i64>) -> Result<Vec<PartUrl>, AppError> {
+pub async fn presign_parts(
+    upload_id: String,
+    parts: Vec<PartRequest>,
+) -> Result<Vec<PartUrl>, AppError> {
     let st = state()?;
     finish(
         async { super::service::presign_parts(&st, &actor(&st).await?, &upload_id, &parts).await }
@@ -33,15 +28,34 @@ pub async fn presign_parts(upload_id: String, parts: Vec<i64>) -> Result<Vec<Par
     )
 }
 
+#[server(prefix = "/api", endpoint = "parts_done", input = Json)]
+pub async fn parts_done(upload_id: String, parts: Vec<CompletedPart>) -> Result<(), AppError> {
+    let st = state()?;
+    finish(
+        async { super::service::parts_done(&st, &actor(&st).await?, &upload_id, &parts).await }
+            .await,
+    )
+}
+
 #[server(prefix = "/api", endpoint = "complete_upload", input = Json)]
 pub async fn complete_upload(
     upload_id: String,
+    sha256: String,
     parts: Vec<CompletedPart>,
+    on_duplicate: Option<OnDuplicate>,
 ) -> Result<FileEntry, AppError> {
     let st = state()?;
     finish(
         async {
-            super::service::complete_upload(&st, &actor(&st).await?, &upload_id, &parts).await
+            super::service::complete_upload(
+                &st,
+                &actor(&st).await?,
+                &upload_id,
+                &sha256,
+                &parts,
+                on_duplicate,
+            )
+            .await
         }
         .await,
     )
@@ -51,4 +65,18 @@ pub async fn complete_upload(
 pub async fn abort_upload(upload_id: String) -> Result<(), AppError> {
     let st = state()?;
     finish(async { super::service::abort_upload(&st, &actor(&st).await?, &upload_id).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "list_open_uploads")]
+pub async fn list_open_uploads(vault_id: String) -> Result<Vec<OpenUpload>, AppError> {
+    let st = state()?;
+    finish(
+        async { super::service::list_open_uploads(&st, &actor(&st).await?, &vault_id).await }.await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "resume_upload")]
+pub async fn resume_upload(upload_id: String) -> Result<ResumeInfo, AppError> {
+    let st = state()?;
+    finish(async { super::service::resume_upload(&st, &actor(&st).await?, &upload_id).await }.await)
 }

@@ -36,12 +36,47 @@ pub fn part_len(size: i64, part_size: i64, number: i64) -> i64 {
     (size - (number - 1) * part_size).clamp(0, part_size)
 }
 
+/// What the browser asks to start: the file as the person picked it, where it goes in the
+/// vault, and (for small files, hashed first) its SHA-256 so duplicates are found at once.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewUpload {
+    pub vault_id: String,
+    pub name: String,
+    pub size: i64,
+    pub content_type: String,
+    /// Folder inside the vault, `a/b/c` ('' for the vault's root).
+    pub folder_path: String,
+    /// The file's last-modified time (ms), to match it again after a reload.
+    pub last_modified: i64,
+    /// Hex SHA-256 of the whole file, when known before the upload.
+    pub sha256: Option<String>,
+    pub on_duplicate: Option<OnDuplicate>,
+}
+
+/// What to do when the folder already holds a file with the same content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OnDuplicate {
+    /// Keep both; the new one is renamed "name (2).ext".
+    KeepBoth,
+    /// The new file takes the old one's place (the old one is deleted).
+    Replace,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UploadTicket {
     pub upload_id: String,
     pub file_id: String,
+    /// The name the file gets (a free name when the folder has one already).
+    pub name: String,
     pub part_size: i64,
     pub part_count: i64,
+}
+
+/// A part the browser is about to send, with its SHA-256 (base64), which the URL signs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartRequest {
+    pub number: i64,
+    pub sha256: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -49,12 +84,108 @@ pub struct PartUrl {
     pub number: i64,
     pub size: i64,
     pub url: String,
+    /// Headers the PUT must carry as given (they are part of the signature).
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompletedPart {
     pub number: i64,
     pub etag: String,
+}
+
+/// An unfinished upload, as the page lists it after a reload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OpenUpload {
+    pub upload_id: String,
+    pub file_id: String,
+    pub vault_id: String,
+    pub name: String,
+    pub folder_path: String,
+    pub size: i64,
+    pub last_modified: i64,
+    pub part_size: i64,
+    pub part_count: i64,
+    pub parts_stored: i64,
+    pub bytes_stored: i64,
+    pub updated_at: i64,
+}
+
+/// A part storage holds already, with the checksum it was stored with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredPart {
+    pub number: i64,
+    pub etag: String,
+    pub sha256: Option<String>,
+}
+
+/// What resuming needs: the upload and the parts that need not be sent again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeInfo {
+    pub upload: OpenUpload,
+    pub stored: Vec<StoredPart>,
+}
+
+/// Whether a file of this type and name passes a vault's allowed-types rule (`''` allows
+/// all; entries are `type/*`, `type/subtype` or `.ext`).
+pub fn type_allowed(rule: &str, content_type: &str, name: &str) -> bool {
+    let entries: Vec<&str> = rule
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return true;
+    }
+    let ct = content_type.trim().to_ascii_lowercase();
+    let ct = ct.split(';').next().unwrap_or("").trim();
+    let lname = name.to_lowercase();
+    entries.iter().any(|e| {
+        let e = e.to_ascii_lowercase();
+        if let Some(ext) = e.strip_prefix('.') {
+            lname.ends_with(&format!(".{ext}"))
+        } else if let Some(major) = e.strip_suffix("/*") {
+            ct.split_once('/').is_some_and(|(m, _)| m == major)
+        } else {
+            ct == e
+        }
+    })
+}
+
+/// Normalizes an allowed-types rule as people type it ("image/*  .PDF,video/mp4").
+pub fn normalize_type_rule(rule: &str) -> Result<String, String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in rule
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+    {
+        let e = e.to_ascii_lowercase();
+        let ok = if let Some(ext) = e.strip_prefix('.') {
+            !ext.is_empty() && ext.len() <= 16 && ext.chars().all(|c| c.is_ascii_alphanumeric())
+        } else if let Some((a, b)) = e.split_once('/') {
+            let tok = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+            };
+            tok(a) && (b == "*" || tok(b))
+        } else {
+            false
+        };
+        if !ok {
+            return Err(format!(
+                "“{e}” is not a type: use forms like image/*, video/mp4 or .pdf."
+            ));
+        }
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    if out.len() > 50 {
+        return Err("At most 50 types.".into());
+    }
+    Ok(out.join(", "))
 }
 
 #[cfg(test)]
@@ -72,6 +203,41 @@ mod tests {
             assert!(part_count(size, ps) <= MAX_PARTS, "size {size}");
         }
         assert_eq!(part_size_for(MAX_FILE_SIZE), 525 * MIB);
+    }
+
+    #[test]
+    fn type_rules_match_types_families_and_extensions() {
+        assert!(type_allowed("", "application/x-msdownload", "a.exe"));
+        let rule = normalize_type_rule(" image/*  .PDF,video/mp4 ").unwrap();
+        assert_eq!(rule, "image/*, .pdf, video/mp4");
+        assert!(type_allowed(&rule, "image/jpeg", "a.jpg"));
+        assert!(type_allowed(&rule, "", "Report.PDF"));
+        assert!(type_allowed(&rule, "video/mp4; codecs=avc1", "v.mp4"));
+        assert!(!type_allowed(&rule, "video/webm", "v.webm"));
+        assert!(!type_allowed(&rule, "application/x-msdownload", "a.exe"));
+        assert!(!type_allowed(&rule, "", "pdf"));
+        assert!(normalize_type_rule("exe").is_err());
+        assert!(normalize_type_rule("image/<x>").is_err());
+        assert_eq!(normalize_type_rule("").unwrap(), "");
+    }
+
+    #[test]
+    fn composite_checksum_is_the_hash_of_part_hashes() {
+        use base64::Engine as _;
+        use sha2::{Digest, Sha256};
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let p1 = Sha256::digest(b"hello ");
+        let p2 = Sha256::digest(b"world");
+        let mut both = p1.to_vec();
+        both.extend_from_slice(&p2);
+        let want = format!("{}-2", b64.encode(Sha256::digest(&both)));
+        assert_eq!(
+            composite_sha256(&[b64.encode(p1), b64.encode(p2)]),
+            Some(want)
+        );
+        assert_eq!(composite_sha256(&["bm90IGEgZGlnZXN0".into()]), None);
+        assert!(is_sha256_b64(&b64.encode(p1)));
+        assert!(!is_sha256_b64("abc"));
     }
 
     #[test]
@@ -167,4 +333,28 @@ mod meter_tests {
             "old samples leave the window"
         );
     }
+}
+
+/// S3's checksum of a multipart object made with SHA-256 part checksums: the SHA-256 of the
+/// parts' digests one after another, base64, then `-<number of parts>`. None when a part's
+/// checksum is not base64 of 32 bytes.
+pub fn composite_sha256(parts: &[String]) -> Option<String> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut h = Sha256::new();
+    for p in parts {
+        let raw = b64.decode(p).ok().filter(|r| r.len() == 32)?;
+        h.update(&raw);
+    }
+    Some(format!("{}-{}", b64.encode(h.finalize()), parts.len()))
+}
+
+/// Whether `s` is a base64 SHA-256 digest (what `x-amz-checksum-sha256` carries).
+pub fn is_sha256_b64(s: &str) -> bool {
+    use base64::Engine as _;
+    s.len() == 44
+        && base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .is_ok_and(|r| r.len() == 32)
 }

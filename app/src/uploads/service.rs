@@ -1,14 +1,14 @@
 use super::{
-    CompletedPart, MAX_FILE_SIZE, PartUrl, UploadTicket, part_count, part_len, part_size_for,
+    CompletedPart, MAX_FILE_SIZE, NewUpload, OnDuplicate, OpenUpload, PartRequest, PartUrl,
+    ResumeInfo, StoredPart, UploadTicket, composite_sha256, is_sha256_b64, part_count, part_len,
+    part_size_for, type_allowed,
 };
-use crate::core::{Actor, AppState, new_id};
+use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
-use crate::files::{FileEntry, check_file_name};
+use crate::files::{FileEntry, check_file_name, check_folder_path, service as files};
+use crate::format;
 use crate::workspaces::{Role, service::require_role};
 
-/// Multipart uploads not completed after this long are abandoned: refused, then aborted on S3
-/// by [`abort_expired_uploads`].
-const UPLOAD_LIFETIME_MS: i64 = 7 * 24 * 3_600_000;
 /// A claim to complete or cancel an upload older than this is a crashed process's.
 const CLAIM_TIMEOUT_MS: i64 = 10 * 60_000;
 /// Unfinished uploads one person may have at once (each holds parts S3 bills for).
@@ -21,6 +21,8 @@ struct UploadRow {
     id: String,
     file_id: String,
     workspace_id: String,
+    vault_id: String,
+    folder_id: Option<String>,
     s3_upload_id: String,
     part_size: i64,
     part_count: i64,
@@ -28,6 +30,7 @@ struct UploadRow {
     expires_at: i64,
     s3_key: String,
     size: i64,
+    name: String,
 }
 
 fn check_content_type(ct: &str) -> Result<String, AppError> {
@@ -47,29 +50,148 @@ fn check_content_type(ct: &str) -> Result<String, AppError> {
     }
 }
 
-/// Starts a multipart upload into a vault: validates before any byte moves, creates the
-/// file row (state `uploading`) and the S3 multipart upload under a server-made key.
+fn check_sha256_hex(s: &str) -> Result<String, AppError> {
+    let s = s.trim().to_ascii_lowercase();
+    if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(s)
+    } else {
+        Err(AppError::invalid(
+            "sha256",
+            "The file's SHA-256 must be 64 hex digits.",
+        ))
+    }
+}
+
+/// How long an unfinished upload may sit without activity before it is abandoned.
+fn abandon_after_ms(st: &AppState) -> i64 {
+    st.config.upload_abandon_hours * 3_600_000
+}
+
+/// A live file in the folder with this content, if any (not `except`).
+async fn find_duplicate(
+    db: &Db,
+    vault_id: &str,
+    folder_id: Option<&str>,
+    sha256: &str,
+    except: &str,
+) -> Result<Option<(String, String)>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM files
+         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND sha256 = $3 AND id <> $4
+           AND state <> 'uploading' AND state <> 'deleted'
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(vault_id)
+    .bind(folder_id.unwrap_or(""))
+    .bind(sha256)
+    .bind(except)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
+/// `name`, or "name (2).ext", "name (3).ext"… the first not taken in the folder.
+async fn free_name(
+    db: &Db,
+    vault_id: &str,
+    folder_id: Option<&str>,
+    name: &str,
+) -> Result<String, AppError> {
+    let taken: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM files
+         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND state <> 'deleted'
+           AND (name = $3 OR name LIKE $4 ESCAPE '\\')",
+    )
+    .bind(vault_id)
+    .bind(folder_id.unwrap_or(""))
+    .bind(name)
+    .bind(format!(
+        "{}%",
+        stem_ext(name)
+            .0
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    ))
+    .fetch_all(&db.pool)
+    .await?;
+    let taken: std::collections::HashSet<String> = taken.into_iter().map(|t| t.0).collect();
+    if !taken.contains(name) {
+        return Ok(name.to_string());
+    }
+    let (stem, ext) = stem_ext(name);
+    for n in 2.. {
+        let candidate = format!("{stem} ({n}){ext}");
+        if !taken.contains(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    unreachable!()
+}
+
+/// "photo.jpg" → ("photo", ".jpg"); ".bashrc" and "README" have no extension.
+fn stem_ext(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    }
+}
+
+/// Starts a multipart upload into a vault: checks the person's role and the vault's upload
+/// rules before any byte moves, finds a duplicate when the content's hash is known, makes the
+/// folders, the file row (state `uploading`) and the S3 multipart upload under a server-made
+/// key.
 pub async fn start_upload(
     st: &AppState,
     actor: &Actor,
-    vault_id: &str,
-    name: &str,
-    size: i64,
-    content_type: &str,
+    req: &NewUpload,
 ) -> Result<UploadTicket, AppError> {
-    let vault = crate::vaults::service::get_vault(&st.db, actor, vault_id).await?;
+    let vault = crate::vaults::service::get_vault(&st.db, actor, &req.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
-    let name = check_file_name(name)?;
-    let content_type = check_content_type(content_type)?;
+    let name = check_file_name(&req.name)?;
+    let content_type = check_content_type(&req.content_type)?;
+    let size = req.size;
     if !(0..=MAX_FILE_SIZE).contains(&size) {
         return Err(AppError::invalid("size", "A file can be at most 5 TiB."));
     }
+    if let Some(max) = vault.max_file_size
+        && size > max
+    {
+        return Err(AppError::invalid(
+            "size",
+            format!(
+                "“{name}” is {}; this vault takes files up to {}.",
+                format::bytes(size),
+                format::bytes(max)
+            ),
+        ));
+    }
+    if !type_allowed(&vault.allowed_types, &content_type, &name) {
+        return Err(AppError::invalid(
+            "content_type",
+            format!(
+                "“{name}” ({content_type}) is not a type this vault takes: {}.",
+                vault.allowed_types
+            ),
+        ));
+    }
+    let folders = check_folder_path(&req.folder_path)?;
+    let folder_path = folders.join("/");
+    let sha256 = req.sha256.as_deref().map(check_sha256_hex).transpose()?;
 
-    let now = st.clock.now_ms();
-    let file_id = new_id();
-    let key = format!("ws/{}/{}/{}", vault.workspace_id, vault.id, file_id);
-    let part_size = part_size_for(size);
-    let parts = part_count(size, part_size);
+    // A duplicate can only be in a folder that exists already.
+    let existing_folder = files::find_folder(&st.db, &vault.id, &folder_path).await?;
+    if let Some(sha) = &sha256
+        && (folder_path.is_empty() || existing_folder.is_some())
+        && req.on_duplicate.is_none()
+        && let Some((id, dup)) =
+            find_duplicate(&st.db, &vault.id, existing_folder.as_deref(), sha, "").await?
+    {
+        return Err(AppError::Duplicate {
+            name: dup,
+            file_id: id,
+        });
+    }
+
     let (open,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM uploads WHERE created_by = $1 AND completed_at IS NULL",
     )
@@ -81,6 +203,26 @@ pub async fn start_upload(
             "You have {open} unfinished uploads. Finish or cancel some before starting more."
         )));
     }
+
+    let now = st.clock.now_ms();
+    let folder_id = files::ensure_folder_path(
+        &st.db,
+        &vault.workspace_id,
+        &vault.id,
+        &folders,
+        actor.user_id(),
+        now,
+    )
+    .await?;
+    let name = if req.on_duplicate == Some(OnDuplicate::Replace) {
+        name
+    } else {
+        free_name(&st.db, &vault.id, folder_id.as_deref(), &name).await?
+    };
+    let file_id = new_id();
+    let key = format!("ws/{}/{}/{}", vault.workspace_id, vault.id, file_id);
+    let part_size = part_size_for(size);
+    let parts = part_count(size, part_size);
     let s3_upload_id = st
         .storage
         .create_multipart(&key, &content_type, &vault.default_storage_class)
@@ -90,16 +232,19 @@ pub async fn start_upload(
     let recorded = async {
         let mut tx = st.db.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO files (id, workspace_id, vault_id, name, size, content_type, s3_key,
-            storage_class, state, created_by, created_at, updated_at, class_changed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'uploading', $9, $10, $10, $10)",
+            "INSERT INTO files (id, workspace_id, vault_id, folder_id, name, size, content_type,
+                sha256, s3_key, storage_class, state, created_by, created_at, updated_at,
+                class_changed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'uploading', $11, $12, $12, $12)",
         )
         .bind(&file_id)
         .bind(&vault.workspace_id)
         .bind(&vault.id)
+        .bind(&folder_id)
         .bind(&name)
         .bind(size)
         .bind(&content_type)
+        .bind(&sha256)
         .bind(&key)
         .bind(&vault.default_storage_class)
         .bind(actor.user_id())
@@ -108,8 +253,8 @@ pub async fn start_upload(
         .await?;
         sqlx::query(
             "INSERT INTO uploads (id, file_id, workspace_id, s3_upload_id, part_size, part_count,
-            created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                created_by, created_at, updated_at, expires_at, last_modified, folder_path)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
         )
         .bind(&upload_id)
         .bind(&file_id)
@@ -119,7 +264,9 @@ pub async fn start_upload(
         .bind(parts)
         .bind(actor.user_id())
         .bind(now)
-        .bind(now + UPLOAD_LIFETIME_MS)
+        .bind(now + abandon_after_ms(st))
+        .bind(req.last_modified)
+        .bind(&folder_path)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -135,13 +282,15 @@ pub async fn start_upload(
     Ok(UploadTicket {
         upload_id,
         file_id,
+        name,
         part_size,
         part_count: parts,
     })
 }
 
-const UPLOAD_SELECT: &str = "SELECT u.id, u.file_id, u.workspace_id, u.s3_upload_id, u.part_size,
-        CAST(u.part_count AS BIGINT) AS part_count, u.completed_at, u.expires_at, f.s3_key, f.size
+const UPLOAD_SELECT: &str = "SELECT u.id, u.file_id, u.workspace_id, f.vault_id, f.folder_id,
+        u.s3_upload_id, u.part_size, CAST(u.part_count AS BIGINT) AS part_count, u.completed_at,
+        u.expires_at, f.s3_key, f.size, f.name
     FROM uploads u JOIN files f ON f.id = u.file_id";
 
 async fn load_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<UploadRow, AppError> {
@@ -165,65 +314,266 @@ fn check_not_expired(st: &AppState, up: &UploadRow) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Presigned PUT URLs for the given parts: each signs the exact key, upload id, part number
-/// and content length, and lives at most the configured TTL.
+/// Marks the upload active now: the abandoned-upload job leaves it alone for a while longer.
+async fn touch(st: &AppState, upload_id: &str) -> Result<(), AppError> {
+    let now = st.clock.now_ms();
+    sqlx::query("UPDATE uploads SET updated_at = $1, expires_at = $2 WHERE id = $3")
+        .bind(now)
+        .bind(now + abandon_after_ms(st))
+        .bind(upload_id)
+        .execute(&st.db.pool)
+        .await?;
+    Ok(())
+}
+
+fn open_only(up: &UploadRow) -> Result<(), AppError> {
+    if up.completed_at.is_some() {
+        Err(AppError::conflict("This upload is already complete."))
+    } else {
+        Ok(())
+    }
+}
+
+/// Presigned PUT URLs for the given parts: each signs the exact key, upload id, part number,
+/// content length and the part's SHA-256, and lives at most the configured TTL. The declared
+/// checksum is recorded: it is what the completed object is checked against.
 pub async fn presign_parts(
     st: &AppState,
     actor: &Actor,
     upload_id: &str,
-    numbers: &[i64],
+    parts: &[PartRequest],
 ) -> Result<Vec<PartUrl>, AppError> {
     let up = load_upload(st, actor, upload_id).await?;
-    if up.completed_at.is_some() {
-        return Err(AppError::conflict("This upload is already complete."));
-    }
+    open_only(&up)?;
     check_not_expired(st, &up)?;
-    if numbers.is_empty() || numbers.len() > MAX_PARTS_PER_PRESIGN {
+    if parts.is_empty() || parts.len() > MAX_PARTS_PER_PRESIGN {
         return Err(AppError::invalid(
             "parts",
             "Ask for 1 to 100 parts at a time.",
         ));
     }
-    let mut urls = Vec::with_capacity(numbers.len());
-    for &n in numbers {
-        if !(1..=up.part_count).contains(&n) {
+    for p in parts {
+        if !(1..=up.part_count).contains(&p.number) {
             return Err(AppError::invalid(
                 "parts",
-                format!("Part {n} is not part of this upload."),
+                format!("Part {} is not part of this upload.", p.number),
             ));
         }
-        let size = part_len(up.size, up.part_size, n);
-        let url = st
+        if !is_sha256_b64(&p.sha256) {
+            return Err(AppError::invalid(
+                "parts",
+                format!("Part {} needs its SHA-256 (base64).", p.number),
+            ));
+        }
+    }
+    let now = st.clock.now_ms();
+    let mut urls = Vec::with_capacity(parts.len());
+    for p in parts {
+        let size = part_len(up.size, up.part_size, p.number);
+        // A part signed again with other content (the file changed) is not stored yet.
+        sqlx::query(
+            "INSERT INTO upload_parts (upload_id, part_number, size, sha256, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (upload_id, part_number) DO UPDATE SET
+                etag = CASE WHEN upload_parts.sha256 = excluded.sha256 THEN upload_parts.etag ELSE NULL END,
+                stored_at = CASE WHEN upload_parts.sha256 = excluded.sha256 THEN upload_parts.stored_at ELSE NULL END,
+                sha256 = excluded.sha256",
+        )
+        .bind(&up.id)
+        .bind(p.number)
+        .bind(size)
+        .bind(&p.sha256)
+        .bind(now)
+        .execute(&st.db.pool)
+        .await?;
+        let signed = st
             .storage
             .presign_upload_part(
                 &up.s3_key,
                 &up.s3_upload_id,
-                n as i32,
+                p.number as i32,
                 size,
+                Some(&p.sha256),
                 st.config.presign_ttl_secs,
             )
             .await?;
         urls.push(PartUrl {
-            number: n,
+            number: p.number,
             size,
-            url,
+            url: signed.url,
+            headers: signed.headers,
         });
     }
+    touch(st, &up.id).await?;
     Ok(urls)
 }
 
-/// Completes the upload: every part must be there; S3 assembles the object; the server then
-/// checks the stored object's size before the file becomes `available`.
-pub async fn complete_upload(
+/// Records parts the browser has stored (S3 answered with these ETags). Each report counts:
+/// a part reported twice was sent twice.
+pub async fn parts_done(
     st: &AppState,
     actor: &Actor,
     upload_id: &str,
     parts: &[CompletedPart],
+) -> Result<(), AppError> {
+    let up = load_upload(st, actor, upload_id).await?;
+    open_only(&up)?;
+    if parts.len() > MAX_PARTS_PER_PRESIGN {
+        return Err(AppError::invalid(
+            "parts",
+            "Report at most 100 parts at a time.",
+        ));
+    }
+    let now = st.clock.now_ms();
+    let mut tx = st.db.pool.begin().await?;
+    for p in parts {
+        if p.etag.trim().is_empty() || p.etag.len() > 200 {
+            return Err(AppError::invalid(
+                "parts",
+                "Every part needs the ETag S3 returned.",
+            ));
+        }
+        let n = sqlx::query(
+            "UPDATE upload_parts SET etag = $1, stored_at = $2, put_count = put_count + 1
+             WHERE upload_id = $3 AND part_number = $4",
+        )
+        .bind(&p.etag)
+        .bind(now)
+        .bind(&up.id)
+        .bind(p.number)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(AppError::invalid(
+                "parts",
+                format!("Part {} was never signed for this upload.", p.number),
+            ));
+        }
+    }
+    tx.commit().await?;
+    touch(st, &up.id).await
+}
+
+const OPEN_UPLOAD_SELECT: &str = "SELECT u.id AS upload_id, u.file_id, f.vault_id, f.name,
+        u.folder_path, f.size, u.last_modified, u.part_size,
+        CAST(u.part_count AS BIGINT) AS part_count,
+        (SELECT COUNT(*) FROM upload_parts p WHERE p.upload_id = u.id AND p.stored_at IS NOT NULL) AS parts_stored,
+        (SELECT CAST(COALESCE(SUM(p.size), 0) AS BIGINT) FROM upload_parts p WHERE p.upload_id = u.id AND p.stored_at IS NOT NULL) AS bytes_stored,
+        u.updated_at
+    FROM uploads u JOIN files f ON f.id = u.file_id";
+
+/// The actor's unfinished uploads in a vault, most recent first: what a reloaded page offers
+/// to continue.
+pub async fn list_open_uploads(
+    st: &AppState,
+    actor: &Actor,
+    vault_id: &str,
+) -> Result<Vec<OpenUpload>, AppError> {
+    let vault = crate::vaults::service::get_vault(&st.db, actor, vault_id).await?;
+    let sql = format!(
+        "{OPEN_UPLOAD_SELECT} WHERE f.vault_id = $1 AND u.created_by = $2
+           AND u.completed_at IS NULL AND u.expires_at > $3
+         ORDER BY u.updated_at DESC LIMIT 1000"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&vault.id)
+        .bind(actor.user_id())
+        .bind(st.clock.now_ms())
+        .fetch_all(&st.db.pool)
+        .await?)
+}
+
+/// What continuing an upload needs: the parts storage already holds (ListParts is the truth;
+/// our records fill in what a store does not list), so only the missing ones are sent.
+pub async fn resume_upload(
+    st: &AppState,
+    actor: &Actor,
+    upload_id: &str,
+) -> Result<ResumeInfo, AppError> {
+    let up = load_upload(st, actor, upload_id).await?;
+    open_only(&up)?;
+    check_not_expired(st, &up)?;
+    let recorded: Vec<(i64, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT CAST(part_number AS BIGINT), sha256, etag, stored_at FROM upload_parts
+         WHERE upload_id = $1 ORDER BY part_number",
+    )
+    .bind(&up.id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    let sha_of = |n: i64| recorded.iter().find(|r| r.0 == n).and_then(|r| r.1.clone());
+    let stored: Vec<StoredPart> = match st.storage.list_parts(&up.s3_key, &up.s3_upload_id).await {
+        Ok(listed) => {
+            let now = st.clock.now_ms();
+            let mut out = Vec::new();
+            for p in listed {
+                let n = p.number as i64;
+                // Only whole parts count (S3 stores a part whole or not at all).
+                if p.size != part_len(up.size, up.part_size, n) {
+                    continue;
+                }
+                let sha = p.checksum_sha256.or_else(|| sha_of(n));
+                // A part stored but not reported (the page closed first) is recorded now.
+                sqlx::query(
+                    "UPDATE upload_parts SET etag = $1, stored_at = COALESCE(stored_at, $2),
+                        put_count = CASE WHEN put_count = 0 THEN 1 ELSE put_count END
+                     WHERE upload_id = $3 AND part_number = $4",
+                )
+                .bind(&p.etag)
+                .bind(now)
+                .bind(&up.id)
+                .bind(n)
+                .execute(&st.db.pool)
+                .await?;
+                out.push(StoredPart {
+                    number: n,
+                    etag: p.etag,
+                    sha256: sha,
+                });
+            }
+            out
+        }
+        Err(e @ AppError::Conflict { .. }) => return Err(e),
+        Err(e) => {
+            // A store whose ListParts we cannot read: trust what browsers reported.
+            tracing::warn!(upload_id = %up.id, error = %e, "ListParts failed; resuming from recorded parts");
+            recorded
+                .iter()
+                .filter(|r| r.3.is_some())
+                .filter_map(|r| {
+                    Some(StoredPart {
+                        number: r.0,
+                        etag: r.2.clone()?,
+                        sha256: r.1.clone(),
+                    })
+                })
+                .collect()
+        }
+    };
+    touch(st, &up.id).await?;
+    let sql = format!("{OPEN_UPLOAD_SELECT} WHERE u.id = $1");
+    let upload: OpenUpload = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&up.id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    Ok(ResumeInfo { upload, stored })
+}
+
+/// Completes the upload: every part must be there, each with the checksum it was signed
+/// with; S3 assembles the object; the server then checks the stored object's size and
+/// checksum before the file becomes `available`. A file with the same content already in the
+/// folder is answered with `Duplicate` unless the person chose what to do.
+pub async fn complete_upload(
+    st: &AppState,
+    actor: &Actor,
+    upload_id: &str,
+    sha256: &str,
+    parts: &[CompletedPart],
+    on_duplicate: Option<OnDuplicate>,
 ) -> Result<FileEntry, AppError> {
     let up = load_upload(st, actor, upload_id).await?;
-    if up.completed_at.is_some() {
-        return Err(AppError::conflict("This upload is already complete."));
-    }
+    open_only(&up)?;
+    let sha256 = check_sha256_hex(sha256)?;
     let mut parts = parts.to_vec();
     parts.sort_by_key(|p| p.number);
     let numbers: Vec<i64> = parts.iter().map(|p| p.number).collect();
@@ -243,8 +593,43 @@ pub async fn complete_upload(
         ));
     }
     check_not_expired(st, &up)?;
+    let sums: Vec<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(part_number AS BIGINT), sha256 FROM upload_parts
+         WHERE upload_id = $1 ORDER BY part_number",
+    )
+    .bind(&up.id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    let mut checksums = Vec::with_capacity(parts.len());
+    for p in &parts {
+        match sums
+            .iter()
+            .find(|s| s.0 == p.number)
+            .and_then(|s| s.1.clone())
+        {
+            Some(sum) => checksums.push(sum),
+            None => {
+                return Err(AppError::invalid(
+                    "parts",
+                    format!("Part {} was never signed for this upload.", p.number),
+                ));
+            }
+        }
+    }
+    if on_duplicate.is_none()
+        && let Some((id, name)) = find_duplicate(
+            &st.db,
+            &up.vault_id,
+            up.folder_id.as_deref(),
+            &sha256,
+            &up.file_id,
+        )
+        .await?
+    {
+        return Err(AppError::Duplicate { name, file_id: id });
+    }
     claim(st, &up.id).await?;
-    let result = finish_complete(st, &up, &parts).await;
+    let result = finish_complete(st, &up, &parts, &checksums, &sha256, on_duplicate).await;
     if result.is_err() {
         release(st, &up.id).await;
     }
@@ -285,74 +670,177 @@ async fn release(st: &AppState, upload_id: &str) {
     }
 }
 
+/// Deletes the assembled object and the file after a failed check, and says why.
+async fn discard_bad_object(
+    st: &AppState,
+    up: &UploadRow,
+    why: String,
+) -> Result<FileEntry, AppError> {
+    tracing::error!(upload_id = %up.id, file_id = %up.file_id, "{why}");
+    st.storage.delete(&up.s3_key).await.ok();
+    sqlx::query("DELETE FROM files WHERE id = $1")
+        .bind(&up.file_id)
+        .execute(&st.db.pool)
+        .await?;
+    Err(AppError::invalid(
+        "parts",
+        format!("{why} It was discarded; upload the file again."),
+    ))
+}
+
 async fn finish_complete(
     st: &AppState,
     up: &UploadRow,
     parts: &[CompletedPart],
+    checksums: &[String],
+    sha256: &str,
+    on_duplicate: Option<OnDuplicate>,
 ) -> Result<FileEntry, AppError> {
     let upload_id = &up.id;
-    let list: Vec<(i32, String)> = parts
+    let list: Vec<(i32, String, Option<String>)> = parts
         .iter()
-        .map(|p| (p.number as i32, p.etag.clone()))
+        .zip(checksums)
+        .map(|(p, sum)| (p.number as i32, p.etag.clone(), Some(sum.clone())))
         .collect();
     st.storage
         .complete_multipart(&up.s3_key, &up.s3_upload_id, &list)
         .await?;
 
     let head = st.storage.head(&up.s3_key).await?;
-    let stored = head.map(|h| h.size);
-    if stored != Some(up.size) {
-        tracing::error!(%upload_id, expected = up.size, ?stored, "completed object has the wrong size");
-        st.storage.delete(&up.s3_key).await.ok();
-        sqlx::query("DELETE FROM files WHERE id = $1")
-            .bind(&up.file_id)
-            .execute(&st.db.pool)
-            .await?;
-        return Err(AppError::invalid(
-            "parts",
+    let Some(head) = head else {
+        return discard_bad_object(st, up, "Storage does not show the completed object.".into())
+            .await;
+    };
+    if head.size != up.size {
+        return discard_bad_object(
+            st,
+            up,
             format!(
-                "The stored object has {} bytes but the file has {}; it was discarded. Upload it again.",
-                stored.unwrap_or(0),
-                up.size
+                "The stored object has {} bytes but the file has {}.",
+                head.size, up.size
             ),
-        ));
+        )
+        .await;
+    }
+    let expected = composite_sha256(checksums);
+    match (&head.checksum_sha256, &expected) {
+        (Some(got), Some(want)) if got != want => {
+            return discard_bad_object(
+                st,
+                up,
+                "The stored object's checksum is not the one of the parts sent.".into(),
+            )
+            .await;
+        }
+        (None, _) => {
+            // Some S3-compatible stores keep no checksums: each part was still checked on
+            // arrival against the checksum its URL signed.
+            tracing::warn!(%upload_id, "storage reported no object checksum; size checked only");
+        }
+        _ => {}
     }
 
     let now = st.clock.now_ms();
     let mut tx = st.db.pool.begin().await?;
     for p in parts {
         sqlx::query(
-            "INSERT INTO upload_parts (upload_id, part_number, size, etag, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "UPDATE upload_parts SET etag = $1, stored_at = COALESCE(stored_at, $2),
+                put_count = CASE WHEN put_count = 0 THEN 1 ELSE put_count END
+             WHERE upload_id = $3 AND part_number = $4",
         )
-        .bind(&up.id)
-        .bind(p.number)
-        .bind(part_len(up.size, up.part_size, p.number))
         .bind(&p.etag)
         .bind(now)
+        .bind(&up.id)
+        .bind(p.number)
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query("UPDATE uploads SET completed_at = $1 WHERE id = $2")
+    sqlx::query("UPDATE uploads SET completed_at = $1, updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(&up.id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("UPDATE files SET state = 'available', updated_at = $1 WHERE id = $2")
+    let mut name = up.name.clone();
+    if on_duplicate == Some(OnDuplicate::Replace) {
+        // The new file takes the place of the same content (and of a file of the same name).
+        sqlx::query(
+            "UPDATE files SET state = 'deleted', deleted_at = $1, updated_at = $1
+             WHERE vault_id = $2 AND COALESCE(folder_id, '') = $3 AND id <> $4
+               AND (sha256 = $5 OR name = $6) AND state <> 'uploading' AND state <> 'deleted'",
+        )
         .bind(now)
+        .bind(&up.vault_id)
+        .bind(up.folder_id.as_deref().unwrap_or(""))
         .bind(&up.file_id)
+        .bind(sha256)
+        .bind(&up.name)
         .execute(&mut *tx)
         .await?;
+    } else {
+        name = free_name_tx(&mut tx, up, &name).await?;
+    }
+    sqlx::query(
+        "UPDATE files SET state = 'available', sha256 = $1, name = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(sha256)
+    .bind(&name)
+    .bind(now)
+    .bind(&up.file_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     tracing::info!(%upload_id, file_id = %up.file_id, "upload completed");
 
     Ok(sqlx::query_as(
-        "SELECT id, vault_id, name, size, content_type, storage_class, state, created_at
-         FROM files WHERE id = $1",
+        "SELECT f.id, f.vault_id, COALESCE(d.path, '') AS folder_path, f.name, f.size,
+                f.content_type, f.storage_class, f.state, f.created_at
+         FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
     )
     .bind(&up.file_id)
     .fetch_one(&st.db.pool)
     .await?)
+}
+
+/// The upload's name, unless another live file in the folder took it meanwhile (then the
+/// next free "name (n).ext").
+async fn free_name_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    up: &UploadRow,
+    name: &str,
+) -> Result<String, AppError> {
+    let (clash,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM files WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2
+           AND name = $3 AND id <> $4 AND state <> 'deleted'",
+    )
+    .bind(&up.vault_id)
+    .bind(up.folder_id.as_deref().unwrap_or(""))
+    .bind(name)
+    .bind(&up.file_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if clash == 0 {
+        return Ok(name.to_string());
+    }
+    let (stem, ext) = stem_ext(name);
+    for n in 2..10_000 {
+        let candidate = format!("{stem} ({n}){ext}");
+        let (c,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM files WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2
+               AND name = $3 AND id <> $4 AND state <> 'deleted'",
+        )
+        .bind(&up.vault_id)
+        .bind(up.folder_id.as_deref().unwrap_or(""))
+        .bind(&candidate)
+        .bind(&up.file_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if c == 0 {
+            return Ok(candidate);
+        }
+    }
+    Err(AppError::conflict(
+        "Too many files of this name in the folder.",
+    ))
 }
 
 /// Cancels an unfinished upload: aborts it on S3 and forgets the file.

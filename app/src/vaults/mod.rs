@@ -13,6 +13,19 @@ pub struct Vault {
     pub workspace_id: String,
     pub name: String,
     pub default_storage_class: String,
+    /// Upload rule: allowed types ('' allows all), e.g. "image/*, .pdf".
+    pub allowed_types: String,
+    /// Upload rule: largest file accepted; None means S3's own limit (5 TiB).
+    pub max_file_size: Option<i64>,
     pub file_count: i64,
     pub total_bytes: i64,
 }
+
+/// Storage classes, cheapest last, as S3 names them.
+pub const STORAGE_CLASSES: [&str; 5] = [
+    "STANDARD",
+    "STANDARD_IA",
+    "GLACIER_IR",
+    "GLACIER",
+    "DEEP_ARCHIVE",
+];

@@ -1,6 +1,14 @@
 //! The storage behind the embedded endpoint: `s3s_fs::FileSystem` with the operations the app
-//! and S3 clients use forwarded, and ListParts completed with each part's ETag.
+//! and S3 clients use forwarded, ListParts completed with each part's ETag, and S3's SHA-256
+//! checksums: a part sent with `x-amz-checksum-sha256` is refused (`BadDigest`) unless its
+//! bytes match, CompleteMultipartUpload checks each part's checksum, and HeadObject reports
+//! the object's composite checksum as S3 does.
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use futures_util::{StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
 
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
@@ -12,7 +20,18 @@ pub struct LocalS3 {
     /// `<parts_dir>/<upload id>/<part number>` holds the part's ETag (outside `root`, where a
     /// folder would be listed as a bucket).
     parts_dir: PathBuf,
+    /// `<meta_dir>/<sha256(bucket/key)>.sha256` holds an object's checksum.
+    meta_dir: PathBuf,
 }
+
+#[derive(Debug)]
+struct BodyError(String);
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for BodyError {}
 
 impl std::fmt::Debug for LocalS3 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,10 +43,12 @@ impl LocalS3 {
     pub fn new(root: PathBuf, parts_dir: PathBuf) -> std::io::Result<Self> {
         let fs = s3s_fs::FileSystem::new(&root)
             .map_err(|e| std::io::Error::other(format!("s3s-fs: {e:?}")))?;
+        let meta_dir = parts_dir.with_file_name("meta");
         Ok(LocalS3 {
             fs,
             root,
             parts_dir,
+            meta_dir,
         })
     }
 
@@ -43,6 +64,57 @@ impl LocalS3 {
     fn part_etag_path(&self, upload_id: &str, part: i32) -> Option<PathBuf> {
         is_upload_id(upload_id).then(|| self.parts_dir.join(upload_id).join(part.to_string()))
     }
+
+    fn part_checksum_path(&self, upload_id: &str, part: i32) -> Option<PathBuf> {
+        is_upload_id(upload_id).then(|| {
+            self.parts_dir
+                .join(upload_id)
+                .join(format!("{part}.sha256"))
+        })
+    }
+
+    async fn part_checksum(&self, upload_id: &str, part: i32) -> Option<String> {
+        tokio::fs::read_to_string(self.part_checksum_path(upload_id, part)?)
+            .await
+            .ok()
+    }
+
+    fn object_checksum_path(&self, bucket: &str, key: &str) -> PathBuf {
+        let name = hex::encode(Sha256::digest(format!("{bucket}/{key}")));
+        self.meta_dir.join(format!("{name}.sha256"))
+    }
+
+    async fn forget_object_checksum(&self, bucket: &str, key: &str) {
+        tokio::fs::remove_file(self.object_checksum_path(bucket, key))
+            .await
+            .ok();
+    }
+}
+
+/// Wraps a request body so that it ends in an error, not end-of-stream, when its SHA-256 is
+/// not `expected` (base64): s3s-fs then drops the part instead of keeping it.
+fn verify_sha256(
+    body: StreamingBlob,
+    expected: String,
+    mismatch: Arc<Mutex<bool>>,
+) -> StreamingBlob {
+    let hasher = Arc::new(Mutex::new(Sha256::new()));
+    let h = hasher.clone();
+    let bytes = body
+        .map_err(|e| BodyError(e.to_string()))
+        .inspect_ok(move |b| h.lock().expect("hasher").update(b));
+    let check = futures_util::stream::once(async move {
+        let got = base64::engine::general_purpose::STANDARD
+            .encode(hasher.lock().expect("hasher").clone().finalize());
+        if got == expected {
+            None
+        } else {
+            *mismatch.lock().expect("flag") = true;
+            Some(Err(BodyError("checksum mismatch".into())))
+        }
+    })
+    .filter_map(|x| async move { x });
+    StreamingBlob::wrap(bytes.chain(check))
 }
 
 /// Upload ids are UUIDs made by s3s-fs; anything else never names a file.
@@ -80,7 +152,11 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        self.fs.put_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let out = self.fs.put_object(req).await?;
+        // A new object replaces the old one and its checksum.
+        self.forget_object_checksum(&bucket, &key).await;
+        Ok(out)
     }
     async fn get_object(
         &self,
@@ -92,13 +168,26 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.fs.head_object(req).await
+        let wants = req
+            .input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let path = self.object_checksum_path(&req.input.bucket, &req.input.key);
+        let mut out = self.fs.head_object(req).await?;
+        if wants && let Ok(sum) = tokio::fs::read_to_string(path).await {
+            out.output.checksum_sha256 = Some(sum);
+        }
+        Ok(out)
     }
     async fn delete_object(
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.fs.delete_object(req).await
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let out = self.fs.delete_object(req).await?;
+        self.forget_object_checksum(&bucket, &key).await;
+        Ok(out)
     }
     async fn delete_objects(
         &self,
@@ -135,18 +224,41 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
+        let mut req = req;
         let (upload_id, part) = (req.input.upload_id.clone(), req.input.part_number);
-        let out = self.fs.upload_part(req).await?;
+        let expected = req.input.checksum_sha256.clone();
+        let mismatch = Arc::new(Mutex::new(false));
+        if let (Some(sum), Some(body)) = (expected.clone(), req.input.body.take()) {
+            req.input.body = Some(verify_sha256(body, sum, mismatch.clone()));
+        }
+        let mut out = match self.fs.upload_part(req).await {
+            Err(_) if *mismatch.lock().expect("flag") => {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The SHA256 you specified did not match the calculated checksum."
+                ));
+            }
+            other => other?,
+        };
         if let (Some(path), Some(etag)) = (self.part_etag_path(&upload_id, part), &out.output.e_tag)
         {
+            let sum_path = self.part_checksum_path(&upload_id, part);
             let write = async {
                 tokio::fs::create_dir_all(path.parent().expect("has parent")).await?;
+                match (&expected, &sum_path) {
+                    (Some(sum), Some(p)) => tokio::fs::write(p, sum).await?,
+                    (None, Some(p)) => {
+                        tokio::fs::remove_file(p).await.ok();
+                    }
+                    _ => {}
+                }
                 tokio::fs::write(&path, etag.value()).await
             };
             write
                 .await
                 .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))?;
         }
+        out.output.checksum_sha256 = expected;
         Ok(out)
     }
 
@@ -168,6 +280,7 @@ impl S3 for LocalS3 {
                 {
                     p.e_tag = Some(ETag::Strong(etag));
                 }
+                p.checksum_sha256 = self.part_checksum(&upload_id, n).await;
             }
             parts.sort_by_key(|p| p.part_number);
         }
@@ -179,6 +292,8 @@ impl S3 for LocalS3 {
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let upload_id = req.input.upload_id.clone();
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let mut checksums = Vec::new();
         // S3 refuses a part list whose ETags are not the stored parts'; s3s-fs does not check.
         if let Some(parts) = req
             .input
@@ -203,9 +318,39 @@ impl S3 for LocalS3 {
                         "part {n} was not uploaded or its ETag differs"
                     ));
                 }
+                // As S3 does for an upload created with a checksum algorithm: each listed
+                // part's checksum must be the one it was stored with.
+                let stored_sum = self.part_checksum(&upload_id, n).await;
+                if stored_sum.is_some() && p.checksum_sha256 != stored_sum {
+                    return Err(s3_error!(
+                        InvalidPart,
+                        "part {n}'s checksum differs from the one it was stored with"
+                    ));
+                }
+                checksums.push(stored_sum);
             }
         }
-        let out = self.fs.complete_multipart_upload(req).await?;
+        let composite = if !checksums.is_empty() && checksums.iter().all(Option::is_some) {
+            let sums: Vec<String> = checksums.into_iter().flatten().collect();
+            app::uploads::composite_sha256(&sums)
+        } else {
+            None
+        };
+        let mut out = self.fs.complete_multipart_upload(req).await?;
+        let sum_path = self.object_checksum_path(&bucket, &key);
+        match &composite {
+            Some(sum) => {
+                let write = async {
+                    tokio::fs::create_dir_all(&self.meta_dir).await?;
+                    tokio::fs::write(&sum_path, sum).await
+                };
+                write
+                    .await
+                    .map_err(|e| s3_error!(InternalError, "recording checksum: {e}"))?;
+            }
+            None => self.forget_object_checksum(&bucket, &key).await,
+        }
+        out.output.checksum_sha256 = composite;
         if let Some(dir) = self
             .part_etag_path(&upload_id, 0)
             .and_then(|p| p.parent().map(|d| d.to_owned()))

@@ -40,7 +40,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
     let complete = b
         .call_json(
             "complete_upload",
-            serde_json::json!({"upload_id": a_upload, "parts": [{"number": 1, "etag": "\"e\""}]}),
+            serde_json::json!({"upload_id": a_upload, "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "parts": [{"number": 1, "etag": "\"e\""}]}),
         )
         .await;
     assert_eq!(complete.status, 404);

@@ -88,9 +88,16 @@ async fn service_calls_check_the_actor_first() {
         .unwrap();
     let (a_actor, _) = auth::session_user(st, &a.token).await.unwrap().unwrap();
     let (b_actor, _) = auth::session_user(st, &b.token).await.unwrap().unwrap();
-    let ticket = app::uploads::service::start_upload(st, &a_actor, &a_vault, "x.bin", 10, "")
-        .await
-        .unwrap();
+    let new_upload = |vault: &str, name: &str, size: i64| app::uploads::NewUpload {
+        vault_id: vault.into(),
+        name: name.into(),
+        size,
+        ..Default::default()
+    };
+    let ticket =
+        app::uploads::service::start_upload(st, &a_actor, &new_upload(&a_vault, "x.bin", 10))
+            .await
+            .unwrap();
     let not_found = |r: Result<(), AppError>| assert_eq!(r.err(), Some(AppError::NotFound));
     not_found(
         app::vaults::service::get_vault(&st.db, &b_actor, &a_vault)
@@ -103,14 +110,22 @@ async fn service_calls_check_the_actor_first() {
             .map(|_| ()),
     );
     not_found(
-        app::uploads::service::start_upload(st, &b_actor, &a_vault, "y", 1, "")
+        app::uploads::service::start_upload(st, &b_actor, &new_upload(&a_vault, "y", 1))
             .await
             .map(|_| ()),
     );
     not_found(
-        app::uploads::service::presign_parts(st, &b_actor, &ticket.upload_id, &[1])
-            .await
-            .map(|_| ()),
+        app::uploads::service::presign_parts(
+            st,
+            &b_actor,
+            &ticket.upload_id,
+            &[app::uploads::PartRequest {
+                number: 1,
+                sha256: crate::support::sha_b64(b""),
+            }],
+        )
+        .await
+        .map(|_| ()),
     );
     not_found(app::uploads::service::abort_upload(st, &b_actor, &ticket.upload_id).await);
     not_found(

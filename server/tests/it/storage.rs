@@ -1,19 +1,20 @@
 //! `core::Storage` against a real S3: the embedded endpoint by default, moto server when
 //! `TEST_S3_ENDPOINT` is set (scripts/test runs both), so the app's S3 code is not tuned to
 //! our own endpoint.
-use crate::support::{TestApp, random_bytes, using_external_s3};
+use crate::support::{TestApp, random_bytes, sha_b64, using_external_s3};
+use app::core::storage::PresignedPut;
 use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
 
-async fn put_part(url: &str, bytes: &[u8]) -> String {
-    let r = reqwest::Client::new()
-        .put(url)
-        .header("content-type", "application/octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
+async fn put_part(url: &PresignedPut, bytes: &[u8]) -> String {
+    let mut req = reqwest::Client::new()
+        .put(&url.url)
+        .header("content-type", "application/octet-stream");
+    for (k, v) in &url.headers {
+        req = req.header(k, v);
+    }
+    let r = req.body(bytes.to_vec()).send().await.unwrap();
     assert!(
         r.status().is_success(),
         "{}: {}",
@@ -30,7 +31,7 @@ async fn upload_hello(s: &app::core::Storage, key: &str) -> String {
         .await
         .unwrap();
     let url = s
-        .presign_upload_part(key, &upload, 1, 5, 300)
+        .presign_upload_part(key, &upload, 1, 5, Some(&sha_b64(b"hello")), 300)
         .await
         .unwrap();
     put_part(&url, b"hello").await;
@@ -52,12 +53,13 @@ async fn storage_multipart_round_trip() {
         .create_multipart(key, "application/octet-stream", "STANDARD")
         .await
         .unwrap();
+    let (s1, s2) = (sha_b64(&bytes[..part]), sha_b64(&bytes[part..]));
     let u1 = s
-        .presign_upload_part(key, &upload, 1, part as i64, 300)
+        .presign_upload_part(key, &upload, 1, part as i64, Some(&s1), 300)
         .await
         .unwrap();
     let u2 = s
-        .presign_upload_part(key, &upload, 2, (bytes.len() - part) as i64, 300)
+        .presign_upload_part(key, &upload, 2, (bytes.len() - part) as i64, Some(&s2), 300)
         .await
         .unwrap();
     let e1 = put_part(&u1, &bytes[..part]).await;
@@ -70,20 +72,31 @@ async fn storage_multipart_round_trip() {
         let listed = s.list_parts(key, &upload).await.unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(
-            (listed[0].0, listed[0].1, listed[0].2.as_str()),
+            (listed[0].number, listed[0].size, listed[0].etag.as_str()),
             (1, part as i64, e1.as_str())
         );
         assert_eq!(
-            (listed[1].0, listed[1].1, listed[1].2.as_str()),
+            (listed[1].number, listed[1].size, listed[1].etag.as_str()),
             (2, (bytes.len() - part) as i64, e2.as_str())
         );
+        assert_eq!(listed[0].checksum_sha256.as_deref(), Some(s1.as_str()));
     }
 
-    s.complete_multipart(key, &upload, &[(1, e1), (2, e2)])
-        .await
-        .unwrap();
+    s.complete_multipart(
+        key,
+        &upload,
+        &[(1, e1, Some(s1.clone())), (2, e2, Some(s2.clone()))],
+    )
+    .await
+    .unwrap();
     let head = s.head(key).await.unwrap().expect("object exists");
     assert_eq!(head.size, bytes.len() as i64);
+    // S3's composite checksum: the hash of the parts' hashes, then the part count.
+    if let Some(sum) = &head.checksum_sha256 {
+        assert_eq!(Some(sum.clone()), app::uploads::composite_sha256(&[s1, s2]));
+    } else {
+        assert!(using_external_s3(), "the embedded endpoint keeps checksums");
+    }
     assert_eq!(head.storage_class, "STANDARD");
 
     let url = s.presign_get(key, "round trip.bin", 60).await.unwrap();
@@ -128,11 +141,59 @@ async fn storage_refuses_to_complete_with_a_wrong_etag() {
         .complete_multipart(
             key,
             &upload,
-            &[(1, "\"00000000000000000000000000000000\"".into())],
+            &[(
+                1,
+                "\"00000000000000000000000000000000\"".into(),
+                Some(sha_b64(b"hello")),
+            )],
         )
         .await;
     assert!(
         matches!(err, Err(app::error::AppError::Invalid { .. })),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn storage_refuses_a_part_whose_bytes_do_not_match_the_signed_checksum() {
+    let app = TestApp::spawn().await;
+    let s = &app.state.storage;
+    let key = "ws/w/v/bad-digest";
+    let upload = s
+        .create_multipart(key, "text/plain", "STANDARD")
+        .await
+        .unwrap();
+    let url = s
+        .presign_upload_part(key, &upload, 1, 5, Some(&sha_b64(b"hello")), 300)
+        .await
+        .unwrap();
+    assert!(
+        url.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-checksum-sha256")),
+        "the checksum is a signed header: {:?}",
+        url.headers
+    );
+    let mut req = reqwest::Client::new()
+        .put(&url.url)
+        .header("content-type", "application/octet-stream");
+    for (k, v) in &url.headers {
+        req = req.header(k, v);
+    }
+    let r = req.body(b"jello".to_vec()).send().await.unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("BadDigest") || body.contains("Checksum"),
+        "{body}"
+    );
+    if !using_external_s3() {
+        assert!(
+            s.list_parts(key, &upload).await.unwrap().is_empty(),
+            "the bad part was not kept"
+        );
+    }
+    // The right bytes go in.
+    put_part(&url, b"hello").await;
 }

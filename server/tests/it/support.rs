@@ -70,6 +70,7 @@ fn s3_settings(bucket: &str) -> S3Settings {
         region: "us-east-1".into(),
         force_path_style: true,
         embedded_addr: "127.0.0.1:0".into(),
+        embedded_public_url: None,
     }
 }
 
@@ -109,6 +110,9 @@ impl TestApp {
             login_max_failures_per_ip: 30,
             signup_max_per_ip_per_hour: 1000,
             trust_proxy: false,
+            upload_abandon_hours: 24 * 7,
+            // Tests run jobs themselves (`jobs::run_due`), on their own clock.
+            run_jobs: false,
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -269,18 +273,79 @@ impl Client {
         size: &str,
         content_type: &str,
     ) -> Answer {
-        let form = [
-            ("vault_id", vault_id),
-            ("name", name),
-            ("size", size),
-            ("content_type", content_type),
-        ];
-        self.call("start_upload", &form).await
+        self.start_upload_with(serde_json::json!({
+            "vault_id": vault_id,
+            "name": name,
+            "size": size.parse::<i64>().unwrap(),
+            "content_type": content_type,
+        }))
+        .await
     }
 
+    /// `start_upload` with any fields of `NewUpload` (the rest take defaults).
+    pub async fn start_upload_with(&self, fields: serde_json::Value) -> Answer {
+        let mut req = serde_json::json!({
+            "vault_id": "", "name": "", "size": 0, "content_type": "", "folder_path": "",
+            "last_modified": 0, "sha256": null, "on_duplicate": null,
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            req[k] = v.clone();
+        }
+        self.call_json("start_upload", serde_json::json!({ "req": req }))
+            .await
+    }
+
+    /// Part URLs declaring a placeholder checksum (for tests that PUT no bytes).
     pub async fn presign(&self, upload_id: &str, parts: &[i64]) -> Answer {
+        let sum = sha_b64(b"");
+        let parts: Vec<_> = parts
+            .iter()
+            .map(|n| serde_json::json!({"number": n, "sha256": sum}))
+            .collect();
         let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
         self.call_json("presign_parts", body).await
+    }
+
+    /// Part URLs for these parts of `bytes`, each signing its real checksum.
+    pub async fn presign_bytes(
+        &self,
+        upload_id: &str,
+        part_size: usize,
+        bytes: &[u8],
+        numbers: &[i64],
+    ) -> Answer {
+        let parts: Vec<_> = numbers
+            .iter()
+            .map(|&n| {
+                let chunk = part_of(bytes, part_size, n);
+                serde_json::json!({"number": n, "sha256": sha_b64(chunk)})
+            })
+            .collect();
+        let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+        self.call_json("presign_parts", body).await
+    }
+
+    pub async fn parts_done(&self, upload_id: &str, parts: &serde_json::Value) -> Answer {
+        self.call_json(
+            "parts_done",
+            serde_json::json!({"upload_id": upload_id, "parts": parts}),
+        )
+        .await
+    }
+
+    pub async fn complete(
+        &self,
+        upload_id: &str,
+        bytes: &[u8],
+        parts: &serde_json::Value,
+        on_duplicate: Option<&str>,
+    ) -> Answer {
+        self.call_json(
+            "complete_upload",
+            serde_json::json!({"upload_id": upload_id, "sha256": sha_hex(bytes),
+                "parts": parts, "on_duplicate": on_duplicate}),
+        )
+        .await
     }
 
     pub async fn current_user(&self) -> serde_json::Value {
@@ -289,6 +354,61 @@ impl Client {
 }
 
 pub const PASSWORD: &str = "correct horse battery";
+
+pub fn sha_b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+pub fn sha_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Part `n` (1-based) of `bytes` in parts of `part_size`.
+pub fn part_of(bytes: &[u8], part_size: usize, n: i64) -> &[u8] {
+    let n = n as usize;
+    &bytes[((n - 1) * part_size).min(bytes.len())..(n * part_size).min(bytes.len())]
+}
+
+/// PUTs `body` to a presigned part URL (a `PartUrl` as JSON) with the headers it signs, as
+/// the browser does.
+pub async fn put_part(url: &serde_json::Value, body: Vec<u8>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .put(url["url"].as_str().unwrap())
+        .header("content-type", "application/octet-stream");
+    for h in url["headers"].as_array().unwrap() {
+        req = req.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
+    }
+    req.body(body).send().await.unwrap()
+}
+
+/// PUTs the given parts of `bytes` and reports them stored, as the browser does; returns the
+/// parts as `complete_upload` wants them.
+pub async fn send_parts(
+    c: &Client,
+    upload_id: &str,
+    part_size: usize,
+    bytes: &[u8],
+    numbers: &[i64],
+) -> Vec<serde_json::Value> {
+    let urls = c.presign_bytes(upload_id, part_size, bytes, numbers).await;
+    assert_eq!(urls.status, 200, "presign_parts: {:?}", urls.body);
+    let mut parts = vec![];
+    for p in urls.body.as_array().unwrap() {
+        let n = p["number"].as_i64().unwrap();
+        let resp = put_part(p, part_of(bytes, part_size, n).to_vec()).await;
+        assert!(resp.status().is_success(), "part {n}: {}", resp.status());
+        let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+        parts.push(serde_json::json!({"number": n, "etag": etag}));
+    }
+    let done = c
+        .parts_done(upload_id, &serde_json::Value::Array(parts.clone()))
+        .await;
+    assert_eq!(done.status, 200, "parts_done: {:?}", done.body);
+    parts
+}
 
 /// Starts an upload and PUTs every part straight to S3 as the browser does, without
 /// completing it. Returns the upload id and the parts list `complete_upload` wants.
@@ -307,29 +427,7 @@ pub async fn upload_parts(
     let part_size = t.body["part_size"].as_i64().unwrap() as usize;
     let count = t.body["part_count"].as_i64().unwrap();
     let numbers: Vec<i64> = (1..=count).collect();
-    let urls = c
-        .call_json(
-            "presign_parts",
-            serde_json::json!({"upload_id": upload_id, "parts": numbers}),
-        )
-        .await;
-    assert_eq!(urls.status, 200, "presign_parts: {:?}", urls.body);
-    let plain = reqwest::Client::new();
-    let mut parts = vec![];
-    for p in urls.body.as_array().unwrap() {
-        let n = p["number"].as_i64().unwrap() as usize;
-        let chunk = &bytes[(n - 1) * part_size..(n * part_size).min(bytes.len())];
-        let resp = plain
-            .put(p["url"].as_str().unwrap())
-            .header("content-type", "application/octet-stream")
-            .body(chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "part {n}: {}", resp.status());
-        let etag = resp.headers()["etag"].to_str().unwrap().to_string();
-        parts.push(serde_json::json!({"number": n, "etag": etag}));
-    }
+    let parts = send_parts(c, &upload_id, part_size, bytes, &numbers).await;
     (upload_id, serde_json::Value::Array(parts))
 }
 
@@ -337,12 +435,7 @@ pub async fn upload_parts(
 /// Returns the file entry JSON.
 pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
     let (upload_id, parts) = upload_parts(c, vault_id, name, bytes).await;
-    let done = c
-        .call_json(
-            "complete_upload",
-            serde_json::json!({"upload_id": upload_id, "parts": parts}),
-        )
-        .await;
+    let done = c.complete(&upload_id, bytes, &parts, None).await;
     assert_eq!(done.status, 200, "complete_upload: {:?}", done.body);
     done.body
 }

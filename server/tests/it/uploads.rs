@@ -59,7 +59,7 @@ async fn completing_with_missing_parts_is_refused_and_the_file_stays_hidden() {
     let done = c
         .call_json(
             "complete_upload",
-            serde_json::json!({"upload_id": upload_id, "parts": [{"number": 1, "etag": "\"x\""}]}),
+            serde_json::json!({"upload_id": upload_id, "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "parts": [{"number": 1, "etag": "\"x\""}]}),
         )
         .await;
     assert_eq!(done.status, 422);
@@ -75,7 +75,7 @@ async fn completing_with_missing_parts_is_refused_and_the_file_stays_hidden() {
     let done = c
         .call_json(
             "complete_upload",
-            serde_json::json!({"upload_id": upload_id, "parts": parts}),
+            serde_json::json!({"upload_id": upload_id, "sha256": "0000000000000000000000000000000000000000000000000000000000000000", "parts": parts}),
         )
         .await;
     assert_eq!(done.status, 422, "{:?}", done.body);
@@ -150,11 +150,11 @@ async fn completing_twice_at_once_completes_once() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let vault = c.sign_up("twice@example.com").await;
-    let (upload_id, parts) = upload_parts(&c, &vault, "t.bin", &random_bytes(3000)).await;
-    let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+    let bytes = random_bytes(3000);
+    let (upload_id, parts) = upload_parts(&c, &vault, "t.bin", &bytes).await;
     let (a, b) = tokio::join!(
-        c.call_json("complete_upload", body.clone()),
-        c.call_json("complete_upload", body.clone())
+        c.complete(&upload_id, &bytes, &parts, None),
+        c.complete(&upload_id, &bytes, &parts, None)
     );
     let mut statuses = [a.status, b.status];
     statuses.sort();
@@ -169,11 +169,11 @@ async fn completing_and_cancelling_at_once_do_not_both_act() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let vault = c.sign_up("race@example.com").await;
-    let (upload_id, parts) = upload_parts(&c, &vault, "r.bin", &random_bytes(3000)).await;
-    let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
+    let bytes = random_bytes(3000);
+    let (upload_id, parts) = upload_parts(&c, &vault, "r.bin", &bytes).await;
     let cancel_form = [("upload_id", upload_id.as_str())];
     let (done, cancelled) = tokio::join!(
-        c.call_json("complete_upload", body),
+        c.complete(&upload_id, &bytes, &parts, None),
         c.call("abort_upload", &cancel_form)
     );
     let files = c.call("list_files", &[("vault_id", &vault)]).await.body;
@@ -196,7 +196,8 @@ async fn an_upload_left_unfinished_expires_and_is_aborted() {
     let app = TestApp::spawn_with(|c| c.session_ttl_hours = 24 * 30).await;
     let c = app.client();
     let vault = c.sign_up("late@example.com").await;
-    let (upload_id, parts) = upload_parts(&c, &vault, "late.bin", &random_bytes(2000)).await;
+    let bytes = random_bytes(2000);
+    let (upload_id, parts) = upload_parts(&c, &vault, "late.bin", &bytes).await;
     // Nothing to sweep yet.
     assert_eq!(
         app::uploads::service::abort_expired_uploads(&app.state)
@@ -212,8 +213,10 @@ async fn an_upload_left_unfinished_expires_and_is_aborted() {
         "{}",
         presign.message()
     );
-    let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
-    assert_eq!(c.call_json("complete_upload", body).await.status, 409);
+    assert_eq!(
+        c.complete(&upload_id, &bytes, &parts, None).await.status,
+        409
+    );
     let (key, s3_upload) = app.s3_names(&upload_id).await;
     assert_eq!(
         app::uploads::service::abort_expired_uploads(&app.state)
