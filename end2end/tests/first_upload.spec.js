@@ -28,7 +28,7 @@ test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, te
   await page.screenshot({ path: testInfo.outputPath('vault-empty.png'), fullPage: true });
 
   // Pick the file; record every value the progress bar takes on its way.
-  await page.getByLabel('Choose a file').setInputFiles(file);
+  await page.getByLabel('Choose files').setInputFiles(file);
   const bar = page.getByRole('progressbar', { name: 'Upload of random-64MiB.bin' });
   await expect(bar).toBeVisible();
   const seen = new Set();
@@ -91,7 +91,7 @@ test('a file dropped on the upload area is uploaded and listed', async ({ page }
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
-  const area = page.getByRole('region', { name: 'Upload a file' });
+  const area = page.getByRole('region', { name: 'Upload files' });
   // A real drop carries a DataTransfer holding the file; build one in the page.
   const dataTransfer = await page.evaluateHandle(() => {
     const dt = new DataTransfer();

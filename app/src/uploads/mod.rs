@@ -285,6 +285,19 @@ impl Meter {
         }
     }
 
+    /// Records `done` bytes and answers by how much the shown total grew.
+    pub fn advance_to(&mut self, now_ms: f64, done: i64) -> i64 {
+        let before = self.done;
+        self.record(now_ms, done);
+        self.done - before
+    }
+
+    /// For a sum of files: `delta` more bytes done.
+    pub fn add_done(&mut self, now_ms: f64, delta: i64) {
+        let done = self.done + delta;
+        self.record(now_ms, done);
+    }
+
     pub fn percent(&self) -> f64 {
         if self.total <= 0 {
             100.0

@@ -1,9 +1,10 @@
 //! The vault list and the vault page (uploader + file list).
-use super::api::{get_vault, list_vaults};
+use super::api::{UpdateVaultSettings, get_vault, list_vaults};
+use super::{STORAGE_CLASSES, Vault};
 use crate::ErrorNote;
 use crate::files::{FileEntry, api::list_files, class_label};
 use crate::format;
-use crate::uploads::ui::{UploadView, Uploader};
+use crate::uploads::ui::{Queue, Uploader};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -51,9 +52,23 @@ pub fn VaultPage() -> impl IntoView {
         move || (vault_id(), version.get()),
         |(id, _)| list_files(id),
     );
-    // Owned by the page, not the uploader: the vault's panel renders again after each upload
-    // and the uploader's last state ("Uploaded · 315 MB") must survive that.
-    let upload = RwSignal::new(None::<UploadView>);
+    // Owned by the page, not the uploader: the vault's panel renders again after uploads and
+    // the queue must survive that.
+    let queue = Queue::new();
+    // The list refreshes when the queue has finished, and every 25 files on the way.
+    let landed = StoredValue::new(0u32);
+    let on_done = Callback::new(move |_| {
+        landed.update_value(|n| *n += 1);
+        if queue.counts().0 == 0 || landed.get_value() % 25 == 0 {
+            version.update(|n| *n += 1);
+        }
+    });
+    let settings = ServerAction::<UpdateVaultSettings>::new();
+    Effect::new(move |_| {
+        if settings.value().with(|v| matches!(v, Some(Ok(_)))) {
+            version.update(|n| *n += 1);
+        }
+    });
 
     view! {
         <Transition fallback=|| view! { <p class="muted" role="status">"Loading vault…"</p> }>
@@ -72,8 +87,8 @@ pub fn VaultPage() -> impl IntoView {
                                         class_label(&v.default_storage_class))}
                                 </p>
                             </div>
-                            <Uploader vault_id=v.id.clone() state=upload
-                                on_done=Callback::new(move |_| version.update(|n| *n += 1)) />
+                            <Uploader vault_id=v.id.clone() queue=queue on_done=on_done />
+                            <VaultSettings vault=v.clone() action=settings />
                         </section>
                     }.into_any(),
                 }
@@ -117,6 +132,7 @@ fn FileTable(files: Vec<FileEntry>) -> impl IntoView {
                         view! {
                             <tr>
                                 <th scope="row" class="name">
+                                    {(!f.folder_path.is_empty()).then(|| view! { <span class="folder">{format!("{}/", f.folder_path)}</span> })}
                                     {f.name.clone()}
                                     // On narrow screens the class and date columns fold in here.
                                     <span class="file-sub">
@@ -135,5 +151,65 @@ fn FileTable(files: Vec<FileEntry>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
+    }
+}
+
+/// The vault's upload rules and default storage class.
+#[component]
+fn VaultSettings(vault: Vault, action: ServerAction<UpdateVaultSettings>) -> impl IntoView {
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    let saved = move || action.value().with(|v| matches!(v, Some(Ok(_))));
+    let max_mb = vault
+        .max_file_size
+        .map(|b| format!("{}", b as f64 / 1_000_000.0))
+        .unwrap_or_default();
+    let rules = {
+        let mut r = vec![];
+        if !vault.allowed_types.is_empty() {
+            r.push(format!("only {}", vault.allowed_types));
+        }
+        if let Some(m) = vault.max_file_size {
+            r.push(format!("files up to {}", format::bytes(m)));
+        }
+        if r.is_empty() {
+            "any type, any size".to_string()
+        } else {
+            r.join(", ")
+        }
+    };
+    view! {
+        <details class="vault-settings">
+            <summary>{format!("Upload rules: {rules}")}</summary>
+            <ActionForm action=action>
+                <input type="hidden" name="vault_id" value=vault.id.clone() />
+                <label>
+                    "New files go to"
+                    <select name="default_storage_class">
+                        {STORAGE_CLASSES.into_iter().map(|c| view! {
+                            <option value=c selected=vault.default_storage_class == c>{class_label(c)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "Allowed types"
+                    <input type="text" name="allowed_types" value=vault.allowed_types.clone()
+                        placeholder="any — or e.g. image/*, video/mp4, .pdf" aria-describedby="types-hint" />
+                </label>
+                <small id="types-hint" class="muted">"Separate with commas: a family (image/*), a type (video/mp4) or an extension (.pdf). Empty allows all."</small>
+                <label>
+                    "Largest file (MB)"
+                    <input type="number" name="max_file_size_mb" min="0" step="any" value=max_mb placeholder="no limit" />
+                </label>
+                <button type="submit">"Save rules"</button>
+                <p role="status" class="muted">{move || saved().then_some("Saved.")}</p>
+                {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </ActionForm>
+        </details>
     }
 }
