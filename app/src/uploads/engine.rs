@@ -324,7 +324,7 @@ pub fn add_files(
             })?;
             Some(open.remove(i).upload_id)
         });
-        let owner = queue.owner.get_value().unwrap_or_else(Owner::new);
+        let owner = queue.owner.get_value().unwrap_or_default();
         let item = owner.with(|| Item {
             key,
             name: file.name(),

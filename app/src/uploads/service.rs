@@ -494,7 +494,9 @@ pub async fn resume_upload(
     let up = load_upload(st, actor, upload_id).await?;
     open_only(&up)?;
     check_not_expired(st, &up)?;
-    let recorded: Vec<(i64, Option<String>, Option<String>, Option<i64>)> = sqlx::query_as(
+    // (part number, declared SHA-256, ETag, stored at)
+    type Recorded = (i64, Option<String>, Option<String>, Option<i64>);
+    let recorded: Vec<Recorded> = sqlx::query_as(
         "SELECT CAST(part_number AS BIGINT), sha256, etag, stored_at FROM upload_parts
          WHERE upload_id = $1 ORDER BY part_number",
     )

@@ -134,13 +134,15 @@ pub fn Uploader(
             input.set_value("");
         }
     };
+    // A copy for the second input (the closure is Copy only without the browser engine).
+    #[allow(clippy::clone_on_copy)]
+    let on_pick_files = on_pick.clone();
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         dragging.set(false);
         #[cfg(feature = "hydrate")]
         if let Some(dt) = ev.data_transfer() {
-            let add = add_dropped.clone();
-            super::engine::dropped_files(dt, move |files| add(files));
+            super::engine::dropped_files(dt, add_dropped.clone());
         }
     };
     let on_parallel = move |ev: leptos::ev::Event| {
@@ -160,7 +162,7 @@ pub fn Uploader(
             <div class="pick">
                 <label class="button">
                     "Choose files"
-                    <input type="file" multiple class="visually-hidden" data-testid="pick-files" on:change=on_pick.clone() />
+                    <input type="file" multiple class="visually-hidden" data-testid="pick-files" on:change=on_pick_files />
                 </label>
                 <label class="button secondary">
                     "Choose a folder"

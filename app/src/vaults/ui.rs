@@ -59,7 +59,7 @@ pub fn VaultPage() -> impl IntoView {
     let landed = StoredValue::new(0u32);
     let on_done = Callback::new(move |_| {
         landed.update_value(|n| *n += 1);
-        if queue.counts().0 == 0 || landed.get_value() % 25 == 0 {
+        if queue.counts().0 == 0 || landed.get_value().is_multiple_of(25) {
             version.update(|n| *n += 1);
         }
     });
