@@ -237,6 +237,10 @@ mod tests {
         );
         assert_eq!(composite_sha256(&["bm90IGEgZGlnZXN0".into()]), None);
         assert!(is_sha256_b64(&b64.encode(p1)));
+        assert!(same_composite("abc-2", "abc-2"));
+        assert!(same_composite("abc", "abc-2"));
+        assert!(!same_composite("abc-3", "abc-2"));
+        assert!(!same_composite("abd", "abc-2"));
         assert!(!is_sha256_b64("abc"));
     }
 
@@ -361,6 +365,17 @@ pub fn composite_sha256(parts: &[String]) -> Option<String> {
         h.update(&raw);
     }
     Some(format!("{}-{}", b64.encode(h.finalize()), parts.len()))
+}
+
+/// Whether a store's composite checksum is `want` (some stores, moto among them, leave off
+/// the `-<parts>` suffix; when present it must match too).
+pub fn same_composite(got: &str, want: &str) -> bool {
+    match got.split_once('-') {
+        Some(_) => got == want,
+        None => want
+            .split_once('-')
+            .is_some_and(|(digest, _)| digest == got),
+    }
 }
 
 /// Whether `s` is a base64 SHA-256 digest (what `x-amz-checksum-sha256` carries).

@@ -726,7 +726,7 @@ async fn finish_complete(
     }
     let expected = composite_sha256(checksums);
     match (&head.checksum_sha256, &expected) {
-        (Some(got), Some(want)) if got != want => {
+        (Some(got), Some(want)) if !super::same_composite(got, want) => {
             return discard_bad_object(
                 st,
                 up,

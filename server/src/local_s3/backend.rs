@@ -228,7 +228,9 @@ impl S3 for LocalS3 {
         let (upload_id, part) = (req.input.upload_id.clone(), req.input.part_number);
         let expected = req.input.checksum_sha256.clone();
         let mismatch = Arc::new(Mutex::new(false));
-        if let (Some(sum), Some(body)) = (expected.clone(), req.input.body.take()) {
+        if let Some(sum) = expected.clone()
+            && let Some(body) = req.input.body.take()
+        {
             req.input.body = Some(verify_sha256(body, sum, mismatch.clone()));
         }
         let mut out = match self.fs.upload_part(req).await {

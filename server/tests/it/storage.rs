@@ -93,7 +93,8 @@ async fn storage_multipart_round_trip() {
     assert_eq!(head.size, bytes.len() as i64);
     // S3's composite checksum: the hash of the parts' hashes, then the part count.
     if let Some(sum) = &head.checksum_sha256 {
-        assert_eq!(Some(sum.clone()), app::uploads::composite_sha256(&[s1, s2]));
+        let want = app::uploads::composite_sha256(&[s1, s2]).unwrap();
+        assert!(app::uploads::same_composite(sum, &want), "{sum} vs {want}");
     } else {
         assert!(using_external_s3(), "the embedded endpoint keeps checksums");
     }
@@ -156,6 +157,9 @@ async fn storage_refuses_to_complete_with_a_wrong_etag() {
 
 #[tokio::test]
 async fn storage_refuses_a_part_whose_bytes_do_not_match_the_signed_checksum() {
+    if using_external_s3() {
+        return; // moto 5.2.5 does not check part checksums (real S3 and ours do)
+    }
     let app = TestApp::spawn().await;
     let s = &app.state.storage;
     let key = "ws/w/v/bad-digest";
