@@ -1,6 +1,6 @@
 // Browser APIs the upload engine (Rust/wasm, app/src/uploads/engine.rs) reaches through
-// this small shim because they are callback-shaped: walking dropped folders and IndexedDB.
-// No file bytes pass through here.
+// this small shim because they are callback-shaped: walking dropped folders, IndexedDB, and
+// drawing an image's preview on a canvas. No file's own bytes are uploaded from here.
 (function () {
   "use strict";
 
@@ -70,8 +70,53 @@
     });
   }
 
+  // A small preview of an image file, made here at upload time (no server-side image
+  // processing): at most 320 px, WebP (JPEG where WebP cannot be written), stored beside
+  // the file through a presigned PUT the server scopes to the file and the blob's size.
+  // Best effort: a file the browser cannot decode simply has no preview.
+  function encode(canvas, type) {
+    return new Promise(function (ok) { canvas.toBlob(ok, type, 0.8); });
+  }
+  function storeThumb(arg) {
+    var file = arg.file, id = arg.fileId;
+    if (!window.createImageBitmap || file.size > 64 * 1024 * 1024) return Promise.resolve(false);
+    return createImageBitmap(file).then(function (bmp) {
+      var scale = Math.min(1, 320 / Math.max(bmp.width, bmp.height));
+      var c = document.createElement("canvas");
+      c.width = Math.max(1, Math.round(bmp.width * scale));
+      c.height = Math.max(1, Math.round(bmp.height * scale));
+      c.getContext("2d").drawImage(bmp, 0, 0, c.width, c.height);
+      if (bmp.close) bmp.close();
+      return encode(c, "image/webp").then(function (b) {
+        return b && b.type === "image/webp" ? b : encode(c, "image/jpeg");
+      });
+    }).then(function (blob) {
+      if (!blob || blob.size > 256 * 1024) return false;
+      return fetch("/api/thumbnail_upload", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ file_id: id, size: blob.size, content_type: blob.type }),
+      }).then(function (r) {
+        if (!r.ok) throw new Error("thumbnail_upload " + r.status);
+        return r.json();
+      }).then(function (put) {
+        var headers = {};
+        put.headers.forEach(function (h) { headers[h[0]] = h[1]; });
+        return fetch(put.url, { method: "PUT", headers: headers, body: blob });
+      }).then(function (r) {
+        if (!r.ok) throw new Error("preview PUT " + r.status);
+        return fetch("/api/thumbnail_done", {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: "file_id=" + encodeURIComponent(id),
+        });
+      }).then(function (r) { return r.ok; });
+    }).catch(function () { return false; });
+  }
+
   window.nexusUploads = {
     walkDrop: walkDrop,
+    storeThumb: storeThumb,
     idbPut: function (rec) { return tx("readwrite", function (s) { return s.put(rec); }); },
     idbDelete: function (id) { return tx("readwrite", function (s) { return s.delete(id); }); },
     idbAll: function () { return tx("readonly", function (s) { return s.getAll(); }); },

@@ -9,6 +9,7 @@ pub mod downloads;
 pub mod error;
 pub mod files;
 pub mod format;
+pub mod pricing;
 pub mod uploads;
 pub mod vaults;
 pub mod workspaces;
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-up") view=auth::ui::SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage ssr=SsrMode::Async />
+                    <Route path=path!("/trash") view=files::ui::TrashPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

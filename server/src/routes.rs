@@ -41,6 +41,7 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/files/{id}/download", get(download))
+        .route("/files/{id}/thumb", get(thumbnail))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
         // them, served to browsers that accept them.
         .route_service(
@@ -115,6 +116,30 @@ async fn download(
     Ok(resp)
 }
 
+/// Sends an `<img>` to a short-lived presigned GET of the file's preview; the redirect may be
+/// cached for a few minutes (well inside the link's life) so lists scroll without refetching.
+async fn thumbnail(
+    State(s): State<ServerState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, Response> {
+    let st = &s.app;
+    let actor = app::auth::service::actor_from_headers(st, req.headers())
+        .await
+        .map_err(IntoResponse::into_response)?
+        .ok_or_else(|| app::error::AppError::unauthenticated().into_response())?
+        .0;
+    let url = app::files::service::thumbnail_url(st, &actor, &id)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let mut resp = Redirect::to(&url).into_response();
+    let max_age = (st.config.presign_ttl_secs / 3).min(300);
+    if let Ok(v) = HeaderValue::from_str(&format!("private, max-age={max_age}")) {
+        resp.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    Ok(resp)
+}
+
 /// Runs the request inside its [`app::core::request::SCOPE`] (state and parts for server
 /// functions, independent of Leptos's reactive owner).
 async fn request_scope(State(st): State<AppState>, req: Request, next: Next) -> Response {
@@ -128,7 +153,7 @@ async fn request_scope(State(st): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// Pages under these paths need a session.
-const SIGNED_IN_PAGES: &[&str] = &["/vaults"];
+const SIGNED_IN_PAGES: &[&str] = &["/vaults", "/trash"];
 
 /// Sends a signed-out visitor of a page that needs a session to sign-in, which brings them
 /// back (`next`) afterwards. Pages render only for people who may see them.

@@ -6,6 +6,15 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The person a background job acts for (it has no session; access is checked as for
+    /// any request, with their memberships as they are when the job runs).
+    pub fn job_for(user_id: &str) -> Actor {
+        Actor::User {
+            user_id: user_id.to_string(),
+            session_id: String::new(),
+        }
+    }
+
     pub fn user_id(&self) -> &str {
         match self {
             Actor::User { user_id, .. } => user_id,

@@ -33,10 +33,10 @@ macro_rules! migrations {
 fn migrator(dialect: Dialect) -> Migrator {
     Migrator::with_migrations(match dialect {
         Dialect::Sqlite => {
-            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine")
+            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine", 5 "0005_file_browser")
         }
         Dialect::Postgres => {
-            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine")
+            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine", 5 "0005_file_browser")
         }
     })
 }
@@ -100,4 +100,84 @@ fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// A statement built a piece at a time (filters, sort orders, keyset bounds), its arguments
+/// numbered `$1, $2…` as they are added, which both SQLite and PostgreSQL accept.
+#[derive(Default, Debug, Clone)]
+pub struct Sql {
+    pub text: String,
+    args: Vec<Arg>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Arg {
+        Arg::Text(s.to_string())
+    }
+}
+impl From<String> for Arg {
+    fn from(s: String) -> Arg {
+        Arg::Text(s)
+    }
+}
+impl From<&String> for Arg {
+    fn from(s: &String) -> Arg {
+        Arg::Text(s.clone())
+    }
+}
+impl From<i64> for Arg {
+    fn from(n: i64) -> Arg {
+        Arg::Int(n)
+    }
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: vec![],
+        }
+    }
+
+    /// Adds an argument; returns its placeholder.
+    pub fn arg(&mut self, a: impl Into<Arg>) -> String {
+        self.args.push(a.into());
+        format!("${}", self.args.len())
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    pub fn query_as<'q, T>(&'q self) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }
+
+    pub fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(n) => q.bind(*n),
+            };
+        }
+        q
+    }
 }

@@ -17,6 +17,8 @@ const MAX_BACKOFF_MS: i64 = 3_600_000;
 /// Kinds of jobs (what `run` dispatches on).
 pub const ABORT_ABANDONED_UPLOADS: &str = "abort_abandoned_uploads";
 pub const PURGE_EXPIRED_SESSIONS: &str = "purge_expired_sessions";
+pub const PURGE_TRASH: &str = "purge_trash";
+pub const BULK_ACTION: &str = "bulk_action";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
@@ -138,7 +140,7 @@ pub async fn finish(
 /// Puts the periodic jobs in the table (once; they then keep themselves going).
 pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
     let now = st.clock.now_ms();
-    for kind in [ABORT_ABANDONED_UPLOADS, PURGE_EXPIRED_SESSIONS] {
+    for kind in [ABORT_ABANDONED_UPLOADS, PURGE_EXPIRED_SESSIONS, PURGE_TRASH] {
         enqueue(&st.db, kind, Some(kind), "{}", now, now).await?;
     }
     Ok(())
@@ -168,6 +170,14 @@ pub async fn run(st: &AppState, job: &Job) -> Result<Next, AppError> {
             }
             Ok(Next::At(now + 3_600_000))
         }
+        PURGE_TRASH => {
+            let n = crate::files::service::purge_expired_trash(st).await?;
+            if n > 0 {
+                tracing::info!(files = n, "deleted files kept in the trash past their days");
+            }
+            Ok(Next::At(now + 3_600_000))
+        }
+        BULK_ACTION => crate::files::bulk::run_op(st, &job.payload).await,
         other => Err(AppError::internal(format!("unknown job kind {other}"))),
     }
 }

@@ -383,6 +383,41 @@ impl Storage {
         Ok(())
     }
 
+    /// A PUT URL for one small object of exactly `content_length` bytes (the length and type
+    /// are signed, so nothing else can be stored under the key).
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: i64,
+        ttl_secs: u64,
+    ) -> Result<PresignedPut, AppError> {
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(content_length)
+            .presigned(Self::presigning(ttl_secs)?)
+            .await
+            .map_err(|e| s3_error("presign PutObject", e))?;
+        let headers = req
+            .headers()
+            .filter(|(name, _)| {
+                !matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "host" | "content-length" | "user-agent"
+                )
+            })
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Ok(PresignedPut {
+            url: req.uri().to_string(),
+            headers,
+        })
+    }
+
     /// A GET URL that downloads the object under `filename`.
     pub async fn presign_get(
         &self,

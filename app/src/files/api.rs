@@ -1,10 +1,151 @@
-use super::FileEntry;
+//! Server functions of the file browser: thin, each extracts the actor and calls the service.
+use super::{BulkOp, BulkOutcome, DownloadLink, FileDetails, FileEntry, FolderEntry, ListQuery, Page, Selection, TrashEntry};
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
-#[server(prefix = "/api", endpoint = "list_files")]
-pub async fn list_files(vault_id: String) -> Result<Vec<FileEntry>, AppError> {
+/// One page of a view of a vault (a folder, or a search); `cursor` from the previous page.
+#[server(prefix = "/api", endpoint = "list_page", input = Json)]
+pub async fn list_page(query: ListQuery, cursor: Option<String>, limit: Option<i64>) -> Result<Page, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::list_files(&st.db, &actor(&st).await?, &vault_id).await }.await)
+    finish(
+        async {
+            super::service::list_page(&st.db, &actor(&st).await?, &query, cursor.as_deref(), limit.unwrap_or(100)).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "file_details")]
+pub async fn get_file_details(file_id: String) -> Result<FileDetails, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::file_details(&st.db, &actor(&st).await?, &file_id).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "create_folder")]
+pub async fn create_folder(vault_id: String, parent_path: String, name: String) -> Result<FolderEntry, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async { super::service::create_folder(&st, &actor(&st).await?, &vault_id, &parent_path, &name).await }.await,
+    )
+}
+
+#[server(prefix = "/api", endpoint = "rename_file")]
+pub async fn rename_file(file_id: String, name: String) -> Result<FileEntry, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::rename_file(&st, &actor(&st).await?, &file_id, &name).await }.await)
+}
+
+/// Renames a folder where it is.
+#[server(prefix = "/api", endpoint = "rename_folder")]
+pub async fn rename_folder(folder_id: String, name: String) -> Result<FolderEntry, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async {
+            let actor = actor(&st).await?;
+            let (parent,): (String,) = sqlx::query_as(
+                "SELECT COALESCE(p.path, '') FROM folders f LEFT JOIN folders p ON p.id = f.parent_id WHERE f.id = $1",
+            )
+            .bind(&folder_id)
+            .fetch_optional(&st.db.pool)
+            .await?
+            .ok_or(AppError::NotFound)?;
+            super::service::move_folder(&st, &actor, &folder_id, &parent, &name).await
+        }
+        .await,
+    )
+}
+
+/// Folders of a vault whose path contains `text` (the "Move to…" picker).
+#[server(prefix = "/api", endpoint = "find_folders")]
+pub async fn find_folders(vault_id: String, text: String) -> Result<Vec<FolderEntry>, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::find_folders(&st.db, &actor(&st).await?, &vault_id, &text).await }.await)
+}
+
+/// Moves the selection into the folder at `to` ('' for the top level).
+#[server(prefix = "/api", endpoint = "move_items", input = Json)]
+pub async fn move_items(selection: Selection, to: String) -> Result<BulkOutcome, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async {
+            super::bulk::apply(&st, &actor(&st).await?, super::bulk::BulkAction::Move { to }, selection).await
+        }
+        .await,
+    )
+}
+
+/// Moves the selection to the trash.
+#[server(prefix = "/api", endpoint = "trash_items", input = Json)]
+pub async fn trash_items(selection: Selection) -> Result<BulkOutcome, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::bulk::apply(&st, &actor(&st).await?, super::bulk::BulkAction::Trash, selection).await }.await)
+}
+
+/// What deleting the selection would cost in early-deletion fees (micro-dollars).
+#[server(prefix = "/api", endpoint = "deletion_fee", input = Json)]
+pub async fn deletion_fee(selection: Selection) -> Result<i64, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::deletion_fee(&st, &actor(&st).await?, &selection).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "download_links", input = Json)]
+pub async fn download_links(selection: Selection) -> Result<Vec<DownloadLink>, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::bulk::download_links(&st, &actor(&st).await?, selection).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "bulk_op")]
+pub async fn get_bulk_op(op_id: String) -> Result<BulkOp, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::bulk::get_op(&st, &actor(&st).await?, &op_id).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "list_trash")]
+pub async fn list_trash() -> Result<Vec<TrashEntry>, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::list_trash(&st.db, &actor(&st).await?).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "restore_files", input = Json)]
+pub async fn restore_files(file_ids: Vec<String>) -> Result<i64, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::restore_files(&st, &actor(&st).await?, &file_ids).await }.await)
+}
+
+/// Deletes files in the trash for good: the given ones, or all of it.
+#[server(prefix = "/api", endpoint = "empty_trash", input = Json)]
+pub async fn empty_trash(file_ids: Option<Vec<String>>) -> Result<i64, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::empty_trash(&st, &actor(&st).await?, file_ids.as_deref()).await }.await)
+}
+
+/// Where the browser stores a file's preview (a small WebP or JPEG it made).
+#[server(prefix = "/api", endpoint = "thumbnail_upload", input = Json)]
+pub async fn thumbnail_upload(file_id: String, size: i64, content_type: String) -> Result<crate::uploads::PartUrl, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::thumbnail_upload(&st, &actor(&st).await?, &file_id, size, &content_type).await }.await)
+}
+
+/// The browser stored the preview: the server checks it and shows it from now on.
+#[server(prefix = "/api", endpoint = "thumbnail_done")]
+pub async fn thumbnail_done(file_id: String) -> Result<(), AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::thumbnail_done(&st, &actor(&st).await?, &file_id).await }.await)
 }

@@ -150,6 +150,14 @@ fn call_helper(name: &str, arg: &JsValue) -> Option<js_sys::Promise> {
     f.call1(&h, arg).ok()?.dyn_into().ok()
 }
 
+/// Makes and stores an image's preview in the background (best effort).
+fn store_thumb(file: &File, file_id: &str) {
+    let arg = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&arg, &"file".into(), file);
+    let _ = js_sys::Reflect::set(&arg, &"fileId".into(), &file_id.into());
+    let _ = call_helper("storeThumb", &arg);
+}
+
 fn idb_put(ticket: &UploadTicket, job: &Job) {
     let rec = js_sys::Object::new();
     let set = |k: &str, v: JsValue| {
@@ -693,7 +701,12 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
         })
         .await
         {
-            Ok(entry) => return Ok(entry.name),
+            Ok(entry) => {
+                if entry.kind == "image" {
+                    store_thumb(&job.file, &entry.id);
+                }
+                return Ok(entry.name);
+            }
             Err(AppError::Duplicate { name, .. }) => {
                 on_duplicate = Some(ask_duplicate(job, name).await?);
                 job.item.phase.set(Phase::Verifying);

@@ -31,6 +31,7 @@ struct UploadRow {
     s3_key: String,
     size: i64,
     name: String,
+    created_by: String,
 }
 
 fn check_content_type(ct: &str) -> Result<String, AppError> {
@@ -78,7 +79,7 @@ async fn find_duplicate(
     Ok(sqlx::query_as(
         "SELECT id, name FROM files
          WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND sha256 = $3 AND id <> $4
-           AND state <> 'uploading' AND state <> 'deleted'
+           AND state <> 'uploading' AND deleted_at IS NULL
          ORDER BY created_at LIMIT 1",
     )
     .bind(vault_id)
@@ -87,53 +88,6 @@ async fn find_duplicate(
     .bind(except)
     .fetch_optional(&db.pool)
     .await?)
-}
-
-/// `name`, or "name (2).ext", "name (3).ext"… the first not taken in the folder.
-async fn free_name(
-    db: &Db,
-    vault_id: &str,
-    folder_id: Option<&str>,
-    name: &str,
-) -> Result<String, AppError> {
-    let taken: Vec<(String,)> = sqlx::query_as(
-        "SELECT name FROM files
-         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND state <> 'deleted'
-           AND (name = $3 OR name LIKE $4 ESCAPE '\\')",
-    )
-    .bind(vault_id)
-    .bind(folder_id.unwrap_or(""))
-    .bind(name)
-    .bind(format!(
-        "{}%",
-        stem_ext(name)
-            .0
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    ))
-    .fetch_all(&db.pool)
-    .await?;
-    let taken: std::collections::HashSet<String> = taken.into_iter().map(|t| t.0).collect();
-    if !taken.contains(name) {
-        return Ok(name.to_string());
-    }
-    let (stem, ext) = stem_ext(name);
-    for n in 2.. {
-        let candidate = format!("{stem} ({n}){ext}");
-        if !taken.contains(&candidate) {
-            return Ok(candidate);
-        }
-    }
-    unreachable!()
-}
-
-/// "photo.jpg" → ("photo", ".jpg"); ".bashrc" and "README" have no extension.
-fn stem_ext(name: &str) -> (&str, &str) {
-    match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
-        _ => (name, ""),
-    }
 }
 
 /// Starts a multipart upload into a vault: checks the person's role and the vault's upload
@@ -217,7 +171,7 @@ pub async fn start_upload(
     let name = if req.on_duplicate == Some(OnDuplicate::Replace) {
         name
     } else {
-        free_name(&st.db, &vault.id, folder_id.as_deref(), &name).await?
+        files::free_name_in(&st.db, &vault.id, folder_id.as_deref(), &name, "").await?
     };
     let file_id = new_id();
     let key = format!("ws/{}/{}/{}", vault.workspace_id, vault.id, file_id);
@@ -234,8 +188,8 @@ pub async fn start_upload(
         sqlx::query(
             "INSERT INTO files (id, workspace_id, vault_id, folder_id, name, size, content_type,
                 sha256, s3_key, storage_class, state, created_by, created_at, updated_at,
-                class_changed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'uploading', $11, $12, $12, $12)",
+                class_changed_at, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'uploading', $11, $12, $12, $12, $13)",
         )
         .bind(&file_id)
         .bind(&vault.workspace_id)
@@ -249,6 +203,7 @@ pub async fn start_upload(
         .bind(&vault.default_storage_class)
         .bind(actor.user_id())
         .bind(now)
+        .bind(crate::files::kind_of(&content_type, &name))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -290,7 +245,7 @@ pub async fn start_upload(
 
 const UPLOAD_SELECT: &str = "SELECT u.id, u.file_id, u.workspace_id, f.vault_id, f.folder_id,
         u.s3_upload_id, u.part_size, CAST(u.part_count AS BIGINT) AS part_count, u.completed_at,
-        u.expires_at, f.s3_key, f.size, f.name
+        u.expires_at, f.s3_key, f.size, f.name, u.created_by
     FROM uploads u JOIN files f ON f.id = u.file_id";
 
 async fn load_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<UploadRow, AppError> {
@@ -764,22 +719,35 @@ async fn finish_complete(
         .await?;
     let mut name = up.name.clone();
     if on_duplicate == Some(OnDuplicate::Replace) {
-        // The new file takes the place of the same content (and of a file of the same name).
-        sqlx::query(
-            "UPDATE files SET state = 'deleted', deleted_at = $1, updated_at = $1
-             WHERE vault_id = $2 AND COALESCE(folder_id, '') = $3 AND id <> $4
-               AND (sha256 = $5 OR name = $6) AND state <> 'uploading' AND state <> 'deleted'",
+        // The new file takes the place of the same content (and of a file of the same name):
+        // those go to the trash, where they can be brought back for a week.
+        let replaced: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM files
+             WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND id <> $3
+               AND (sha256 = $4 OR name = $5) AND state <> 'uploading' AND deleted_at IS NULL",
         )
-        .bind(now)
         .bind(&up.vault_id)
         .bind(up.folder_id.as_deref().unwrap_or(""))
         .bind(&up.file_id)
         .bind(sha256)
         .bind(&up.name)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        for (old,) in replaced {
+            sqlx::query(
+                "UPDATE files SET deleted_at = $1,
+                     trashed_path = COALESCE((SELECT d.path FROM folders d WHERE d.id = files.folder_id), '')
+                 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(&old)
+            .execute(&mut *tx)
+            .await?;
+            files::record_event(&mut *tx, &old, Some(&up.created_by), "trashed", "replaced by a new upload", now).await?;
+        }
     } else {
-        name = free_name_tx(&mut tx, up, &name).await?;
+        // The upload's name, unless another live file in the folder took it meanwhile.
+        name = files::free_name_in(&st.db, &up.vault_id, up.folder_id.as_deref(), &name, &up.file_id).await?;
     }
     sqlx::query(
         "UPDATE files SET state = 'available', sha256 = $1, name = $2, updated_at = $3 WHERE id = $4",
@@ -790,59 +758,19 @@ async fn finish_complete(
     .bind(&up.file_id)
     .execute(&mut *tx)
     .await?;
+    files::record_event(&mut *tx, &up.file_id, Some(&up.created_by), "uploaded", "", now).await?;
     tx.commit().await?;
     tracing::info!(%upload_id, file_id = %up.file_id, "upload completed");
 
     Ok(sqlx::query_as(
-        "SELECT f.id, f.vault_id, COALESCE(d.path, '') AS folder_path, f.name, f.size,
-                f.content_type, f.storage_class, f.state, f.created_at
-         FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
+        sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
+            files::ENTRY_COLUMNS
+        )),
     )
     .bind(&up.file_id)
     .fetch_one(&st.db.pool)
     .await?)
-}
-
-/// The upload's name, unless another live file in the folder took it meanwhile (then the
-/// next free "name (n).ext").
-async fn free_name_tx(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    up: &UploadRow,
-    name: &str,
-) -> Result<String, AppError> {
-    let (clash,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM files WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2
-           AND name = $3 AND id <> $4 AND state <> 'deleted'",
-    )
-    .bind(&up.vault_id)
-    .bind(up.folder_id.as_deref().unwrap_or(""))
-    .bind(name)
-    .bind(&up.file_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if clash == 0 {
-        return Ok(name.to_string());
-    }
-    let (stem, ext) = stem_ext(name);
-    for n in 2..10_000 {
-        let candidate = format!("{stem} ({n}){ext}");
-        let (c,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM files WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2
-               AND name = $3 AND id <> $4 AND state <> 'deleted'",
-        )
-        .bind(&up.vault_id)
-        .bind(up.folder_id.as_deref().unwrap_or(""))
-        .bind(&candidate)
-        .bind(&up.file_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        if c == 0 {
-            return Ok(candidate);
-        }
-    }
-    Err(AppError::conflict(
-        "Too many files of this name in the folder.",
-    ))
 }
 
 /// Cancels an unfinished upload: aborts it on S3 and forgets the file.

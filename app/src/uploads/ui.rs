@@ -105,6 +105,9 @@ pub fn Uploader(
     queue: Queue,
     /// Runs when files have landed (the page refreshes its list).
     on_done: Callback<()>,
+    /// The folder files go into ('' is the vault's top level); picked folders go inside it.
+    #[prop(into)]
+    base: Signal<String>,
 ) -> impl IntoView {
     let dragging = RwSignal::new(false);
 
@@ -113,12 +116,21 @@ pub fn Uploader(
         super::engine::mount(queue, vault_id.clone());
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (&vault_id, on_done);
+    let _ = (&vault_id, on_done, base);
 
     #[cfg(feature = "hydrate")]
     let add = {
         let vault_id = vault_id.clone();
         move |files: Vec<(web_sys::File, String)>| {
+            let base = base.get_untracked();
+            let files = files
+                .into_iter()
+                .map(|(f, p)| match (base.is_empty(), p.is_empty()) {
+                    (true, _) => (f, p),
+                    (false, true) => (f, base.clone()),
+                    (false, false) => (f, format!("{base}/{p}")),
+                })
+                .collect();
             super::engine::add_files(queue, vault_id.clone(), files, on_done)
         }
     };

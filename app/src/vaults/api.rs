@@ -53,3 +53,26 @@ pub async fn update_vault_settings(
         .await,
     )
 }
+
+#[server(prefix = "/api", endpoint = "create_vault")]
+pub async fn create_vault(name: String) -> Result<Vault, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::create_vault(&st, &actor(&st).await?, &name).await }.await)
+}
+
+#[server(prefix = "/api", endpoint = "rename_vault")]
+pub async fn rename_vault(vault_id: String, name: String) -> Result<Vault, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::rename_vault(&st, &actor(&st).await?, &vault_id, &name).await }.await)
+}
+
+/// Deletes a vault; one with files needs `confirm` to be its name (everything goes to the
+/// trash). Returns how many files went to the trash.
+#[server(prefix = "/api", endpoint = "delete_vault")]
+pub async fn delete_vault(vault_id: String, confirm: String) -> Result<i64, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::delete_vault(&st, &actor(&st).await?, &vault_id, &confirm).await }.await)
+}

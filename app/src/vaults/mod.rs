@@ -19,6 +19,29 @@ pub struct Vault {
     pub max_file_size: Option<i64>,
     pub file_count: i64,
     pub total_bytes: i64,
+    /// Live files and bytes per storage class (classes with files only).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub classes: Vec<ClassStat>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ClassStat {
+    pub storage_class: String,
+    pub file_count: i64,
+    pub bytes: i64,
+}
+
+/// Vault names: 1 to 100 characters, no control characters.
+pub fn check_vault_name(name: &str) -> Result<String, crate::error::AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(crate::error::AppError::invalid(
+            "name",
+            "A vault name needs 1 to 100 characters.",
+        ));
+    }
+    Ok(name.to_string())
 }
 
 /// Storage classes, cheapest last, as S3 names them.

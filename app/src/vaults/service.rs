@@ -1,5 +1,5 @@
 use super::Vault;
-use crate::core::{Actor, Db, new_id};
+use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
 use crate::workspaces::{Role, service::require_role};
 
@@ -25,32 +25,173 @@ pub async fn create_in_tx(
 
 const VAULT_COLUMNS: &str = "v.id, v.workspace_id, v.name, v.default_storage_class,
     v.allowed_types, v.max_file_size,
-    (SELECT COUNT(*) FROM files f WHERE f.vault_id = v.id AND f.state <> 'uploading' AND f.state <> 'deleted') AS file_count,
-    (SELECT CAST(COALESCE(SUM(f.size), 0) AS BIGINT) FROM files f WHERE f.vault_id = v.id AND f.state <> 'uploading' AND f.state <> 'deleted') AS total_bytes";
+    (SELECT CAST(COALESCE(SUM(s.file_count), 0) AS BIGINT) FROM vault_stats s WHERE s.vault_id = v.id) AS file_count,
+    (SELECT CAST(COALESCE(SUM(s.bytes), 0) AS BIGINT) FROM vault_stats s WHERE s.vault_id = v.id) AS total_bytes";
+
+/// Fills in the per-class totals (kept by triggers in `vault_stats`).
+async fn with_classes(db: &Db, mut vaults: Vec<Vault>) -> Result<Vec<Vault>, AppError> {
+    for v in &mut vaults {
+        v.classes = sqlx::query_as(
+            "SELECT s.storage_class, s.file_count, s.bytes FROM vault_stats s
+             JOIN prices p ON p.storage_class = s.storage_class
+             WHERE s.vault_id = $1 AND s.file_count > 0 ORDER BY p.sort_order",
+        )
+        .bind(&v.id)
+        .fetch_all(&db.pool)
+        .await?;
+    }
+    Ok(vaults)
+}
 
 /// Every vault in every workspace the actor belongs to.
 pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError> {
     let sql = format!(
         "SELECT {VAULT_COLUMNS} FROM vaults v
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $1
+         WHERE v.deleted_at IS NULL
          ORDER BY v.created_at, v.id"
     );
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let vaults = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(actor.user_id())
         .fetch_all(&db.pool)
-        .await?)
+        .await?;
+    with_classes(db, vaults).await
 }
 
 /// One vault, if the actor may see it (NotFound otherwise: no hint that it exists).
 pub async fn get_vault(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vault, AppError> {
-    let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults v WHERE v.id = $1");
+    let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults v WHERE v.id = $1 AND v.deleted_at IS NULL");
     let vault: Vault = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(vault_id)
         .fetch_optional(&db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
     require_role(db, actor, &vault.workspace_id, Role::Viewer).await?;
-    Ok(vault)
+    Ok(with_classes(db, vec![vault]).await?.remove(0))
+}
+
+/// A new vault in the actor's personal workspace.
+pub async fn create_vault(st: &AppState, actor: &Actor, name: &str) -> Result<Vault, AppError> {
+    let name = super::check_vault_name(name)?;
+    let ws: Option<(String,)> = sqlx::query_as(
+        "SELECT w.id FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
+         WHERE m.user_id = $1 AND m.role IN ('owner', 'admin')
+         ORDER BY CASE WHEN w.kind = 'personal' THEN 0 ELSE 1 END, w.created_at LIMIT 1",
+    )
+    .bind(actor.user_id())
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let (workspace_id,) = ws.ok_or_else(|| AppError::Forbidden {
+        message: "You have no workspace you may add vaults to.".into(),
+    })?;
+    name_free(&st.db, &workspace_id, &name, "").await?;
+    let mut tx = st.db.pool.begin().await?;
+    let id = create_in_tx(&mut tx, &workspace_id, &name, st.clock.now_ms()).await?;
+    tx.commit().await?;
+    tracing::info!(vault_id = %id, "vault created");
+    get_vault(&st.db, actor, &id).await
+}
+
+async fn name_free(db: &Db, workspace_id: &str, name: &str, except: &str) -> Result<(), AppError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM vaults WHERE workspace_id = $1 AND LOWER(name) = LOWER($2) AND id <> $3",
+    )
+    .bind(workspace_id)
+    .bind(name)
+    .bind(except)
+    .fetch_one(&db.pool)
+    .await?;
+    if n > 0 {
+        return Err(AppError::conflict(format!(
+            "There is already a vault named “{name}” (perhaps in the trash)."
+        )));
+    }
+    Ok(())
+}
+
+/// Renames a vault (admins and owners).
+pub async fn rename_vault(st: &AppState, actor: &Actor, vault_id: &str, name: &str) -> Result<Vault, AppError> {
+    let vault = get_vault(&st.db, actor, vault_id).await?;
+    require_role(&st.db, actor, &vault.workspace_id, Role::Admin).await?;
+    let name = super::check_vault_name(name)?;
+    name_free(&st.db, &vault.workspace_id, &name, &vault.id).await?;
+    sqlx::query("UPDATE vaults SET name = $1 WHERE id = $2")
+        .bind(&name)
+        .bind(&vault.id)
+        .execute(&st.db.pool)
+        .await?;
+    get_vault(&st.db, actor, vault_id).await
+}
+
+/// Deletes a vault (admins and owners). An empty vault simply goes. A vault with files
+/// needs `confirm` to be its name: every file moves to the trash (restorable for a week;
+/// restoring one brings the vault back) and the vault disappears from the list. Returns
+/// how many files went to the trash.
+pub async fn delete_vault(st: &AppState, actor: &Actor, vault_id: &str, confirm: &str) -> Result<i64, AppError> {
+    let vault = get_vault(&st.db, actor, vault_id).await?;
+    require_role(&st.db, actor, &vault.workspace_id, Role::Admin).await?;
+    let (folders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM folders WHERE vault_id = $1")
+        .bind(&vault.id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    let (uploading,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM files WHERE vault_id = $1 AND state = 'uploading'")
+            .bind(&vault.id)
+            .fetch_one(&st.db.pool)
+            .await?;
+    if uploading > 0 {
+        return Err(AppError::conflict(
+            "Files are still uploading into this vault: finish or cancel them first.",
+        ));
+    }
+    if (vault.file_count > 0 || folders > 0) && confirm.trim() != vault.name {
+        return Err(AppError::invalid(
+            "confirm",
+            format!("This vault is not empty. Type its name, “{}”, to move everything in it to the trash.", vault.name),
+        ));
+    }
+    let mut trashed = 0;
+    loop {
+        let ids: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM files WHERE vault_id = $1 AND deleted_at IS NULL AND state <> 'uploading' LIMIT 500",
+        )
+        .bind(&vault.id)
+        .fetch_all(&st.db.pool)
+        .await?;
+        if ids.is_empty() {
+            break;
+        }
+        let ids: Vec<String> = ids.into_iter().map(|r| r.0).collect();
+        trashed += crate::files::service::trash_files_checked(st, actor.user_id(), &vault.id, &ids).await?;
+    }
+    let mut tx = st.db.pool.begin().await?;
+    sqlx::query("UPDATE files SET folder_id = NULL WHERE vault_id = $1")
+        .bind(&vault.id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM folders WHERE vault_id = $1")
+        .bind(&vault.id)
+        .execute(&mut *tx)
+        .await?;
+    let (in_trash,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files WHERE vault_id = $1")
+        .bind(&vault.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if in_trash == 0 {
+        sqlx::query("DELETE FROM vaults WHERE id = $1")
+            .bind(&vault.id)
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query("UPDATE vaults SET deleted_at = $1 WHERE id = $2")
+            .bind(st.clock.now_ms())
+            .bind(&vault.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(vault_id = %vault.id, files = trashed, "vault deleted");
+    Ok(trashed)
 }
 
 /// Changes a vault's upload rules and default storage class (admins and owners).

@@ -1,27 +1,33 @@
 //! The vault list and the vault page (uploader + file list).
-use super::api::{UpdateVaultSettings, get_vault, list_vaults};
-use super::{STORAGE_CLASSES, Vault};
+use super::api::{CreateVault, UpdateVaultSettings, delete_vault, get_vault, list_vaults, rename_vault};
+use super::{ClassStat, STORAGE_CLASSES, Vault};
 use crate::ErrorNote;
-use crate::files::{FileEntry, api::list_files, class_label};
+use crate::files::ui::{Listing, Modal};
+use crate::files::{ListQuery, api::list_page, class_label};
 use crate::format;
 use crate::uploads::ui::{Queue, Uploader};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 #[component]
 pub fn VaultsPage() -> impl IntoView {
-    let vaults = Resource::new(|| (), |_| list_vaults());
+    let create = ServerAction::<CreateVault>::new();
+    let vaults = Resource::new(move || create.version().get(), |_| list_vaults());
+    let error = move || create.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
         <Title text="Vaults — Nexus Deep Storage" />
         <section class="panel">
-            <h1>"Your vaults"</h1>
+            <div class="page-head">
+                <h1>"Your vaults"</h1>
+                <A href="/trash" attr:class="button secondary small">"Trash"</A>
+            </div>
             <Transition fallback=|| view! { <p class="muted" role="status">"Loading vaults…"</p> }>
                 {move || Suspend::new(async move {
                     match vaults.await {
                         Err(e) => view! { <ErrorNote error=e /> }.into_any(),
-                        Ok(v) if v.is_empty() => view! { <p>"You have no vaults yet."</p> }.into_any(),
+                        Ok(v) if v.is_empty() => view! { <p class="empty">"You have no vaults yet. Make one below."</p> }.into_any(),
                         Ok(v) => view! {
                             <ul class="vault-list">
                                 {v.into_iter().map(|vault| view! {
@@ -30,6 +36,7 @@ pub fn VaultsPage() -> impl IntoView {
                                         <span class="muted">
                                             {format!(" · {} · {}", format::count(vault.file_count, "file", "files"), format::bytes(vault.total_bytes))}
                                         </span>
+                                        <ClassBreakdown classes=vault.classes.clone() />
                                     </li>
                                 }).collect_view()}
                             </ul>
@@ -37,21 +44,44 @@ pub fn VaultsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <ActionForm action=create attr:class="inline new-vault">
+                <label>"New vault" <input type="text" name="name" required maxlength="100" placeholder="e.g. Family photos" /></label>
+                <button type="submit">"Create vault"</button>
+            </ActionForm>
+            {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }
+}
+
+/// Files and bytes per storage class, as a compact list.
+#[component]
+fn ClassBreakdown(classes: Vec<ClassStat>) -> impl IntoView {
+    (!classes.is_empty()).then(|| view! {
+        <ul class="class-breakdown" aria-label="By storage class">
+            {classes.into_iter().map(|c| view! {
+                <li><span class=format!("class-dot c-{}", c.storage_class.to_lowercase()) aria-hidden="true"></span>
+                    {format!("{}: {} · {}", class_label(&c.storage_class), format::count(c.file_count, "file", "files"), format::bytes(c.bytes))}
+                </li>
+            }).collect_view()}
+        </ul>
+    })
 }
 
 #[component]
 pub fn VaultPage() -> impl IntoView {
     let params = use_params_map();
+    let query_map = use_query_map();
     let vault_id = move || params.read().get("id").unwrap_or_default();
-    // Bumped after each upload so the vault's totals and the list refetch.
+    // The view (folder, search, filters, sort) is the URL query; the details panel too.
+    let query = Memo::new(move |_| {
+        let id = vault_id();
+        query_map.with(|m| ListQuery::from_pairs(&id, m.into_iter().map(|(k, v)| (k.as_ref(), v))))
+    });
+    let details = Signal::derive(move || query_map.with(|m| m.get("file")).filter(|f| !f.is_empty()));
+    // Bumped after a change so the vault's totals and the list refetch.
     let version = RwSignal::new(0u32);
     let vault = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
-    let files = Resource::new(
-        move || (vault_id(), version.get()),
-        |(id, _)| list_files(id),
-    );
+    let first = Resource::new(move || (query.get(), version.get()), |(q, _)| list_page(q, None, None));
     // Owned by the page, not the uploader: the vault's panel renders again after uploads and
     // the queue must survive that.
     let queue = Queue::new();
@@ -69,6 +99,7 @@ pub fn VaultPage() -> impl IntoView {
             version.update(|n| *n += 1);
         }
     });
+    let base = Signal::derive(move || query.with(|q| q.path.clone()));
 
     view! {
         <Transition fallback=|| view! { <p class="muted" role="status">"Loading vault…"</p> }>
@@ -86,8 +117,10 @@ pub fn VaultPage() -> impl IntoView {
                                         format::bytes(v.total_bytes),
                                         class_label(&v.default_storage_class))}
                                 </p>
+                                <VaultActions vault=v.clone() version=version />
                             </div>
-                            <Uploader vault_id=v.id.clone() queue=queue on_done=on_done />
+                            <ClassBreakdown classes=v.classes.clone() />
+                            <Uploader vault_id=v.id.clone() queue=queue on_done=on_done base=base />
                             <VaultSettings vault=v.clone() action=settings />
                         </section>
                     }.into_any(),
@@ -95,15 +128,17 @@ pub fn VaultPage() -> impl IntoView {
             })}
         </Transition>
         <section class="panel" aria-labelledby="files-heading">
-            <h2 id="files-heading">"Files"</h2>
+            <h2 id="files-heading" class="visually-hidden">"Files"</h2>
             <Transition fallback=|| view! { <p class="muted" role="status">"Loading files…"</p> }>
                 {move || Suspend::new(async move {
-                    match files.await {
-                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="empty">"No files yet. Choose a file above, or drop one on the upload area, to keep it here."</p>
+                    let page = first.await;
+                    let name = vault.await.map(|v| v.name).unwrap_or_default();
+                    match page {
+                        Err(e) => view! {
+                            <ErrorNote error=e />
+                            <p><A href=format!("/vaults/{}", vault_id())>"Back to the vault's top level"</A></p>
                         }.into_any(),
-                        Ok(list) => view! { <FileTable files=list /> }.into_any(),
+                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=name version=version details=details /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -111,46 +146,74 @@ pub fn VaultPage() -> impl IntoView {
     }
 }
 
+/// Rename and delete, for admins (the server checks).
 #[component]
-fn FileTable(files: Vec<FileEntry>) -> impl IntoView {
+fn VaultActions(vault: Vault, version: RwSignal<u32>) -> impl IntoView {
+    let (rename_open, delete_open) = (RwSignal::new(false), RwSignal::new(false));
+    let name = RwSignal::new(vault.name.clone());
+    let confirm = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let v = StoredValue::new(vault);
+    let navigate = use_navigate();
+    let empty = v.with_value(|v| v.file_count == 0);
     view! {
-        <div class="table-wrap">
-            <table class="files">
-                <caption class="visually-hidden">"Files in this vault, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col" class="num">"Size"</th>
-                        <th scope="col">"Storage class"</th>
-                        <th scope="col">"Uploaded"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {files.into_iter().map(|f| {
-                        let label = format!("Download {}", f.name);
-                        view! {
-                            <tr>
-                                <th scope="row" class="name">
-                                    {(!f.folder_path.is_empty()).then(|| view! { <span class="folder">{format!("{}/", f.folder_path)}</span> })}
-                                    {f.name.clone()}
-                                    // On narrow screens the class and date columns fold in here.
-                                    <span class="file-sub">
-                                        {format!("{} · {}", class_label(&f.storage_class), format::time_ms(f.created_at))}
-                                    </span>
-                                </th>
-                                <td class="num">{format::bytes(f.size)}</td>
-                                <td>{class_label(&f.storage_class)}</td>
-                                <td>{format::time_ms(f.created_at)}</td>
-                                <td class="actions">
-                                    <a href=format!("/files/{}/download", f.id) aria-label=label rel="external">"Download"</a>
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+        <div class="actions">
+            <button type="button" class="button secondary small" on:click=move |_| { error.set(None); rename_open.set(true) }>"Rename vault"</button>
+            <button type="button" class="button secondary small danger" on:click=move |_| { error.set(None); delete_open.set(true) }>"Delete vault"</button>
         </div>
+        <Modal open=rename_open label="Rename vault">
+            <form class="dialog-body" on:submit=move |ev| {
+                ev.prevent_default();
+                let (id, n) = (v.with_value(|v| v.id.clone()), name.get_untracked());
+                leptos::task::spawn_local(async move {
+                    match rename_vault(id, n).await {
+                        Ok(_) => { rename_open.set(false); version.update(|x| *x += 1); }
+                        Err(e) => error.set(Some(e.to_string())),
+                    }
+                });
+            }>
+                <h2>"Rename vault"</h2>
+                <label>"Name" <input type="text" autofocus prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <div class="dialog-actions">
+                    <button type="submit">"Rename"</button>
+                    <button type="button" class="secondary" on:click=move |_| rename_open.set(false)>"Cancel"</button>
+                </div>
+            </form>
+        </Modal>
+        <Modal open=delete_open label="Delete vault">
+            <form class="dialog-body" on:submit={
+                let navigate = navigate.clone();
+                move |ev| {
+                    ev.prevent_default();
+                    let (id, c) = (v.with_value(|v| v.id.clone()), confirm.get_untracked());
+                    let navigate = navigate.clone();
+                    leptos::task::spawn_local(async move {
+                        match delete_vault(id, c).await {
+                            Ok(_) => { delete_open.set(false); navigate("/vaults", Default::default()); }
+                            Err(e) => error.set(Some(e.to_string())),
+                        }
+                    });
+                }
+            }>
+                <h2>{move || format!("Delete “{}”?", v.with_value(|v| v.name.clone()))}</h2>
+                {if empty {
+                    view! { <p>"This vault is empty; it will simply go."</p> }.into_any()
+                } else {
+                    view! {
+                        <p>{format!("Everything in it ({}) moves to the trash, where it can be brought back for {} days; then it is deleted for good.", v.with_value(|v| format!("{}, {}", format::count(v.file_count, "file", "files"), format::bytes(v.total_bytes))), crate::files::TRASH_DAYS)}</p>
+                        <label>{format!("Type the vault's name, “{}”, to confirm", v.with_value(|v| v.name.clone()))}
+                            <input type="text" autocomplete="off" prop:value=move || confirm.get() on:input=move |ev| confirm.set(event_target_value(&ev)) />
+                        </label>
+                    }.into_any()
+                }}
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                <div class="dialog-actions">
+                    <button type="submit" class="danger">"Delete vault"</button>
+                    <button type="button" class="secondary" on:click=move |_| delete_open.set(false)>"Cancel"</button>
+                </div>
+            </form>
+        </Modal>
     }
 }
 

@@ -23,7 +23,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
         404
     );
     assert_eq!(
-        b.call("list_files", &[("vault_id", &a_vault)]).await.status,
+        b.list_files(&a_vault).await.status,
         404
     );
     assert_eq!(
@@ -53,7 +53,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
 
     // A still has everything.
     assert_eq!(
-        a.call("list_files", &[("vault_id", &a_vault)])
+        a.list_files(&a_vault)
             .await
             .body
             .as_array()
@@ -72,7 +72,7 @@ async fn signed_out_visitors_get_nothing() {
     let anon = app.client();
     assert_eq!(anon.call("list_vaults", &[]).await.status, 401);
     assert_eq!(
-        anon.call("list_files", &[("vault_id", &a_vault)])
+        anon.list_files(&a_vault)
             .await
             .status,
         401

@@ -113,7 +113,7 @@ async fn a_part_stored_under_another_checksum_than_recorded_is_refused_at_comple
     assert_eq!(other.status, 200);
     let done = c.complete(&upload_id, &bytes, &parts, None).await;
     assert_eq!(done.status, 422, "{:?}", done.body);
-    let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let list = c.list_files(&vault).await.body;
     assert_eq!(
         list.as_array().unwrap().len(),
         0,
@@ -280,7 +280,7 @@ async fn a_duplicate_is_found_and_the_person_chooses() {
     // Replace: the new file takes the old ones' place.
     let replaced = c.complete(&up, &bytes, &parts, Some("Replace")).await;
     assert_eq!(replaced.status, 200, "{:?}", replaced.body);
-    let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let list = c.list_files(&vault).await.body;
     let names: Vec<(&str, &str)> = list
         .as_array()
         .unwrap()

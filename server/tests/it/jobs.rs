@@ -23,8 +23,8 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
         .fetch_one(&st.db.pool)
         .await
         .unwrap();
-    assert_eq!(n, 2);
-    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 2);
+    assert_eq!(n, 3, "abandoned uploads, expired sessions, trash");
+    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 3);
     assert_eq!(
         jobs::run_due(st, "w1").await.unwrap(),
         0,
@@ -35,7 +35,7 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
     app.clock.advance_ms(23 * 3_600_000);
     assert_eq!(c.presign(&active_id, &[1]).await.status, 200);
     app.clock.advance_ms(2 * 3_600_000);
-    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 2);
+    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 3);
     let left: Vec<(String,)> = sqlx::query_as("SELECT id FROM uploads")
         .fetch_all(&st.db.pool)
         .await

@@ -105,9 +105,18 @@ async fn service_calls_check_the_actor_first() {
             .map(|_| ()),
     );
     not_found(
-        app::files::service::list_files(&st.db, &b_actor, &a_vault)
-            .await
-            .map(|_| ()),
+        app::files::service::list_page(
+            &st.db,
+            &b_actor,
+            &app::files::ListQuery {
+                vault_id: a_vault.clone(),
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .map(|_| ()),
     );
     not_found(
         app::uploads::service::start_upload(st, &b_actor, &new_upload(&a_vault, "y", 1))

@@ -235,6 +235,24 @@ impl Client {
     }
 
     /// Calls a server function whose arguments are JSON.
+    /// Every live file of a vault (flat, most recently changed first), as `list_page` gives
+    /// them: the body is the list of files.
+    pub async fn list_files(&self, vault_id: &str) -> Answer {
+        let mut a = self
+            .call_json(
+                "list_page",
+                serde_json::json!({
+                    "query": { "vault_id": vault_id, "everywhere": true, "sort": "modified", "desc": true },
+                    "limit": 500,
+                }),
+            )
+            .await;
+        if a.status == 200 {
+            a.body = a.body["files"].clone();
+        }
+        a
+    }
+
     pub async fn call_json(&self, name: &str, body: serde_json::Value) -> Answer {
         let resp = self
             .http

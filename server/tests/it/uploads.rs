@@ -16,7 +16,7 @@ async fn a_multipart_upload_is_verified_listed_and_downloaded() {
     assert_eq!(file["size"], bytes.len() as i64);
     assert_eq!(file["storage_class"], "STANDARD");
 
-    let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let list = c.list_files(&vault).await.body;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["name"], "Réunion 2026.bin");
     let v = c.call("get_vault", &[("vault_id", &vault)]).await.body;
@@ -79,7 +79,7 @@ async fn completing_with_missing_parts_is_refused_and_the_file_stays_hidden() {
         )
         .await;
     assert_eq!(done.status, 422, "{:?}", done.body);
-    let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let list = c.list_files(&vault).await.body;
     assert_eq!(
         list.as_array().unwrap().len(),
         0,
@@ -159,7 +159,7 @@ async fn completing_twice_at_once_completes_once() {
     let mut statuses = [a.status, b.status];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{:?} {:?}", a.body, b.body);
-    let list = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let list = c.list_files(&vault).await.body;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["state"], "available");
 }
@@ -176,7 +176,7 @@ async fn completing_and_cancelling_at_once_do_not_both_act() {
         c.complete(&upload_id, &bytes, &parts, None),
         c.call("abort_upload", &cancel_form)
     );
-    let files = c.call("list_files", &[("vault_id", &vault)]).await.body;
+    let files = c.list_files(&vault).await.body;
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files")
         .fetch_one(&app.state.db.pool)
         .await

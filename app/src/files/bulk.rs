@@ -1,0 +1,379 @@
+//! Bulk actions over a selection: move, delete (to the trash), download links. A selection
+//! names files and folders, or "everything this view matches" minus some. Up to
+//! [`INLINE_LIMIT`] files are handled in the request; more run as a `bulk_action` job that
+//! walks the files in id order and records its place, so a crash or a second run resumes
+//! where it was and never applies a step twice.
+use super::service::{self as files, count_matching, matching_ids, view_scope};
+use super::{BulkOp, BulkOutcome, DownloadLink, Selection};
+use crate::core::{Actor, AppState, jobs, new_id};
+use crate::error::AppError;
+use crate::workspaces::{Role, service::require_role};
+use serde::{Deserialize, Serialize};
+
+/// Larger selections become a job with progress.
+pub const INLINE_LIMIT: i64 = 10_000;
+/// Files per step of a job (and per transaction group).
+const BATCH: i64 = 500;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "lowercase")]
+pub enum BulkAction {
+    /// Into the folder at this path ('' is the top level).
+    Move { to: String },
+    /// To the trash.
+    Trash,
+}
+
+impl BulkAction {
+    fn name(&self) -> &'static str {
+        match self {
+            BulkAction::Move { .. } => "move",
+            BulkAction::Trash => "trash",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct OpParams {
+    action: BulkAction,
+    selection: Selection,
+}
+
+/// Checks the selection's folders belong to the vault and the actor may change them.
+/// A folder gone meanwhile is an error unless `tolerant` (a resumed job may have moved or
+/// deleted it already).
+async fn check_folders(
+    st: &AppState,
+    vault_id: &str,
+    sel: &Selection,
+    tolerant: bool,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let mut out = vec![];
+    for id in &sel.folder_ids {
+        let row: Option<(String, String, String)> =
+            sqlx::query_as("SELECT id, name, path FROM folders WHERE id = $1 AND vault_id = $2")
+                .bind(id)
+                .bind(vault_id)
+                .fetch_optional(&st.db.pool)
+                .await?;
+        match row {
+            Some(r) => out.push(r),
+            None if tolerant => {}
+            None => return Err(AppError::NotFound),
+        }
+    }
+    Ok(out)
+}
+
+/// Applies `action` to the selection: at once when it is small, as a job otherwise.
+pub async fn apply(st: &AppState, actor: &Actor, action: BulkAction, sel: Selection) -> Result<BulkOutcome, AppError> {
+    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
+    require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
+    if sel.file_ids.len() as i64 > INLINE_LIMIT {
+        return Err(AppError::invalid("selection", "Pick fewer files, or select all matching the view."));
+    }
+    let folders = check_folders(st, &vault.id, &sel, false).await?;
+    let target = match &action {
+        BulkAction::Move { to } => {
+            let to = to.trim_matches('/').to_string();
+            for (_, _, path) in &folders {
+                if to == *path || to.starts_with(&format!("{path}/")) {
+                    return Err(AppError::invalid("target", "A folder cannot move into itself."));
+                }
+            }
+            let id = files::find_folder(&st.db, &vault.id, &to).await?;
+            if !to.is_empty() && id.is_none() {
+                return Err(AppError::invalid("target", format!("There is no folder “{to}” in this vault.")));
+            }
+            Some((id, to))
+        }
+        BulkAction::Trash => None,
+    };
+    let mut total = sel.file_ids.len() as i64;
+    if let Some(q) = &sel.all_matching {
+        let mut q = q.clone();
+        q.vault_id = vault.id.clone();
+        let (_, scope) = view_scope(&st.db, actor, &q).await?;
+        total += count_matching(&st.db, &vault.id, &scope, &q).await?;
+    }
+    if matches!(action, BulkAction::Trash) {
+        for (id, _, _) in &folders {
+            total += files::count_subtree(&st.db, id).await?;
+        }
+    }
+    if total > INLINE_LIMIT {
+        let op_id = new_id();
+        let now = st.clock.now_ms();
+        let params = serde_json::to_string(&OpParams { action: action.clone(), selection: sel })
+            .map_err(AppError::internal)?;
+        sqlx::query(
+            "INSERT INTO bulk_ops (id, workspace_id, vault_id, user_id, action, params, total, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(&op_id)
+        .bind(&vault.workspace_id)
+        .bind(&vault.id)
+        .bind(actor.user_id())
+        .bind(action.name())
+        .bind(&params)
+        .bind(total)
+        .bind(now)
+        .execute(&st.db.pool)
+        .await?;
+        jobs::enqueue(&st.db, jobs::BULK_ACTION, Some(&format!("bulk:{op_id}")), &op_id, now, now).await?;
+        tracing::info!(%op_id, action = action.name(), total, "bulk action queued");
+        return Ok(BulkOutcome::Queued { op_id, total });
+    }
+    // Small: all of it now.
+    let mut done_files = 0;
+    let ids = selected_ids(st, actor, &vault.id, &sel, "", i64::MAX).await?;
+    for chunk in ids.chunks(BATCH as usize) {
+        done_files += step(st, actor.user_id(), &vault.id, &action, &target, chunk).await?;
+    }
+    let mut done_folders = 0;
+    for (id, name, _) in &folders {
+        match &target {
+            Some((_, to)) => {
+                files::move_folder(st, actor, id, to, name).await?;
+            }
+            None => {
+                done_files += files::delete_folder_checked(st, actor.user_id(), id).await?;
+            }
+        }
+        done_folders += 1;
+    }
+    Ok(BulkOutcome::Done { files: done_files, folders: done_folders })
+}
+
+/// The selection's file ids (explicit ones first, then the view's, minus exceptions) after
+/// `after` in the view's id order, at most `limit`.
+async fn selected_ids(
+    st: &AppState,
+    actor: &Actor,
+    vault_id: &str,
+    sel: &Selection,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, AppError> {
+    let mut ids: Vec<String> = if after.is_empty() { sel.file_ids.clone() } else { vec![] };
+    if let Some(q) = &sel.all_matching {
+        let mut q = q.clone();
+        q.vault_id = vault_id.to_string();
+        let (_, scope) = view_scope(&st.db, actor, &q).await?;
+        let mut cursor = after.to_string();
+        loop {
+            let batch = matching_ids(&st.db, vault_id, &scope, &q, &cursor, BATCH.min(limit)).await?;
+            let Some(last) = batch.last().cloned() else { break };
+            let len = batch.len() as i64;
+            ids.extend(batch.into_iter().filter(|id| !sel.except.contains(id)));
+            cursor = last;
+            if len < BATCH.min(limit) || ids.len() as i64 >= limit {
+                break;
+            }
+        }
+    }
+    ids.retain(|id| !sel.except.contains(id));
+    ids.dedup();
+    Ok(ids)
+}
+
+async fn step(
+    st: &AppState,
+    actor_id: &str,
+    vault_id: &str,
+    action: &BulkAction,
+    target: &Option<(Option<String>, String)>,
+    ids: &[String],
+) -> Result<i64, AppError> {
+    match (action, target) {
+        (BulkAction::Move { .. }, Some((folder, path))) => {
+            files::move_files_checked(st, actor_id, vault_id, ids, folder.as_deref(), path).await
+        }
+        _ => files::trash_files_checked(st, actor_id, vault_id, ids).await,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OpRow {
+    vault_id: String,
+    user_id: String,
+    params: String,
+    cursor: String,
+    state: String,
+}
+
+/// The job: a few batches of a queued bulk action, then it asks to run again (so no run
+/// outlives its lease). Idempotent: the cursor is saved after each batch, and a batch run
+/// twice changes nothing the second time.
+pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> {
+    let Some(op): Option<OpRow> =
+        sqlx::query_as("SELECT vault_id, user_id, params, cursor, state FROM bulk_ops WHERE id = $1")
+            .bind(op_id)
+            .fetch_optional(&st.db.pool)
+            .await?
+    else {
+        return Ok(jobs::Next::Done);
+    };
+    if op.state != "running" {
+        return Ok(jobs::Next::Done);
+    }
+    let params: OpParams = serde_json::from_str(&op.params).map_err(AppError::internal)?;
+    // The job acts for the person who asked, with their access as it is now.
+    let actor = Actor::job_for(&op.user_id);
+    let outcome = run_op_steps(st, &actor, op_id, &op, &params).await;
+    match outcome {
+        Ok(more) => Ok(if more { jobs::Next::At(st.clock.now_ms()) } else { jobs::Next::Done }),
+        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            sqlx::query("UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3")
+                .bind(e.to_string())
+                .bind(st.clock.now_ms())
+                .bind(op_id)
+                .execute(&st.db.pool)
+                .await?;
+            Ok(jobs::Next::Done)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs up to 20 batches; true when there is more to do. The cursor says where it is:
+/// '' (the picked files next), "view:<id>" (the view's files after that id), "folders".
+async fn run_op_steps(st: &AppState, actor: &Actor, op_id: &str, op: &OpRow, p: &OpParams) -> Result<bool, AppError> {
+    let vault = crate::vaults::service::get_vault(&st.db, actor, &op.vault_id).await?;
+    require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
+    let sel = &p.selection;
+    let folders = check_folders(st, &vault.id, sel, true).await?;
+    let target = match &p.action {
+        BulkAction::Move { to } => {
+            let to = to.trim_matches('/').to_string();
+            Some((files::find_folder(&st.db, &vault.id, &to).await?, to))
+        }
+        BulkAction::Trash => None,
+    };
+    let view = match &sel.all_matching {
+        Some(q) => {
+            let mut q = q.clone();
+            q.vault_id = vault.id.clone();
+            let (_, scope) = view_scope(&st.db, actor, &q).await?;
+            Some((q, scope))
+        }
+        None => None,
+    };
+    let mut cursor = op.cursor.clone();
+    for _ in 0..20 {
+        if cursor == "folders" {
+            break;
+        }
+        let (ids, next) = if cursor.is_empty() {
+            let ids: Vec<String> = sel.file_ids.iter().filter(|id| !sel.except.contains(id)).cloned().collect();
+            (ids, if view.is_some() { "view:".to_string() } else { "folders".to_string() })
+        } else {
+            let after = cursor.strip_prefix("view:").unwrap_or_default();
+            let (q, scope) = view.as_ref().ok_or_else(|| AppError::internal("view cursor without a view"))?;
+            let batch = matching_ids(&st.db, &vault.id, scope, q, after, BATCH).await?;
+            let next = match batch.last() {
+                Some(last) if batch.len() as i64 == BATCH => format!("view:{last}"),
+                _ => "folders".to_string(),
+            };
+            (batch.into_iter().filter(|id| !sel.except.contains(id)).collect(), next)
+        };
+        let mut n = 0;
+        for chunk in ids.chunks(BATCH as usize) {
+            n += step(st, &op.user_id, &vault.id, &p.action, &target, chunk).await?;
+        }
+        cursor = next;
+        sqlx::query("UPDATE bulk_ops SET done = done + $1, cursor = $2, updated_at = $3 WHERE id = $4")
+            .bind(n)
+            .bind(&cursor)
+            .bind(st.clock.now_ms())
+            .bind(op_id)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    if cursor != "folders" {
+        return Ok(true);
+    }
+    for (id, name, _) in &folders {
+        let n = match &target {
+            Some((_, to)) => {
+                files::move_folder(st, actor, id, to, name).await?;
+                0
+            }
+            None => files::delete_folder_checked(st, &op.user_id, id).await?,
+        };
+        sqlx::query("UPDATE bulk_ops SET done = done + $1, updated_at = $2 WHERE id = $3")
+            .bind(n)
+            .bind(st.clock.now_ms())
+            .bind(op_id)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    sqlx::query("UPDATE bulk_ops SET state = 'done', done = total, updated_at = $1 WHERE id = $2")
+        .bind(st.clock.now_ms())
+        .bind(op_id)
+        .execute(&st.db.pool)
+        .await?;
+    tracing::info!(%op_id, "bulk action finished");
+    Ok(false)
+}
+
+/// A queued bulk action's progress (only its owner sees it).
+pub async fn get_op(st: &AppState, actor: &Actor, op_id: &str) -> Result<BulkOp, AppError> {
+    sqlx::query_as(
+        "SELECT id, action, total, done, state, error FROM bulk_ops WHERE id = $1 AND user_id = $2",
+    )
+    .bind(op_id)
+    .bind(actor.user_id())
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)
+}
+
+/// Short-lived links for every file of the selection (folders with their subfolders), with
+/// each file's path and SHA-256 for a manifest. Archived files are listed with the reason
+/// they cannot be fetched now.
+pub async fn download_links(st: &AppState, actor: &Actor, sel: Selection) -> Result<Vec<DownloadLink>, AppError> {
+    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
+    let folders = check_folders(st, &vault.id, &sel, false).await?;
+    let mut ids = selected_ids(st, actor, &vault.id, &sel, "", INLINE_LIMIT + 1).await?;
+    for (_, _, path) in &folders {
+        let sub = format!("{path}/");
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
+             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, $3) = $4)
+               AND f.deleted_at IS NULL AND f.state <> 'uploading' LIMIT $5",
+        )
+        .bind(&vault.id)
+        .bind(path)
+        .bind(sub.chars().count() as i64)
+        .bind(&sub)
+        .bind(INLINE_LIMIT + 1)
+        .fetch_all(&st.db.pool)
+        .await?;
+        ids.extend(rows.into_iter().map(|r| r.0));
+    }
+    if ids.len() as i64 > INLINE_LIMIT {
+        return Err(AppError::invalid(
+            "selection",
+            "A download list holds at most 10,000 files: pick fewer, or one folder at a time.",
+        ));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Ok(f) = files::get_file(&st.db, actor, &id, Role::Viewer).await else { continue };
+        if f.vault_id != vault.id || f.deleted_at.is_some() || f.state == "uploading" {
+            continue;
+        }
+        let entry = files::entry(&st.db, &f.id).await?;
+        let (sha256,): (Option<String>,) = sqlx::query_as("SELECT sha256 FROM files WHERE id = $1")
+            .bind(&f.id)
+            .fetch_one(&st.db.pool)
+            .await?;
+        let (url, reason) = match crate::downloads::service::download_url(st, actor, &f.id).await {
+            Ok(u) => (Some(u), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        out.push(DownloadLink { path: entry.folder_path, name: entry.name, size: entry.size, sha256, url, reason });
+    }
+    Ok(out)
+}
