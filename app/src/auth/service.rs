@@ -108,7 +108,7 @@ pub async fn sign_up(
     let now = st.clock.now_ms();
     let user_id = new_id();
 
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
     )

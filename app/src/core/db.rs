@@ -85,6 +85,16 @@ impl Db {
         Ok(db)
     }
 
+    /// A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE): a
+    /// deferred transaction that reads first and writes later fails at once with "database
+    /// is locked" when another writer got in between, where IMMEDIATE waits its turn.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Answers when the database does (for /readyz).
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1")
@@ -156,7 +166,9 @@ impl Sql {
         self
     }
 
-    pub fn query_as<'q, T>(&'q self) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>
+    pub fn query_as<'q, T>(
+        &'q self,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {

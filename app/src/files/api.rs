@@ -1,17 +1,31 @@
 //! Server functions of the file browser: thin, each extracts the actor and calls the service.
-use super::{BulkOp, BulkOutcome, DownloadLink, FileDetails, FileEntry, FolderEntry, ListQuery, Page, Selection, TrashEntry};
+use super::{
+    BulkOp, BulkOutcome, DownloadLink, FileDetails, FileEntry, FolderEntry, ListQuery, Page,
+    Selection, TrashEntry,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 /// One page of a view of a vault (a folder, or a search); `cursor` from the previous page.
 #[server(prefix = "/api", endpoint = "list_page", input = Json)]
-pub async fn list_page(query: ListQuery, cursor: Option<String>, limit: Option<i64>) -> Result<Page, AppError> {
+pub async fn list_page(
+    query: ListQuery,
+    cursor: Option<String>,
+    limit: Option<i64>,
+) -> Result<Page, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
     finish(
         async {
-            super::service::list_page(&st.db, &actor(&st).await?, &query, cursor.as_deref(), limit.unwrap_or(100)).await
+            super::service::list_page(
+                &st.db,
+                &actor(&st).await?,
+                &query,
+                cursor.as_deref(),
+                limit.unwrap_or(100),
+            )
+            .await
         }
         .await,
     )
@@ -25,11 +39,19 @@ pub async fn get_file_details(file_id: String) -> Result<FileDetails, AppError> 
 }
 
 #[server(prefix = "/api", endpoint = "create_folder")]
-pub async fn create_folder(vault_id: String, parent_path: String, name: String) -> Result<FolderEntry, AppError> {
+pub async fn create_folder(
+    vault_id: String,
+    parent_path: String,
+    name: String,
+) -> Result<FolderEntry, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
     finish(
-        async { super::service::create_folder(&st, &actor(&st).await?, &vault_id, &parent_path, &name).await }.await,
+        async {
+            super::service::create_folder(&st, &actor(&st).await?, &vault_id, &parent_path, &name)
+                .await
+        }
+        .await,
     )
 }
 
@@ -37,7 +59,9 @@ pub async fn create_folder(vault_id: String, parent_path: String, name: String) 
 pub async fn rename_file(file_id: String, name: String) -> Result<FileEntry, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::rename_file(&st, &actor(&st).await?, &file_id, &name).await }.await)
+    finish(
+        async { super::service::rename_file(&st, &actor(&st).await?, &file_id, &name).await }.await,
+    )
 }
 
 /// Renames a folder where it is.
@@ -66,7 +90,10 @@ pub async fn rename_folder(folder_id: String, name: String) -> Result<FolderEntr
 pub async fn find_folders(vault_id: String, text: String) -> Result<Vec<FolderEntry>, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::find_folders(&st.db, &actor(&st).await?, &vault_id, &text).await }.await)
+    finish(
+        async { super::service::find_folders(&st.db, &actor(&st).await?, &vault_id, &text).await }
+            .await,
+    )
 }
 
 /// Moves the selection into the folder at `to` ('' for the top level).
@@ -76,7 +103,13 @@ pub async fn move_items(selection: Selection, to: String) -> Result<BulkOutcome,
     let st = state()?;
     finish(
         async {
-            super::bulk::apply(&st, &actor(&st).await?, super::bulk::BulkAction::Move { to }, selection).await
+            super::bulk::apply(
+                &st,
+                &actor(&st).await?,
+                super::bulk::BulkAction::Move { to },
+                selection,
+            )
+            .await
         }
         .await,
     )
@@ -87,7 +120,18 @@ pub async fn move_items(selection: Selection, to: String) -> Result<BulkOutcome,
 pub async fn trash_items(selection: Selection) -> Result<BulkOutcome, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::bulk::apply(&st, &actor(&st).await?, super::bulk::BulkAction::Trash, selection).await }.await)
+    finish(
+        async {
+            super::bulk::apply(
+                &st,
+                &actor(&st).await?,
+                super::bulk::BulkAction::Trash,
+                selection,
+            )
+            .await
+        }
+        .await,
+    )
 }
 
 /// What deleting the selection would cost in early-deletion fees (micro-dollars).
@@ -131,15 +175,28 @@ pub async fn restore_files(file_ids: Vec<String>) -> Result<i64, AppError> {
 pub async fn empty_trash(file_ids: Option<Vec<String>>) -> Result<i64, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::empty_trash(&st, &actor(&st).await?, file_ids.as_deref()).await }.await)
+    finish(
+        async { super::service::empty_trash(&st, &actor(&st).await?, file_ids.as_deref()).await }
+            .await,
+    )
 }
 
 /// Where the browser stores a file's preview (a small WebP or JPEG it made).
 #[server(prefix = "/api", endpoint = "thumbnail_upload", input = Json)]
-pub async fn thumbnail_upload(file_id: String, size: i64, content_type: String) -> Result<crate::uploads::PartUrl, AppError> {
+pub async fn thumbnail_upload(
+    file_id: String,
+    size: i64,
+    content_type: String,
+) -> Result<crate::uploads::PartUrl, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::thumbnail_upload(&st, &actor(&st).await?, &file_id, size, &content_type).await }.await)
+    finish(
+        async {
+            super::service::thumbnail_upload(&st, &actor(&st).await?, &file_id, size, &content_type)
+                .await
+        }
+        .await,
+    )
 }
 
 /// The browser stored the preview: the server checks it and shows it from now on.

@@ -66,11 +66,19 @@ async fn check_folders(
 }
 
 /// Applies `action` to the selection: at once when it is small, as a job otherwise.
-pub async fn apply(st: &AppState, actor: &Actor, action: BulkAction, sel: Selection) -> Result<BulkOutcome, AppError> {
+pub async fn apply(
+    st: &AppState,
+    actor: &Actor,
+    action: BulkAction,
+    sel: Selection,
+) -> Result<BulkOutcome, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
     if sel.file_ids.len() as i64 > INLINE_LIMIT {
-        return Err(AppError::invalid("selection", "Pick fewer files, or select all matching the view."));
+        return Err(AppError::invalid(
+            "selection",
+            "Pick fewer files, or select all matching the view.",
+        ));
     }
     let folders = check_folders(st, &vault.id, &sel, false).await?;
     let target = match &action {
@@ -78,12 +86,18 @@ pub async fn apply(st: &AppState, actor: &Actor, action: BulkAction, sel: Select
             let to = to.trim_matches('/').to_string();
             for (_, _, path) in &folders {
                 if to == *path || to.starts_with(&format!("{path}/")) {
-                    return Err(AppError::invalid("target", "A folder cannot move into itself."));
+                    return Err(AppError::invalid(
+                        "target",
+                        "A folder cannot move into itself.",
+                    ));
                 }
             }
             let id = files::find_folder(&st.db, &vault.id, &to).await?;
             if !to.is_empty() && id.is_none() {
-                return Err(AppError::invalid("target", format!("There is no folder “{to}” in this vault.")));
+                return Err(AppError::invalid(
+                    "target",
+                    format!("There is no folder “{to}” in this vault."),
+                ));
             }
             Some((id, to))
         }
@@ -104,8 +118,11 @@ pub async fn apply(st: &AppState, actor: &Actor, action: BulkAction, sel: Select
     if total > INLINE_LIMIT {
         let op_id = new_id();
         let now = st.clock.now_ms();
-        let params = serde_json::to_string(&OpParams { action: action.clone(), selection: sel })
-            .map_err(AppError::internal)?;
+        let params = serde_json::to_string(&OpParams {
+            action: action.clone(),
+            selection: sel,
+        })
+        .map_err(AppError::internal)?;
         sqlx::query(
             "INSERT INTO bulk_ops (id, workspace_id, vault_id, user_id, action, params, total, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -120,7 +137,15 @@ pub async fn apply(st: &AppState, actor: &Actor, action: BulkAction, sel: Select
         .bind(now)
         .execute(&st.db.pool)
         .await?;
-        jobs::enqueue(&st.db, jobs::BULK_ACTION, Some(&format!("bulk:{op_id}")), &op_id, now, now).await?;
+        jobs::enqueue(
+            &st.db,
+            jobs::BULK_ACTION,
+            Some(&format!("bulk:{op_id}")),
+            &op_id,
+            now,
+            now,
+        )
+        .await?;
         tracing::info!(%op_id, action = action.name(), total, "bulk action queued");
         return Ok(BulkOutcome::Queued { op_id, total });
     }
@@ -142,7 +167,10 @@ pub async fn apply(st: &AppState, actor: &Actor, action: BulkAction, sel: Select
         }
         done_folders += 1;
     }
-    Ok(BulkOutcome::Done { files: done_files, folders: done_folders })
+    Ok(BulkOutcome::Done {
+        files: done_files,
+        folders: done_folders,
+    })
 }
 
 /// The selection's file ids (explicit ones first, then the view's, minus exceptions) after
@@ -155,15 +183,22 @@ async fn selected_ids(
     after: &str,
     limit: i64,
 ) -> Result<Vec<String>, AppError> {
-    let mut ids: Vec<String> = if after.is_empty() { sel.file_ids.clone() } else { vec![] };
+    let mut ids: Vec<String> = if after.is_empty() {
+        sel.file_ids.clone()
+    } else {
+        vec![]
+    };
     if let Some(q) = &sel.all_matching {
         let mut q = q.clone();
         q.vault_id = vault_id.to_string();
         let (_, scope) = view_scope(&st.db, actor, &q).await?;
         let mut cursor = after.to_string();
         loop {
-            let batch = matching_ids(&st.db, vault_id, &scope, &q, &cursor, BATCH.min(limit)).await?;
-            let Some(last) = batch.last().cloned() else { break };
+            let batch =
+                matching_ids(&st.db, vault_id, &scope, &q, &cursor, BATCH.min(limit)).await?;
+            let Some(last) = batch.last().cloned() else {
+                break;
+            };
             let len = batch.len() as i64;
             ids.extend(batch.into_iter().filter(|id| !sel.except.contains(id)));
             cursor = last;
@@ -206,11 +241,12 @@ struct OpRow {
 /// outlives its lease). Idempotent: the cursor is saved after each batch, and a batch run
 /// twice changes nothing the second time.
 pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> {
-    let Some(op): Option<OpRow> =
-        sqlx::query_as("SELECT vault_id, user_id, params, cursor, state FROM bulk_ops WHERE id = $1")
-            .bind(op_id)
-            .fetch_optional(&st.db.pool)
-            .await?
+    let Some(op): Option<OpRow> = sqlx::query_as(
+        "SELECT vault_id, user_id, params, cursor, state FROM bulk_ops WHERE id = $1",
+    )
+    .bind(op_id)
+    .fetch_optional(&st.db.pool)
+    .await?
     else {
         return Ok(jobs::Next::Done);
     };
@@ -222,14 +258,25 @@ pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> 
     let actor = Actor::job_for(&op.user_id);
     let outcome = run_op_steps(st, &actor, op_id, &op, &params).await;
     match outcome {
-        Ok(more) => Ok(if more { jobs::Next::At(st.clock.now_ms()) } else { jobs::Next::Done }),
-        Err(e @ (AppError::NotFound | AppError::Forbidden { .. } | AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            sqlx::query("UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3")
-                .bind(e.to_string())
-                .bind(st.clock.now_ms())
-                .bind(op_id)
-                .execute(&st.db.pool)
-                .await?;
+        Ok(more) => Ok(if more {
+            jobs::Next::At(st.clock.now_ms())
+        } else {
+            jobs::Next::Done
+        }),
+        Err(
+            e @ (AppError::NotFound
+            | AppError::Forbidden { .. }
+            | AppError::Invalid { .. }
+            | AppError::Conflict { .. }),
+        ) => {
+            sqlx::query(
+                "UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(e.to_string())
+            .bind(st.clock.now_ms())
+            .bind(op_id)
+            .execute(&st.db.pool)
+            .await?;
             Ok(jobs::Next::Done)
         }
         Err(e) => Err(e),
@@ -238,7 +285,13 @@ pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> 
 
 /// Runs up to 20 batches; true when there is more to do. The cursor says where it is:
 /// '' (the picked files next), "view:<id>" (the view's files after that id), "folders".
-async fn run_op_steps(st: &AppState, actor: &Actor, op_id: &str, op: &OpRow, p: &OpParams) -> Result<bool, AppError> {
+async fn run_op_steps(
+    st: &AppState,
+    actor: &Actor,
+    op_id: &str,
+    op: &OpRow,
+    p: &OpParams,
+) -> Result<bool, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &op.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
     let sel = &p.selection;
@@ -265,30 +318,52 @@ async fn run_op_steps(st: &AppState, actor: &Actor, op_id: &str, op: &OpRow, p: 
             break;
         }
         let (ids, next) = if cursor.is_empty() {
-            let ids: Vec<String> = sel.file_ids.iter().filter(|id| !sel.except.contains(id)).cloned().collect();
-            (ids, if view.is_some() { "view:".to_string() } else { "folders".to_string() })
+            let ids: Vec<String> = sel
+                .file_ids
+                .iter()
+                .filter(|id| !sel.except.contains(id))
+                .cloned()
+                .collect();
+            (
+                ids,
+                if view.is_some() {
+                    "view:".to_string()
+                } else {
+                    "folders".to_string()
+                },
+            )
         } else {
             let after = cursor.strip_prefix("view:").unwrap_or_default();
-            let (q, scope) = view.as_ref().ok_or_else(|| AppError::internal("view cursor without a view"))?;
+            let (q, scope) = view
+                .as_ref()
+                .ok_or_else(|| AppError::internal("view cursor without a view"))?;
             let batch = matching_ids(&st.db, &vault.id, scope, q, after, BATCH).await?;
             let next = match batch.last() {
                 Some(last) if batch.len() as i64 == BATCH => format!("view:{last}"),
                 _ => "folders".to_string(),
             };
-            (batch.into_iter().filter(|id| !sel.except.contains(id)).collect(), next)
+            (
+                batch
+                    .into_iter()
+                    .filter(|id| !sel.except.contains(id))
+                    .collect(),
+                next,
+            )
         };
         let mut n = 0;
         for chunk in ids.chunks(BATCH as usize) {
             n += step(st, &op.user_id, &vault.id, &p.action, &target, chunk).await?;
         }
         cursor = next;
-        sqlx::query("UPDATE bulk_ops SET done = done + $1, cursor = $2, updated_at = $3 WHERE id = $4")
-            .bind(n)
-            .bind(&cursor)
-            .bind(st.clock.now_ms())
-            .bind(op_id)
-            .execute(&st.db.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE bulk_ops SET done = done + $1, cursor = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(n)
+        .bind(&cursor)
+        .bind(st.clock.now_ms())
+        .bind(op_id)
+        .execute(&st.db.pool)
+        .await?;
     }
     if cursor != "folders" {
         return Ok(true);
@@ -332,7 +407,11 @@ pub async fn get_op(st: &AppState, actor: &Actor, op_id: &str) -> Result<BulkOp,
 /// Short-lived links for every file of the selection (folders with their subfolders), with
 /// each file's path and SHA-256 for a manifest. Archived files are listed with the reason
 /// they cannot be fetched now.
-pub async fn download_links(st: &AppState, actor: &Actor, sel: Selection) -> Result<Vec<DownloadLink>, AppError> {
+pub async fn download_links(
+    st: &AppState,
+    actor: &Actor,
+    sel: Selection,
+) -> Result<Vec<DownloadLink>, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
     let folders = check_folders(st, &vault.id, &sel, false).await?;
     let mut ids = selected_ids(st, actor, &vault.id, &sel, "", INLINE_LIMIT + 1).await?;
@@ -360,7 +439,9 @@ pub async fn download_links(st: &AppState, actor: &Actor, sel: Selection) -> Res
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Ok(f) = files::get_file(&st.db, actor, &id, Role::Viewer).await else { continue };
+        let Ok(f) = files::get_file(&st.db, actor, &id, Role::Viewer).await else {
+            continue;
+        };
         if f.vault_id != vault.id || f.deleted_at.is_some() || f.state == "uploading" {
             continue;
         }
@@ -373,7 +454,14 @@ pub async fn download_links(st: &AppState, actor: &Actor, sel: Selection) -> Res
             Ok(u) => (Some(u), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        out.push(DownloadLink { path: entry.folder_path, name: entry.name, size: entry.size, sha256, url, reason });
+        out.push(DownloadLink {
+            path: entry.folder_path,
+            name: entry.name,
+            size: entry.size,
+            sha256,
+            url,
+            reason,
+        });
     }
     Ok(out)
 }

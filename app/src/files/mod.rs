@@ -54,7 +54,13 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 5] = [Sort::Name, Sort::Size, Sort::Class, Sort::State, Sort::Modified];
+    pub const ALL: [Sort; 5] = [
+        Sort::Name,
+        Sort::Size,
+        Sort::Class,
+        Sort::State,
+        Sort::Modified,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -129,7 +135,10 @@ impl ListQuery {
     }
 
     /// Reads the view from a URL query (unknown or malformed values fall back to defaults).
-    pub fn from_pairs<'a>(vault_id: &str, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> ListQuery {
+    pub fn from_pairs<'a>(
+        vault_id: &str,
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> ListQuery {
         let mut q = ListQuery {
             vault_id: vault_id.to_string(),
             ..Default::default()
@@ -165,7 +174,14 @@ impl ListQuery {
         };
         put("path", self.path.clone());
         put("q", self.q.clone());
-        put("in", if self.everywhere { "vault".into() } else { String::new() });
+        put(
+            "in",
+            if self.everywhere {
+                "vault".into()
+            } else {
+                String::new()
+            },
+        );
         put("class", self.class.clone());
         put("state", self.state.clone());
         put("kind", self.kind.clone());
@@ -175,9 +191,20 @@ impl ListQuery {
         put("to", self.to.clone());
         put(
             "sort",
-            if self.sort == Sort::Name { String::new() } else { self.sort.as_str().into() },
+            if self.sort == Sort::Name {
+                String::new()
+            } else {
+                self.sort.as_str().into()
+            },
         );
-        put("dir", if self.desc { "desc".into() } else { String::new() });
+        put(
+            "dir",
+            if self.desc {
+                "desc".into()
+            } else {
+                String::new()
+            },
+        );
         pairs
             .into_iter()
             .map(|(k, v)| format!("{k}={}", urlencoding::encode(&v)))
@@ -245,7 +272,10 @@ pub struct Page {
 /// The kind of a file, from its content type (and name when the type says nothing).
 pub fn kind_of(content_type: &str, name: &str) -> &'static str {
     let ct = content_type.to_ascii_lowercase();
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
     if ct.starts_with("image/") {
         return "image";
     }

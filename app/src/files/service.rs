@@ -189,7 +189,12 @@ struct FolderRow {
     path: String,
 }
 
-async fn get_folder(db: &Db, actor: &Actor, folder_id: &str, role: Role) -> Result<FolderRow, AppError> {
+async fn get_folder(
+    db: &Db,
+    actor: &Actor,
+    folder_id: &str,
+    role: Role,
+) -> Result<FolderRow, AppError> {
     let f: FolderRow = sqlx::query_as(
         "SELECT id, workspace_id, vault_id, parent_id, name, path FROM folders WHERE id = $1",
     )
@@ -222,7 +227,9 @@ async fn name_taken(
     sql.push(&v);
     folder_condition(&mut sql, folder.as_deref());
     let n = sql.arg(name);
-    sql.push(&format!(" AND f.name = {n} AND f.deleted_at IS NULL AND f.state <> 'uploading'"));
+    sql.push(&format!(
+        " AND f.name = {n} AND f.deleted_at IS NULL AND f.state <> 'uploading'"
+    ));
     let (files,): (i64,) = sql.query_as().fetch_one(&db.pool).await?;
     let (folders,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM folders WHERE vault_id = $1 AND path = $2")
@@ -243,18 +250,31 @@ pub async fn create_folder(
 ) -> Result<FolderEntry, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
-    let name = super::check_file_name(name)
-        .map_err(|_| AppError::invalid("name", "A folder name needs 1 to 255 characters and no '/' or '\\'."))?;
+    let name = super::check_file_name(name).map_err(|_| {
+        AppError::invalid(
+            "name",
+            "A folder name needs 1 to 255 characters and no '/' or '\\'.",
+        )
+    })?;
     let parent_path = parent_path.trim_matches('/');
     existing_folder(&st.db, &vault.id, parent_path).await?;
     if name_taken(&st.db, &vault.id, parent_path, &name).await? {
-        return Err(AppError::conflict(format!("“{name}” already exists in this folder.")));
+        return Err(AppError::conflict(format!(
+            "“{name}” already exists in this folder."
+        )));
     }
     let mut names = super::check_folder_path(parent_path)?;
     names.push(name.clone());
-    let id = ensure_folder_path(&st.db, &vault.workspace_id, &vault.id, &names, actor.user_id(), st.clock.now_ms())
-        .await?
-        .ok_or_else(|| AppError::internal("a folder path with a name made no folder"))?;
+    let id = ensure_folder_path(
+        &st.db,
+        &vault.workspace_id,
+        &vault.id,
+        &names,
+        actor.user_id(),
+        st.clock.now_ms(),
+    )
+    .await?
+    .ok_or_else(|| AppError::internal("a folder path with a name made no folder"))?;
     tracing::info!(folder_id = %id, vault_id = %vault.id, "folder created");
     Ok(FolderEntry {
         id,
@@ -274,15 +294,27 @@ pub async fn move_folder(
     new_name: &str,
 ) -> Result<FolderEntry, AppError> {
     let folder = get_folder(&st.db, actor, folder_id, Role::Member).await?;
-    let name = super::check_file_name(new_name)
-        .map_err(|_| AppError::invalid("name", "A folder name needs 1 to 255 characters and no '/' or '\\'."))?;
+    let name = super::check_file_name(new_name).map_err(|_| {
+        AppError::invalid(
+            "name",
+            "A folder name needs 1 to 255 characters and no '/' or '\\'.",
+        )
+    })?;
     let target_parent = target_parent.trim_matches('/');
     let new_path = join_path(target_parent, &name);
     if new_path == folder.path {
-        return Ok(FolderEntry { id: folder.id, name, path: new_path, created_at: 0 });
+        return Ok(FolderEntry {
+            id: folder.id,
+            name,
+            path: new_path,
+            created_at: 0,
+        });
     }
     if target_parent == folder.path || target_parent.starts_with(&format!("{}/", folder.path)) {
-        return Err(AppError::invalid("target", "A folder cannot move into itself."));
+        return Err(AppError::invalid(
+            "target",
+            "A folder cannot move into itself.",
+        ));
     }
     let parent_id = existing_folder(&st.db, &folder.vault_id, target_parent).await?;
     // Renaming "a" to "A" in place is fine; anything else must be a free name.
@@ -290,9 +322,11 @@ pub async fn move_folder(
     if !(same_place && name.eq_ignore_ascii_case(&folder.name))
         && name_taken(&st.db, &folder.vault_id, target_parent, &name).await?
     {
-        return Err(AppError::conflict(format!("“{name}” already exists there.")));
+        return Err(AppError::conflict(format!(
+            "“{name}” already exists there."
+        )));
     }
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     // Descendants first (their paths start with the old path and a '/'), then the folder.
     let old_prefix_len = folder.path.chars().count() as i64;
     sqlx::query(
@@ -315,7 +349,12 @@ pub async fn move_folder(
         .await?;
     tx.commit().await?;
     tracing::info!(folder_id = %folder.id, "folder moved or renamed");
-    Ok(FolderEntry { id: folder.id, name, path: new_path, created_at: 0 })
+    Ok(FolderEntry {
+        id: folder.id,
+        name,
+        path: new_path,
+        created_at: 0,
+    })
 }
 
 /// Folders whose path contains `text` (for the "Move to…" picker), at most 50.
@@ -339,7 +378,9 @@ pub async fn find_folders(
 // ---------------------------------------------------------------- listing
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// ` AND f.folder_id = $n` (or IS NULL at the root): equality, so the folder indexes serve.
@@ -410,7 +451,10 @@ fn filter_conditions(sql: &mut Sql, dialect: Dialect, q: &ListQuery) -> Result<(
     if let (Some(a), Some(b)) = (q.min_size, q.max_size)
         && a > b
     {
-        return Err(AppError::invalid("min_size", "The smallest size is larger than the largest."));
+        return Err(AppError::invalid(
+            "min_size",
+            "The smallest size is larger than the largest.",
+        ));
     }
     if let Some(n) = q.min_size {
         let p = sql.arg(n);
@@ -421,12 +465,14 @@ fn filter_conditions(sql: &mut Sql, dialect: Dialect, q: &ListQuery) -> Result<(
         sql.push(&format!(" AND f.size <= {p}"));
     }
     if !q.from.is_empty() {
-        let ms = super::parse_day(&q.from).ok_or_else(|| AppError::invalid("from", "Give a date as YYYY-MM-DD."))?;
+        let ms = super::parse_day(&q.from)
+            .ok_or_else(|| AppError::invalid("from", "Give a date as YYYY-MM-DD."))?;
         let p = sql.arg(ms);
         sql.push(&format!(" AND f.updated_at >= {p}"));
     }
     if !q.to.is_empty() {
-        let ms = super::parse_day(&q.to).ok_or_else(|| AppError::invalid("to", "Give a date as YYYY-MM-DD."))?;
+        let ms = super::parse_day(&q.to)
+            .ok_or_else(|| AppError::invalid("to", "Give a date as YYYY-MM-DD."))?;
         let p = sql.arg(ms + 86_400_000);
         sql.push(&format!(" AND f.updated_at < {p}"));
     }
@@ -444,7 +490,8 @@ struct Cursor {
 }
 
 fn encode_cursor(c: &Cursor) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
 fn decode_cursor(s: &str) -> Result<Cursor, AppError> {
@@ -453,7 +500,12 @@ fn decode_cursor(s: &str) -> Result<Cursor, AppError> {
         .ok()
         .and_then(|b| serde_json::from_slice::<Cursor>(&b).ok())
         .filter(|c| c.p == "d" || c.p == "f")
-        .ok_or_else(|| AppError::invalid("cursor", "This page link is not valid; start from the first page."))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "cursor",
+                "This page link is not valid; start from the first page.",
+            )
+        })
 }
 
 fn file_sort_value(f: &FileEntry, sort: Sort) -> serde_json::Value {
@@ -481,9 +533,17 @@ pub async fn view_scope(
 }
 
 /// `FROM files f … WHERE` the view's conditions (no keyset bound, no order).
-fn view_where(sql: &mut Sql, db: &Db, vault_id: &str, scope: &Option<Option<String>>, q: &ListQuery) -> Result<(), AppError> {
+fn view_where(
+    sql: &mut Sql,
+    db: &Db,
+    vault_id: &str,
+    scope: &Option<Option<String>>,
+    q: &ListQuery,
+) -> Result<(), AppError> {
     let v = sql.arg(vault_id);
-    sql.push(&format!(" FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.vault_id = {v}"));
+    sql.push(&format!(
+        " FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.vault_id = {v}"
+    ));
     if let Some(folder) = scope {
         folder_condition(sql, folder.as_deref());
     }
@@ -500,7 +560,10 @@ pub async fn list_page(
 ) -> Result<Page, AppError> {
     let limit = limit.clamp(1, MAX_PAGE);
     let (vault, scope) = view_scope(db, actor, q).await?;
-    let cursor = cursor.filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+    let cursor = cursor
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
     let first_page = cursor.is_none();
     let list_folders = !q.is_search() && !q.everywhere;
     let folder_of_view: Option<String> = scope.clone().flatten();
@@ -521,7 +584,10 @@ pub async fn list_page(
         if let Some(c) = &cursor {
             let name = sql.arg(c.v.as_str().unwrap_or_default());
             let id = sql.arg(&c.id);
-            sql.push(&format!(" AND (name, id) {} ({name}, {id})", if desc { "<" } else { ">" }));
+            sql.push(&format!(
+                " AND (name, id) {} ({name}, {id})",
+                if desc { "<" } else { ">" }
+            ));
         }
         let dir = if desc { "DESC" } else { "ASC" };
         let lim = sql.arg(limit + 1);
@@ -529,10 +595,21 @@ pub async fn list_page(
         folders = sql.query_as().fetch_all(&db.pool).await?;
         if folders.len() as i64 > limit {
             folders.truncate(limit as usize);
-            let last = folders.last().cloned().ok_or_else(|| AppError::internal("empty page"))?;
-            let counts = if first_page { Some(count_view(db, &vault.id, &scope, q, &folder_of_view).await?) } else { None };
+            let last = folders
+                .last()
+                .cloned()
+                .ok_or_else(|| AppError::internal("empty page"))?;
+            let counts = if first_page {
+                Some(count_view(db, &vault.id, &scope, q, &folder_of_view).await?)
+            } else {
+                None
+            };
             return Ok(Page {
-                next: Some(encode_cursor(&Cursor { p: "d".into(), v: last.name.into(), id: last.id })),
+                next: Some(encode_cursor(&Cursor {
+                    p: "d".into(),
+                    v: last.name.into(),
+                    id: last.id,
+                })),
                 folders,
                 files: vec![],
                 folder_count: counts.map(|c| c.0),
@@ -556,14 +633,28 @@ pub async fn list_page(
     }
     let lim = sql.arg(room + 1);
     sql.push(&format!(" ORDER BY {col} {dir}, f.id {dir} LIMIT {lim}"));
-    let mut files: Vec<FileEntry> = if room > 0 { sql.query_as().fetch_all(&db.pool).await? } else { vec![] };
+    let mut files: Vec<FileEntry> = if room > 0 {
+        sql.query_as().fetch_all(&db.pool).await?
+    } else {
+        vec![]
+    };
     let next = if files.len() as i64 > room {
         files.truncate(room as usize);
-        files.last().map(|f| encode_cursor(&Cursor { p: "f".into(), v: file_sort_value(f, q.sort), id: f.id.clone() }))
+        files.last().map(|f| {
+            encode_cursor(&Cursor {
+                p: "f".into(),
+                v: file_sort_value(f, q.sort),
+                id: f.id.clone(),
+            })
+        })
     } else {
         None
     };
-    let counts = if first_page { Some(count_view(db, &vault.id, &scope, q, &folder_of_view).await?) } else { None };
+    let counts = if first_page {
+        Some(count_view(db, &vault.id, &scope, q, &folder_of_view).await?)
+    } else {
+        None
+    };
     Ok(Page {
         folders,
         files,
@@ -588,14 +679,20 @@ async fn count_view(
         0
     } else {
         let (n,): (i64,) = match folder {
-            None => sqlx::query_as("SELECT COUNT(*) FROM folders WHERE vault_id = $1 AND parent_id IS NULL")
+            None => {
+                sqlx::query_as(
+                    "SELECT COUNT(*) FROM folders WHERE vault_id = $1 AND parent_id IS NULL",
+                )
                 .bind(vault_id)
                 .fetch_one(&db.pool)
-                .await?,
-            Some(id) => sqlx::query_as("SELECT COUNT(*) FROM folders WHERE parent_id = $1")
-                .bind(id)
-                .fetch_one(&db.pool)
-                .await?,
+                .await?
+            }
+            Some(id) => {
+                sqlx::query_as("SELECT COUNT(*) FROM folders WHERE parent_id = $1")
+                    .bind(id)
+                    .fetch_one(&db.pool)
+                    .await?
+            }
         };
         n
     };
@@ -622,7 +719,12 @@ pub async fn matching_ids(
 }
 
 /// How many files a view matches.
-pub async fn count_matching(db: &Db, vault_id: &str, scope: &Option<Option<String>>, q: &ListQuery) -> Result<i64, AppError> {
+pub async fn count_matching(
+    db: &Db,
+    vault_id: &str,
+    scope: &Option<Option<String>>,
+    q: &ListQuery,
+) -> Result<i64, AppError> {
     let mut sql = Sql::new("SELECT COUNT(*)");
     view_where(&mut sql, db, vault_id, scope, q)?;
     let (n,): (i64,) = sql.query_as().fetch_one(&db.pool).await?;
@@ -662,7 +764,12 @@ pub async fn free_name_in(
 }
 
 /// Renames a file; a name another file in the folder has is refused.
-pub async fn rename_file(st: &AppState, actor: &Actor, file_id: &str, name: &str) -> Result<FileEntry, AppError> {
+pub async fn rename_file(
+    st: &AppState,
+    actor: &Actor,
+    file_id: &str,
+    name: &str,
+) -> Result<FileEntry, AppError> {
     let f = get_live_file(&st.db, actor, file_id, Role::Member).await?;
     let name = super::check_file_name(name)?;
     if name == f.name {
@@ -670,23 +777,35 @@ pub async fn rename_file(st: &AppState, actor: &Actor, file_id: &str, name: &str
     }
     let path = folder_path(&st.db, f.folder_id.as_deref()).await?;
     if name_taken(&st.db, &f.vault_id, &path, &name).await? {
-        return Err(AppError::conflict(format!("“{name}” already exists in this folder.")));
+        return Err(AppError::conflict(format!(
+            "“{name}” already exists in this folder."
+        )));
     }
     let now = st.clock.now_ms();
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     sqlx::query("UPDATE files SET name = $1, updated_at = $2 WHERE id = $3")
         .bind(&name)
         .bind(now)
         .bind(&f.id)
         .execute(&mut *tx)
         .await?;
-    record_event(&mut *tx, &f.id, Some(actor.user_id()), "renamed", &format!("{} → {name}", f.name), now).await?;
+    record_event(
+        &mut *tx,
+        &f.id,
+        Some(actor.user_id()),
+        "renamed",
+        &format!("{} → {name}", f.name),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     entry(&st.db, &f.id).await
 }
 
 async fn folder_path(db: &Db, folder_id: Option<&str>) -> Result<String, AppError> {
-    let Some(id) = folder_id else { return Ok(String::new()) };
+    let Some(id) = folder_id else {
+        return Ok(String::new());
+    };
     let (p,): (String,) = sqlx::query_as("SELECT path FROM folders WHERE id = $1")
         .bind(id)
         .fetch_one(&db.pool)
@@ -719,7 +838,7 @@ pub async fn move_files_checked(
             continue;
         }
         let new_name = free_name_in(&st.db, vault_id, target, &name, id).await?;
-        let mut tx = st.db.pool.begin().await?;
+        let mut tx = st.db.begin().await?;
         sqlx::query("UPDATE files SET folder_id = $1, name = $2, updated_at = $3 WHERE id = $4")
             .bind(target)
             .bind(&new_name)
@@ -727,8 +846,16 @@ pub async fn move_files_checked(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let to = if target_path.is_empty() { "the vault's top level".to_string() } else { target_path.to_string() };
-        let detail = if new_name == name { format!("to {to}") } else { format!("to {to}, as {new_name}") };
+        let to = if target_path.is_empty() {
+            "the vault's top level".to_string()
+        } else {
+            target_path.to_string()
+        };
+        let detail = if new_name == name {
+            format!("to {to}")
+        } else {
+            format!("to {to}, as {new_name}")
+        };
         record_event(&mut *tx, id, Some(actor_id), "moved", &detail, now).await?;
         tx.commit().await?;
         moved += 1;
@@ -746,7 +873,7 @@ pub async fn trash_files_checked(
     let now = st.clock.now_ms();
     let mut n = 0;
     for id in ids {
-        let mut tx = st.db.pool.begin().await?;
+        let mut tx = st.db.begin().await?;
         let done = sqlx::query(
             "UPDATE files SET deleted_at = $1,
                  trashed_path = COALESCE((SELECT d.path FROM folders d WHERE d.id = files.folder_id), '')
@@ -769,12 +896,19 @@ pub async fn trash_files_checked(
 
 /// Deletes a folder: every file under it goes to the trash (keeping its path), then the
 /// folders go. Returns how many files went to the trash.
-pub async fn delete_folder_checked(st: &AppState, actor_id: &str, folder_id: &str) -> Result<i64, AppError> {
-    let folder: Option<(String, String)> = sqlx::query_as("SELECT vault_id, path FROM folders WHERE id = $1")
-        .bind(folder_id)
-        .fetch_optional(&st.db.pool)
-        .await?;
-    let Some((vault_id, path)) = folder else { return Ok(0) };
+pub async fn delete_folder_checked(
+    st: &AppState,
+    actor_id: &str,
+    folder_id: &str,
+) -> Result<i64, AppError> {
+    let folder: Option<(String, String)> =
+        sqlx::query_as("SELECT vault_id, path FROM folders WHERE id = $1")
+            .bind(folder_id)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    let Some((vault_id, path)) = folder else {
+        return Ok(0);
+    };
     let subtree = format!("{}/", path);
     let mut trashed = 0;
     loop {
@@ -796,7 +930,7 @@ pub async fn delete_folder_checked(st: &AppState, actor_id: &str, folder_id: &st
         let ids: Vec<String> = ids.into_iter().map(|r| r.0).collect();
         trashed += trash_files_checked(st, actor_id, &vault_id, &ids).await?;
     }
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     // Trashed files keep their path in trashed_path; they no longer point at the folders
     // (whose rows go, and would take the files with them).
     sqlx::query(
@@ -828,10 +962,11 @@ pub async fn delete_folder_checked(st: &AppState, actor_id: &str, folder_id: &st
 
 /// Files under a folder's subtree that are live (for deciding whether a delete is a job).
 pub async fn count_subtree(db: &Db, folder_id: &str) -> Result<i64, AppError> {
-    let (vault_id, path): (String, String) = sqlx::query_as("SELECT vault_id, path FROM folders WHERE id = $1")
-        .bind(folder_id)
-        .fetch_one(&db.pool)
-        .await?;
+    let (vault_id, path): (String, String) =
+        sqlx::query_as("SELECT vault_id, path FROM folders WHERE id = $1")
+            .bind(folder_id)
+            .fetch_one(&db.pool)
+            .await?;
     let subtree = format!("{path}/");
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM files f JOIN folders d ON d.id = f.folder_id
@@ -875,18 +1010,27 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         if f.deleted_at.is_none() {
             continue;
         }
-        let (trashed_path,): (Option<String>,) = sqlx::query_as("SELECT trashed_path FROM files WHERE id = $1")
-            .bind(&f.id)
-            .fetch_one(&st.db.pool)
-            .await?;
+        let (trashed_path,): (Option<String>,) =
+            sqlx::query_as("SELECT trashed_path FROM files WHERE id = $1")
+                .bind(&f.id)
+                .fetch_one(&st.db.pool)
+                .await?;
         sqlx::query("UPDATE vaults SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL")
             .bind(&f.vault_id)
             .execute(&st.db.pool)
             .await?;
         let names = super::check_folder_path(trashed_path.as_deref().unwrap_or(""))?;
-        let folder = ensure_folder_path(&st.db, &f.workspace_id, &f.vault_id, &names, actor.user_id(), now).await?;
+        let folder = ensure_folder_path(
+            &st.db,
+            &f.workspace_id,
+            &f.vault_id,
+            &names,
+            actor.user_id(),
+            now,
+        )
+        .await?;
         let name = free_name_in(&st.db, &f.vault_id, folder.as_deref(), &f.name, &f.id).await?;
-        let mut tx = st.db.pool.begin().await?;
+        let mut tx = st.db.begin().await?;
         sqlx::query(
             "UPDATE files SET deleted_at = NULL, trashed_path = NULL, folder_id = $1, name = $2, updated_at = $3
              WHERE id = $4 AND deleted_at IS NOT NULL",
@@ -897,7 +1041,15 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         .bind(&f.id)
         .execute(&mut *tx)
         .await?;
-        record_event(&mut *tx, &f.id, Some(actor.user_id()), "restored", "from the trash", now).await?;
+        record_event(
+            &mut *tx,
+            &f.id,
+            Some(actor.user_id()),
+            "restored",
+            "from the trash",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         n += 1;
     }
@@ -905,7 +1057,10 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
 }
 
 /// Deletes trashed files for good: their objects (and previews), then their rows.
-async fn purge(st: &AppState, files: Vec<(String, String, Option<String>)>) -> Result<i64, AppError> {
+async fn purge(
+    st: &AppState,
+    files: Vec<(String, String, Option<String>)>,
+) -> Result<i64, AppError> {
     let mut n = 0;
     for (id, key, thumb) in files {
         st.storage.delete(&key).await?;
@@ -922,7 +1077,11 @@ async fn purge(st: &AppState, files: Vec<(String, String, Option<String>)>) -> R
 }
 
 /// "Empty trash" (all of the actor's trash, or the given files): deleted for good now.
-pub async fn empty_trash(st: &AppState, actor: &Actor, only: Option<&[String]>) -> Result<i64, AppError> {
+pub async fn empty_trash(
+    st: &AppState,
+    actor: &Actor,
+    only: Option<&[String]>,
+) -> Result<i64, AppError> {
     let mut total = 0;
     if let Some(ids) = only {
         for id in ids {
@@ -1034,13 +1193,26 @@ pub async fn thumbnail_upload(
         return Err(AppError::invalid("size", "A preview is at most 256 KiB."));
     }
     if !matches!(content_type, "image/webp" | "image/jpeg") {
-        return Err(AppError::invalid("content_type", "A preview is a WebP or JPEG image."));
+        return Err(AppError::invalid(
+            "content_type",
+            "A preview is a WebP or JPEG image.",
+        ));
     }
     let put = st
         .storage
-        .presign_put(&format!("{}.thumb", f.s3_key), content_type, size, st.config.presign_ttl_secs)
+        .presign_put(
+            &format!("{}.thumb", f.s3_key),
+            content_type,
+            size,
+            st.config.presign_ttl_secs,
+        )
         .await?;
-    Ok(crate::uploads::PartUrl { number: 1, size, url: put.url, headers: put.headers })
+    Ok(crate::uploads::PartUrl {
+        number: 1,
+        size,
+        url: put.url,
+        headers: put.headers,
+    })
 }
 
 /// Records the preview once it is stored (and no larger than allowed).
@@ -1064,17 +1236,31 @@ pub async fn thumbnail_done(st: &AppState, actor: &Actor, file_id: &str) -> Resu
 }
 
 /// A short-lived link to a file's preview (for the list's `<img>`).
-pub async fn thumbnail_url(st: &AppState, actor: &Actor, file_id: &str) -> Result<String, AppError> {
+pub async fn thumbnail_url(
+    st: &AppState,
+    actor: &Actor,
+    file_id: &str,
+) -> Result<String, AppError> {
     let f = get_file(&st.db, actor, file_id, Role::Viewer).await?;
     let key = f.thumb_key.ok_or(AppError::NotFound)?;
-    st.storage.presign_get(&key, &format!("{}.preview", f.name), st.config.presign_ttl_secs).await
+    st.storage
+        .presign_get(
+            &key,
+            &format!("{}.preview", f.name),
+            st.config.presign_ttl_secs,
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- fees
 
 /// Early-deletion fees that deleting the selection would incur now, in micro-dollars
 /// (Standard-IA 30 days, Glacier IR and Flexible 90, Deep Archive 180).
-pub async fn deletion_fee(st: &AppState, actor: &Actor, sel: &super::Selection) -> Result<i64, AppError> {
+pub async fn deletion_fee(
+    st: &AppState,
+    actor: &Actor,
+    sel: &super::Selection,
+) -> Result<i64, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
     let prices = crate::pricing::service::load(&st.db).await?;
     let now = st.clock.now_ms();
@@ -1092,12 +1278,13 @@ pub async fn deletion_fee(st: &AppState, actor: &Actor, sel: &super::Selection) 
         }
     }
     for id in &sel.folder_ids {
-        let (path,): (String,) = sqlx::query_as("SELECT path FROM folders WHERE id = $1 AND vault_id = $2")
-            .bind(id)
-            .bind(&vault.id)
-            .fetch_optional(&st.db.pool)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let (path,): (String,) =
+            sqlx::query_as("SELECT path FROM folders WHERE id = $1 AND vault_id = $2")
+                .bind(id)
+                .bind(&vault.id)
+                .fetch_optional(&st.db.pool)
+                .await?
+                .ok_or(AppError::NotFound)?;
         let sub = format!("{path}/");
         let r: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT f.storage_class, f.size, f.class_changed_at FROM files f JOIN folders d ON d.id = f.folder_id

@@ -3,8 +3,8 @@
 //! matching), bulk move / delete / download, drag onto a folder, the details panel and the
 //! keyboard (arrows, Enter, Space, Delete, `/`). The view lives in the URL query.
 use super::api::{
-    create_folder, deletion_fee, download_links, find_folders, get_bulk_op, get_file_details, list_page,
-    rename_file, rename_folder, trash_items,
+    create_folder, deletion_fee, download_links, find_folders, get_bulk_op, get_file_details,
+    list_page, rename_file, rename_folder, trash_items,
 };
 use super::{
     BulkOutcome, FileEntry, FolderEntry, KINDS, ListQuery, Page, STATES, Selection, Sort,
@@ -74,14 +74,16 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-fn kind_icon(kind: &str) -> &'static str {
-    match kind {
-        "image" => "🖼",
-        "video" => "🎞",
-        "audio" => "♪",
-        "document" => "📄",
-        "archive" => "🗜",
-        _ => "▫",
+/// A small drawn icon (no emoji: not every system has a font for them).
+fn icon(folder: bool) -> impl IntoView {
+    if folder {
+        view! {
+            <svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M3 6.5A1.5 1.5 0 0 1 4.5 5h4.6l2 2h8.4A1.5 1.5 0 0 1 21 8.5v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 17.5z"/></svg>
+        }.into_any()
+    } else {
+        view! {
+            <svg viewBox="0 0 24 24" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="1.6" d="M6.5 3h7l4 4v13.5H6.5z M13.5 3v4h4"/></svg>
+        }.into_any()
     }
 }
 
@@ -94,7 +96,11 @@ pub fn details_href(q: &ListQuery, file_id: &str) -> String {
 
 /// Breadcrumbs of the view's folder; each is a link and a drop target.
 #[component]
-fn Breadcrumbs(query: ListQuery, vault_name: String, on_drop_to: Callback<String>) -> impl IntoView {
+fn Breadcrumbs(
+    query: ListQuery,
+    vault_name: String,
+    on_drop_to: Callback<String>,
+) -> impl IntoView {
     let mut crumbs = vec![(vault_name, String::new())];
     let mut acc = String::new();
     for part in query.path.split('/').filter(|p| !p.is_empty()) {
@@ -118,7 +124,7 @@ fn Breadcrumbs(query: ListQuery, vault_name: String, on_drop_to: Callback<String
                             {if i == last && !query.is_search() {
                                 view! { <span aria-current="page">{name}</span> }.into_any()
                             } else {
-                                view! { <A href=href>{name}</A> }.into_any()
+                                view! { <a href=href>{name}</a> }.into_any()
                             }}
                         </li>
                     }
@@ -140,7 +146,12 @@ fn SearchForm(query: ListQuery) -> impl IntoView {
         || !query.from.is_empty()
         || !query.to.is_empty();
     let action = format!("/vaults/{}", query.vault_id);
-    let clear = ListQuery { vault_id: query.vault_id.clone(), path: query.path.clone(), ..Default::default() }.href();
+    let clear = ListQuery {
+        vault_id: query.vault_id.clone(),
+        path: query.path.clone(),
+        ..Default::default()
+    }
+    .href();
     let q = query.clone();
     view! {
         <Form method="GET" action=action attr:class="search" attr:role="search">
@@ -199,7 +210,11 @@ fn SearchForm(query: ListQuery) -> impl IntoView {
 
 /// A modal `<dialog>`: opens and closes with `open`; Escape closes it.
 #[component]
-pub fn Modal(open: RwSignal<bool>, #[prop(into)] label: String, children: ChildrenFn) -> impl IntoView {
+pub fn Modal(
+    open: RwSignal<bool>,
+    #[prop(into)] label: String,
+    children: ChildrenFn,
+) -> impl IntoView {
     let node = NodeRef::<leptos::html::Dialog>::new();
     Effect::new(move |_| {
         let want = open.get();
@@ -276,15 +291,29 @@ pub fn Listing(
             return s;
         }
         let keys = selected.get_untracked();
-        let mut sel = Selection { vault_id: q.with_value(|q| q.vault_id.clone()), ..Default::default() };
+        let mut sel = Selection {
+            vault_id: q.with_value(|q| q.vault_id.clone()),
+            ..Default::default()
+        };
         if all_matching.get_untracked() {
             sel.all_matching = Some(q.get_value());
             // The view's files all count; picked folders still go by id.
-            sel.folder_ids = keys.iter().filter_map(|k| k.strip_prefix("d:").map(str::to_string)).collect();
+            sel.folder_ids = keys
+                .iter()
+                .filter_map(|k| k.strip_prefix("d:").map(str::to_string))
+                .collect();
             let loaded: HashSet<String> = rows.with_untracked(|rs| {
-                rs.iter().filter_map(|r| match r { Row::File(f) => Some(f.id.clone()), _ => None }).collect()
+                rs.iter()
+                    .filter_map(|r| match r {
+                        Row::File(f) => Some(f.id.clone()),
+                        _ => None,
+                    })
+                    .collect()
             });
-            sel.except = loaded.into_iter().filter(|id| !keys.contains(&format!("f:{id}"))).collect();
+            sel.except = loaded
+                .into_iter()
+                .filter(|id| !keys.contains(&format!("f:{id}")))
+                .collect();
             return sel;
         }
         for k in keys {
@@ -299,9 +328,14 @@ pub fn Listing(
     let count_selected = move || {
         if all_matching.get() {
             let unpicked = rows.with(|rs| {
-                rs.iter().filter(|r| matches!(r, Row::File(_)) && !selected.with(|s| s.contains(&r.key()))).count()
+                rs.iter()
+                    .filter(|r| {
+                        matches!(r, Row::File(_)) && !selected.with(|s| s.contains(&r.key()))
+                    })
+                    .count()
             }) as i64;
-            let folders = selected.with(|s| s.iter().filter(|k| k.starts_with("d:")).count()) as i64;
+            let folders =
+                selected.with(|s| s.iter().filter(|k| k.starts_with("d:")).count()) as i64;
             file_count - unpicked + folders
         } else {
             selected.with(|s| s.len()) as i64
@@ -318,12 +352,22 @@ pub fn Listing(
             if folders > 0 {
                 parts.push(format::count(folders, "folder", "folders"));
             }
-            notice.set(Some(format!("{} {what}.", if parts.is_empty() { "Nothing".to_string() } else { parts.join(" and ") })));
+            notice.set(Some(format!(
+                "{} {what}.",
+                if parts.is_empty() {
+                    "Nothing".to_string()
+                } else {
+                    parts.join(" and ")
+                }
+            )));
             acting_on.set(None);
             version.update(|v| *v += 1);
         }
         Ok(BulkOutcome::Queued { op_id, total }) => {
-            notice.set(Some(format!("Working on {} in the background…", format::count(total, "file", "files"))));
+            notice.set(Some(format!(
+                "Working on {} in the background…",
+                format::count(total, "file", "files")
+            )));
             acting_on.set(None);
             follow_op(op_id, progress, notice, version);
         }
@@ -345,7 +389,8 @@ pub fn Listing(
         focus.set(i);
         if shift && let Some(a) = anchor.get_untracked() {
             let (lo, hi) = (a.min(i), a.max(i));
-            let keys: Vec<String> = rows.with_untracked(|rs| rs[lo..=hi.min(rs.len() - 1)].iter().map(Row::key).collect());
+            let keys: Vec<String> = rows
+                .with_untracked(|rs| rs[lo..=hi.min(rs.len() - 1)].iter().map(Row::key).collect());
             selected.update(|s| {
                 if !toggle {
                     s.clear();
@@ -376,10 +421,18 @@ pub fn Listing(
             let row = rows.with_untracked(|rs| rs.get(i).cloned());
             match row {
                 Some(Row::Folder(d)) => {
-                    let to = ListQuery { vault_id: q.with_value(|q| q.vault_id.clone()), path: d.path, sort: q.with_value(|q| q.sort), desc: q.with_value(|q| q.desc), ..Default::default() };
+                    let to = ListQuery {
+                        vault_id: q.with_value(|q| q.vault_id.clone()),
+                        path: d.path,
+                        sort: q.with_value(|q| q.sort),
+                        desc: q.with_value(|q| q.desc),
+                        ..Default::default()
+                    };
                     navigate(&to.href(), Default::default());
                 }
-                Some(Row::File(f)) => navigate(&details_href(&q.get_value(), &f.id), Default::default()),
+                Some(Row::File(f)) => {
+                    navigate(&details_href(&q.get_value(), &f.id), Default::default())
+                }
                 None => {}
             }
         }
@@ -403,7 +456,9 @@ pub fn Listing(
                     let j = (i + 1).min(n - 1);
                     if ev.shift_key() {
                         let k = rows.with_untracked(|rs| rs[j].key());
-                        selected.update(|s| { s.insert(k); });
+                        selected.update(|s| {
+                            s.insert(k);
+                        });
                     }
                     go(j);
                 }
@@ -412,12 +467,20 @@ pub fn Listing(
                     let j = i.saturating_sub(1);
                     if ev.shift_key() {
                         let k = rows.with_untracked(|rs| rs[j].key());
-                        selected.update(|s| { s.insert(k); });
+                        selected.update(|s| {
+                            s.insert(k);
+                        });
                     }
                     go(j);
                 }
-                "Home" => { ev.prevent_default(); go(0); }
-                "End" => { ev.prevent_default(); go(n - 1); }
+                "Home" => {
+                    ev.prevent_default();
+                    go(0);
+                }
+                "End" => {
+                    ev.prevent_default();
+                    go(n - 1);
+                }
                 " " => {
                     ev.prevent_default();
                     click_row(i, false, true);
@@ -435,7 +498,8 @@ pub fn Listing(
                 }
                 "a" if ev.ctrl_key() || ev.meta_key() => {
                     ev.prevent_default();
-                    let keys: Vec<String> = rows.with_untracked(|rs| rs.iter().map(Row::key).collect());
+                    let keys: Vec<String> =
+                        rows.with_untracked(|rs| rs.iter().map(Row::key).collect());
                     selected.update(|s| s.extend(keys));
                 }
                 "Escape" => selected.update(|s| s.clear()),
@@ -481,8 +545,17 @@ pub fn Listing(
 
     let sort_href = move |s: Sort| {
         q.with_value(|q| {
-            let desc = if q.sort == s { !q.desc } else { s == Sort::Modified || s == Sort::Size };
-            ListQuery { sort: s, desc, ..q.clone() }.href()
+            let desc = if q.sort == s {
+                !q.desc
+            } else {
+                s == Sort::Modified || s == Sort::Size
+            };
+            ListQuery {
+                sort: s,
+                desc,
+                ..q.clone()
+            }
+            .href()
         })
     };
     let aria_sort = move |s: Sort| {
@@ -564,7 +637,7 @@ pub fn Listing(
                             </th>
                             {Sort::ALL.into_iter().map(|s| view! {
                                 <th scope="col" aria-sort=move || aria_sort(s) class=if s == Sort::Size { "num" } else { "" }>
-                                    <A href=move || sort_href(s)>{s.label()}{move || match aria_sort(s) { "ascending" => " ▲", "descending" => " ▼", _ => "" }}</A>
+                                    <a href=move || sort_href(s)>{s.label()}<span aria-hidden="true">{move || match aria_sort(s) { "ascending" => " ▲", "descending" => " ▼", _ => "" }}</span></a>
                                 </th>
                             }).collect_view()}
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
@@ -700,10 +773,18 @@ fn ListRow(
     let key_sel = StoredValue::new(key.clone());
     let is_selected = move || key_sel.with_value(|k| selected.with(|s| s.contains(k)));
     let name = row.name().to_string();
-    let (href, icon, size, class, state, modified, folder_hint, file_id, is_folder, thumb) = match &row {
+    let (href, size, class, state, modified, folder_hint, file_id, is_folder, thumb) = match &row {
         Row::Folder(d) => (
-            query.with_value(|q| ListQuery { vault_id: q.vault_id.clone(), path: d.path.clone(), sort: q.sort, desc: q.desc, ..Default::default() }.href()),
-            "📁",
+            query.with_value(|q| {
+                ListQuery {
+                    vault_id: q.vault_id.clone(),
+                    path: d.path.clone(),
+                    sort: q.sort,
+                    desc: q.desc,
+                    ..Default::default()
+                }
+                .href()
+            }),
             "—".to_string(),
             String::new(),
             String::new(),
@@ -715,13 +796,16 @@ fn ListRow(
         ),
         Row::File(f) => (
             query.with_value(|q| details_href(q, &f.id)),
-            kind_icon(&f.kind),
             format::bytes(f.size),
             class_label(&f.storage_class).to_string(),
             state_label(&f.state).to_string(),
             format::time_ms(f.updated_at),
             // In a search, where the file sits.
-            if query.with_value(|q| q.is_search()) && !f.folder_path.is_empty() { format!("{}/", f.folder_path) } else { String::new() },
+            if query.with_value(|q| q.is_search()) && !f.folder_path.is_empty() {
+                format!("{}/", f.folder_path)
+            } else {
+                String::new()
+            },
             Some(f.id.clone()),
             false,
             f.has_thumb == 1,
@@ -734,7 +818,11 @@ fn ListRow(
     let key_drag = key.clone();
     let open = {
         let file_id = file_id.clone();
-        move || file_id.as_ref().is_some_and(|id| details.with(|d| d.as_deref() == Some(id.as_str())))
+        move || {
+            file_id
+                .as_ref()
+                .is_some_and(|id| details.with(|d| d.as_deref() == Some(id.as_str())))
+        }
     };
     let row_for_rename = row.clone();
     let rename_label = format!("Rename {name}");
@@ -771,22 +859,22 @@ fn ListRow(
                     on:click=move |ev: leptos::ev::MouseEvent| on_click.run((i, ev.shift_key(), true)) />
             </td>
             <th scope="row" class="name">
-                <span class="icon" aria-hidden="true">
+                <span class=if is_folder { "icon folder-icon" } else { "icon" } aria-hidden="true">
                     {if thumb {
                         view! { <img src=format!("/files/{}/thumb", file_id.clone().unwrap_or_default()) alt="" loading="lazy" width="32" height="32" /> }.into_any()
                     } else {
-                        view! { <span>{icon}</span> }.into_any()
+                        icon(is_folder).into_any()
                     }}
                 </span>
                 {(!folder_hint.is_empty()).then(|| view! { <span class="folder">{folder_hint.clone()}</span> })}
-                <A href=href attr:class=if is_folder { "folder-link" } else { "file-link" }>{name.clone()}</A>
+                <a href=href class=if is_folder { "folder-link" } else { "file-link" }>{name.clone()}</a>
                 <span class="file-sub">{if is_folder { "Folder".to_string() } else { format!("{size} · {class} · {modified}") }}</span>
             </th>
             <td class="num">{size.clone()}</td>
             <td>{class}</td>
             <td>{state}</td>
             <td>{modified}</td>
-            <td class="actions">
+            <td class="row-actions">
                 {file_id.clone().map(|id| view! {
                     <a href=format!("/files/{id}/download") aria-label=download_label.clone() rel="external">"Download"</a>
                 })}
@@ -906,8 +994,17 @@ fn DownloadDialog(selection: Signal<Selection>) -> impl IntoView {
 }
 
 #[component]
-fn RenameDialog(target: RwSignal<Option<Row>>, open: RwSignal<bool>, version: RwSignal<u32>) -> impl IntoView {
-    let name = RwSignal::new(target.get_untracked().map(|r| r.name().to_string()).unwrap_or_default());
+fn RenameDialog(
+    target: RwSignal<Option<Row>>,
+    open: RwSignal<bool>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
+    let name = RwSignal::new(
+        target
+            .get_untracked()
+            .map(|r| r.name().to_string())
+            .unwrap_or_default(),
+    );
     let error = RwSignal::new(None::<String>);
     view! {
         <form class="dialog-body" on:submit=move |ev| {
@@ -939,7 +1036,12 @@ fn RenameDialog(target: RwSignal<Option<Row>>, open: RwSignal<bool>, version: Rw
 }
 
 #[component]
-fn NewFolderDialog(vault_id: String, parent: String, open: RwSignal<bool>, version: RwSignal<u32>) -> impl IntoView {
+fn NewFolderDialog(
+    vault_id: String,
+    parent: String,
+    open: RwSignal<bool>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let (vid, par) = (StoredValue::new(vault_id), StoredValue::new(parent));
@@ -1037,7 +1139,11 @@ pub fn TrashPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match super::api::restore_files(ids).await {
                 Ok(n) => {
-                    notice.set(Some(format!("{} restored to where {} deleted from.", format::count(n, "file", "files"), if n == 1 { "it was" } else { "they were" })));
+                    notice.set(Some(format!(
+                        "{} restored to where {} deleted from.",
+                        format::count(n, "file", "files"),
+                        if n == 1 { "it was" } else { "they were" }
+                    )));
                     selected.update(|s| s.clear());
                     version.update(|v| *v += 1);
                 }
@@ -1049,7 +1155,10 @@ pub fn TrashPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match super::api::empty_trash(ids).await {
                 Ok(n) => {
-                    notice.set(Some(format!("{} deleted for good.", format::count(n, "file", "files"))));
+                    notice.set(Some(format!(
+                        "{} deleted for good.",
+                        format::count(n, "file", "files")
+                    )));
                     selected.update(|s| s.clear());
                     empty_open.set(false);
                     version.update(|v| *v += 1);
@@ -1087,7 +1196,7 @@ pub fn TrashPage() -> impl IntoView {
                                     <button type="button" class="small danger" on:click=move |_| empty_open.set(true)>{format!("Empty trash ({})", format::count(total as i64, "file", "files"))}</button>
                                 </div>
                                 <div class="table-wrap">
-                                    <table class="files">
+                                    <table class="files trash">
                                         <caption class="visually-hidden">"Files in the trash, most recently deleted first"</caption>
                                         <thead><tr>
                                             <th scope="col" class="check"><span class="visually-hidden">"Select"</span></th>
@@ -1114,7 +1223,7 @@ pub fn TrashPage() -> impl IntoView {
                                                         <td class="num">{format::bytes(t.size)}</td>
                                                         <td>{t.vault_name.clone()}</td>
                                                         <td>{format::time_ms(t.deleted_at)}<br /><small class="muted">{format!("deleted for good {}", format::time_ms(gone))}</small></td>
-                                                        <td class="actions"><button type="button" class="link" aria-label=format!("Restore {}", t.name)
+                                                        <td class="row-actions"><button type="button" class="link" aria-label=format!("Restore {}", t.name)
                                                             on:click=move |_| restore(vec![id3.clone()])>"Restore"</button></td>
                                                     </tr>
                                                 }

@@ -33,7 +33,9 @@ impl PriceList {
     }
 
     fn standard_micros(&self) -> i64 {
-        self.get("STANDARD").map(|p| p.storage_micros_gb_month).unwrap_or_default()
+        self.get("STANDARD")
+            .map(|p| p.storage_micros_gb_month)
+            .unwrap_or_default()
     }
 
     /// Bytes billed at the class's price for an object of `size`.
@@ -44,21 +46,29 @@ impl PriceList {
     /// What keeping one object of `size` bytes in `class` costs a month, in micro-dollars.
     pub fn monthly_cost_micros(&self, class: &str, size: i64) -> i64 {
         let Some(p) = self.get(class) else { return 0 };
-        let at_class = Self::billable_bytes(p, size) as f64 * p.storage_micros_gb_month as f64 / GIB;
+        let at_class =
+            Self::billable_bytes(p, size) as f64 * p.storage_micros_gb_month as f64 / GIB;
         let at_standard = p.overhead_standard_bytes as f64 * self.standard_micros() as f64 / GIB;
         (at_class + at_standard).round() as i64
     }
 
     /// The fee for deleting (or moving out of) an object stored in `class` since `since_ms`,
     /// at `now_ms`: the storage of the days left of the class's minimum, in micro-dollars.
-    pub fn early_deletion_fee_micros(&self, class: &str, size: i64, since_ms: i64, now_ms: i64) -> i64 {
+    pub fn early_deletion_fee_micros(
+        &self,
+        class: &str,
+        size: i64,
+        since_ms: i64,
+        now_ms: i64,
+    ) -> i64 {
         let Some(p) = self.get(class) else { return 0 };
         let stored_days = ((now_ms - since_ms).max(0)) as f64 / DAY_MS as f64;
         let left = p.min_storage_days as f64 - stored_days;
         if left <= 0.0 {
             return 0;
         }
-        let per_day = Self::billable_bytes(p, size) as f64 * p.storage_micros_gb_month as f64 / GIB / 30.0;
+        let per_day =
+            Self::billable_bytes(p, size) as f64 * p.storage_micros_gb_month as f64 / GIB / 30.0;
         (per_day * left).round() as i64
     }
 }
@@ -112,9 +122,15 @@ mod tests {
         let day = 86_400_000;
         // 30 GiB in Deep Archive for 60 days: 120 days left of 180 → 4 months of storage.
         // (30 GiB + 32 KB) * 990 / 2^30 = 29700.03 per month; × 120 / 30 = 118800.12 → 118800.
-        assert_eq!(l.early_deletion_fee_micros("DEEP_ARCHIVE", 30 << 30, 0, 60 * day), 118_800);
+        assert_eq!(
+            l.early_deletion_fee_micros("DEEP_ARCHIVE", 30 << 30, 0, 60 * day),
+            118_800
+        );
         // Past the minimum, nothing.
-        assert_eq!(l.early_deletion_fee_micros("DEEP_ARCHIVE", 30 << 30, 0, 200 * day), 0);
+        assert_eq!(
+            l.early_deletion_fee_micros("DEEP_ARCHIVE", 30 << 30, 0, 200 * day),
+            0
+        );
         // Standard has no minimum.
         assert_eq!(l.early_deletion_fee_micros("STANDARD", 30 << 30, 0, 0), 0);
     }

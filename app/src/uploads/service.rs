@@ -184,7 +184,7 @@ pub async fn start_upload(
 
     let upload_id = new_id();
     let recorded = async {
-        let mut tx = st.db.pool.begin().await?;
+        let mut tx = st.db.begin().await?;
         sqlx::query(
             "INSERT INTO files (id, workspace_id, vault_id, folder_id, name, size, content_type,
                 sha256, s3_key, storage_class, state, created_by, created_at, updated_at,
@@ -380,7 +380,7 @@ pub async fn parts_done(
         ));
     }
     let now = st.clock.now_ms();
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     for p in parts {
         if p.etag.trim().is_empty() || p.etag.len() > 200 {
             return Err(AppError::invalid(
@@ -698,7 +698,7 @@ async fn finish_complete(
     }
 
     let now = st.clock.now_ms();
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     for p in parts {
         sqlx::query(
             "UPDATE upload_parts SET etag = $1, stored_at = COALESCE(stored_at, $2),
@@ -743,11 +743,26 @@ async fn finish_complete(
             .bind(&old)
             .execute(&mut *tx)
             .await?;
-            files::record_event(&mut *tx, &old, Some(&up.created_by), "trashed", "replaced by a new upload", now).await?;
+            files::record_event(
+                &mut *tx,
+                &old,
+                Some(&up.created_by),
+                "trashed",
+                "replaced by a new upload",
+                now,
+            )
+            .await?;
         }
     } else {
         // The upload's name, unless another live file in the folder took it meanwhile.
-        name = files::free_name_in(&st.db, &up.vault_id, up.folder_id.as_deref(), &name, &up.file_id).await?;
+        name = files::free_name_in(
+            &st.db,
+            &up.vault_id,
+            up.folder_id.as_deref(),
+            &name,
+            &up.file_id,
+        )
+        .await?;
     }
     sqlx::query(
         "UPDATE files SET state = 'available', sha256 = $1, name = $2, updated_at = $3 WHERE id = $4",
@@ -758,16 +773,22 @@ async fn finish_complete(
     .bind(&up.file_id)
     .execute(&mut *tx)
     .await?;
-    files::record_event(&mut *tx, &up.file_id, Some(&up.created_by), "uploaded", "", now).await?;
+    files::record_event(
+        &mut *tx,
+        &up.file_id,
+        Some(&up.created_by),
+        "uploaded",
+        "",
+        now,
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(%upload_id, file_id = %up.file_id, "upload completed");
 
-    Ok(sqlx::query_as(
-        sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
-            files::ENTRY_COLUMNS
-        )),
-    )
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
+        files::ENTRY_COLUMNS
+    )))
     .bind(&up.file_id)
     .fetch_one(&st.db.pool)
     .await?)

@@ -93,6 +93,16 @@ impl Queue {
             (open, items.len())
         })
     }
+
+    /// Unfinished files now, without subscribing (for callbacks).
+    pub fn unfinished_untracked(&self) -> usize {
+        self.items.with_untracked(|items| {
+            items
+                .iter()
+                .filter(|i| i.phase.with_untracked(|p| p.unfinished()))
+                .count()
+        })
+    }
 }
 
 pub const DEFAULT_PARALLEL: usize = 4;
@@ -170,7 +180,11 @@ pub fn Uploader(
             on:dragover=move |ev| { ev.prevent_default(); dragging.set(true); }
             on:dragleave=move |_| dragging.set(false)
             on:drop=on_drop>
-            <p>"Drop files or folders here, or"</p>
+            <p>{move || base.with(|b| if b.is_empty() {
+                "Drop files or folders here, or".to_string()
+            } else {
+                format!("Drop files or folders here to upload into “{b}”, or")
+            })}</p>
             <div class="pick">
                 <label class="button">
                     "Choose files"

@@ -65,7 +65,10 @@ pub async fn create_vault(name: String) -> Result<Vault, AppError> {
 pub async fn rename_vault(vault_id: String, name: String) -> Result<Vault, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::rename_vault(&st, &actor(&st).await?, &vault_id, &name).await }.await)
+    finish(
+        async { super::service::rename_vault(&st, &actor(&st).await?, &vault_id, &name).await }
+            .await,
+    )
 }
 
 /// Deletes a vault; one with files needs `confirm` to be its name (everything goes to the
@@ -74,5 +77,8 @@ pub async fn rename_vault(vault_id: String, name: String) -> Result<Vault, AppEr
 pub async fn delete_vault(vault_id: String, confirm: String) -> Result<i64, AppError> {
     use crate::core::request::{actor, finish, state};
     let st = state()?;
-    finish(async { super::service::delete_vault(&st, &actor(&st).await?, &vault_id, &confirm).await }.await)
+    finish(
+        async { super::service::delete_vault(&st, &actor(&st).await?, &vault_id, &confirm).await }
+            .await,
+    )
 }

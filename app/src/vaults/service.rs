@@ -60,7 +60,8 @@ pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError>
 
 /// One vault, if the actor may see it (NotFound otherwise: no hint that it exists).
 pub async fn get_vault(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vault, AppError> {
-    let sql = format!("SELECT {VAULT_COLUMNS} FROM vaults v WHERE v.id = $1 AND v.deleted_at IS NULL");
+    let sql =
+        format!("SELECT {VAULT_COLUMNS} FROM vaults v WHERE v.id = $1 AND v.deleted_at IS NULL");
     let vault: Vault = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(vault_id)
         .fetch_optional(&db.pool)
@@ -85,7 +86,7 @@ pub async fn create_vault(st: &AppState, actor: &Actor, name: &str) -> Result<Va
         message: "You have no workspace you may add vaults to.".into(),
     })?;
     name_free(&st.db, &workspace_id, &name, "").await?;
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     let id = create_in_tx(&mut tx, &workspace_id, &name, st.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(vault_id = %id, "vault created");
@@ -110,7 +111,12 @@ async fn name_free(db: &Db, workspace_id: &str, name: &str, except: &str) -> Res
 }
 
 /// Renames a vault (admins and owners).
-pub async fn rename_vault(st: &AppState, actor: &Actor, vault_id: &str, name: &str) -> Result<Vault, AppError> {
+pub async fn rename_vault(
+    st: &AppState,
+    actor: &Actor,
+    vault_id: &str,
+    name: &str,
+) -> Result<Vault, AppError> {
     let vault = get_vault(&st.db, actor, vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Admin).await?;
     let name = super::check_vault_name(name)?;
@@ -127,7 +133,12 @@ pub async fn rename_vault(st: &AppState, actor: &Actor, vault_id: &str, name: &s
 /// needs `confirm` to be its name: every file moves to the trash (restorable for a week;
 /// restoring one brings the vault back) and the vault disappears from the list. Returns
 /// how many files went to the trash.
-pub async fn delete_vault(st: &AppState, actor: &Actor, vault_id: &str, confirm: &str) -> Result<i64, AppError> {
+pub async fn delete_vault(
+    st: &AppState,
+    actor: &Actor,
+    vault_id: &str,
+    confirm: &str,
+) -> Result<i64, AppError> {
     let vault = get_vault(&st.db, actor, vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Admin).await?;
     let (folders,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM folders WHERE vault_id = $1")
@@ -147,7 +158,10 @@ pub async fn delete_vault(st: &AppState, actor: &Actor, vault_id: &str, confirm:
     if (vault.file_count > 0 || folders > 0) && confirm.trim() != vault.name {
         return Err(AppError::invalid(
             "confirm",
-            format!("This vault is not empty. Type its name, “{}”, to move everything in it to the trash.", vault.name),
+            format!(
+                "This vault is not empty. Type its name, “{}”, to move everything in it to the trash.",
+                vault.name
+            ),
         ));
     }
     let mut trashed = 0;
@@ -162,9 +176,10 @@ pub async fn delete_vault(st: &AppState, actor: &Actor, vault_id: &str, confirm:
             break;
         }
         let ids: Vec<String> = ids.into_iter().map(|r| r.0).collect();
-        trashed += crate::files::service::trash_files_checked(st, actor.user_id(), &vault.id, &ids).await?;
+        trashed += crate::files::service::trash_files_checked(st, actor.user_id(), &vault.id, &ids)
+            .await?;
     }
-    let mut tx = st.db.pool.begin().await?;
+    let mut tx = st.db.begin().await?;
     sqlx::query("UPDATE files SET folder_id = NULL WHERE vault_id = $1")
         .bind(&vault.id)
         .execute(&mut *tx)

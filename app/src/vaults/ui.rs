@@ -1,5 +1,7 @@
 //! The vault list and the vault page (uploader + file list).
-use super::api::{CreateVault, UpdateVaultSettings, delete_vault, get_vault, list_vaults, rename_vault};
+use super::api::{
+    CreateVault, UpdateVaultSettings, delete_vault, get_vault, list_vaults, rename_vault,
+};
 use super::{ClassStat, STORAGE_CLASSES, Vault};
 use crate::ErrorNote;
 use crate::files::ui::{Listing, Modal};
@@ -15,7 +17,13 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 pub fn VaultsPage() -> impl IntoView {
     let create = ServerAction::<CreateVault>::new();
     let vaults = Resource::new(move || create.version().get(), |_| list_vaults());
-    let error = move || create.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        create
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <Title text="Vaults — Nexus Deep Storage" />
         <section class="panel">
@@ -77,11 +85,15 @@ pub fn VaultPage() -> impl IntoView {
         let id = vault_id();
         query_map.with(|m| ListQuery::from_pairs(&id, m.into_iter().map(|(k, v)| (k.as_ref(), v))))
     });
-    let details = Signal::derive(move || query_map.with(|m| m.get("file")).filter(|f| !f.is_empty()));
+    let details =
+        Signal::derive(move || query_map.with(|m| m.get("file")).filter(|f| !f.is_empty()));
     // Bumped after a change so the vault's totals and the list refetch.
     let version = RwSignal::new(0u32);
     let vault = Resource::new(move || (vault_id(), version.get()), |(id, _)| get_vault(id));
-    let first = Resource::new(move || (query.get(), version.get()), |(q, _)| list_page(q, None, None));
+    let first = Resource::new(
+        move || (query.get(), version.get()),
+        |(q, _)| list_page(q, None, None),
+    );
     // Owned by the page, not the uploader: the vault's panel renders again after uploads and
     // the queue must survive that.
     let queue = Queue::new();
@@ -89,7 +101,7 @@ pub fn VaultPage() -> impl IntoView {
     let landed = StoredValue::new(0u32);
     let on_done = Callback::new(move |_| {
         landed.update_value(|n| *n += 1);
-        if queue.counts().0 == 0 || landed.get_value().is_multiple_of(25) {
+        if queue.unfinished_untracked() == 0 || landed.get_value().is_multiple_of(25) {
             version.update(|n| *n += 1);
         }
     });

@@ -22,10 +22,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
         b.call("get_vault", &[("vault_id", &a_vault)]).await.status,
         404
     );
-    assert_eq!(
-        b.list_files(&a_vault).await.status,
-        404
-    );
+    assert_eq!(b.list_files(&a_vault).await.status, 404);
     assert_eq!(
         b.get(&format!("/files/{a_file_id}/download"))
             .await
@@ -53,12 +50,7 @@ async fn user_b_cannot_list_download_complete_or_presign_anything_of_user_a() {
 
     // A still has everything.
     assert_eq!(
-        a.list_files(&a_vault)
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
+        a.list_files(&a_vault).await.body.as_array().unwrap().len(),
         1
     );
     assert_eq!(a.presign(a_upload, &[1]).await.status, 200);
@@ -71,12 +63,7 @@ async fn signed_out_visitors_get_nothing() {
     let a_vault = a.sign_up("owner@example.com").await;
     let anon = app.client();
     assert_eq!(anon.call("list_vaults", &[]).await.status, 401);
-    assert_eq!(
-        anon.list_files(&a_vault)
-            .await
-            .status,
-        401
-    );
+    assert_eq!(anon.list_files(&a_vault).await.status, 401);
     let start = anon.start_upload(&a_vault, "x", "1", "").await;
     assert_eq!(start.status, 401);
 }
