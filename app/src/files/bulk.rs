@@ -419,7 +419,7 @@ pub async fn download_links(
         let sub = format!("{path}/");
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, $3) = $4)
+             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
                AND f.deleted_at IS NULL AND f.state <> 'uploading' LIMIT $5",
         )
         .bind(&vault.id)

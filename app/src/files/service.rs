@@ -330,8 +330,8 @@ pub async fn move_folder(
     // Descendants first (their paths start with the old path and a '/'), then the folder.
     let old_prefix_len = folder.path.chars().count() as i64;
     sqlx::query(
-        "UPDATE folders SET path = $1 || SUBSTR(path, $2)
-         WHERE vault_id = $3 AND SUBSTR(path, 1, $4) = $5",
+        "UPDATE folders SET path = $1 || SUBSTR(path, CAST($2 AS INTEGER))
+         WHERE vault_id = $3 AND SUBSTR(path, 1, CAST($4 AS INTEGER)) = $5",
     )
     .bind(&new_path)
     .bind(old_prefix_len + 1)
@@ -915,7 +915,7 @@ pub async fn delete_folder_checked(
         // A batch of live files under the folder (its own and its subfolders').
         let ids: Vec<(String,)> = sqlx::query_as(
             "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, $3) = $4)
+             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
                AND f.deleted_at IS NULL AND f.state <> 'uploading' LIMIT 500",
         )
         .bind(&vault_id)
@@ -935,7 +935,7 @@ pub async fn delete_folder_checked(
     // (whose rows go, and would take the files with them).
     sqlx::query(
         "UPDATE files SET folder_id = NULL WHERE vault_id = $1 AND deleted_at IS NOT NULL AND folder_id IN
-           (SELECT id FROM folders WHERE vault_id = $1 AND (path = $2 OR SUBSTR(path, 1, $3) = $4))",
+           (SELECT id FROM folders WHERE vault_id = $1 AND (path = $2 OR SUBSTR(path, 1, CAST($3 AS INTEGER)) = $4))",
     )
     .bind(&vault_id)
     .bind(&path)
@@ -945,7 +945,7 @@ pub async fn delete_folder_checked(
     .await?;
     // Files still uploading into the folder keep it alive: those folders stay.
     sqlx::query(
-        "DELETE FROM folders WHERE vault_id = $1 AND (path = $2 OR SUBSTR(path, 1, $3) = $4)
+        "DELETE FROM folders WHERE vault_id = $1 AND (path = $2 OR SUBSTR(path, 1, CAST($3 AS INTEGER)) = $4)
            AND NOT EXISTS (SELECT 1 FROM files f JOIN folders d2 ON d2.id = f.folder_id
                            WHERE f.vault_id = $1 AND (d2.path = folders.path OR SUBSTR(d2.path, 1, LENGTH(folders.path) + 1) = folders.path || '/'))",
     )
@@ -970,7 +970,7 @@ pub async fn count_subtree(db: &Db, folder_id: &str) -> Result<i64, AppError> {
     let subtree = format!("{path}/");
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM files f JOIN folders d ON d.id = f.folder_id
-         WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, $3) = $4)
+         WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
            AND f.deleted_at IS NULL AND f.state <> 'uploading'",
     )
     .bind(&vault_id)
@@ -1288,7 +1288,7 @@ pub async fn deletion_fee(
         let sub = format!("{path}/");
         let r: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT f.storage_class, f.size, f.class_changed_at FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, $3) = $4)
+             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
                AND f.deleted_at IS NULL AND f.state <> 'uploading' AND f.storage_class <> 'STANDARD'",
         )
         .bind(&vault.id)
