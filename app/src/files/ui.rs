@@ -244,6 +244,10 @@ pub fn Listing(
     /// The file whose details are open (from the URL).
     #[prop(into)]
     details: Signal<Option<String>>,
+    /// What the last action did, and a background job's progress: owned by the page, since
+    /// the listing renders anew after each change.
+    notice: RwSignal<Option<String>>,
+    progress: RwSignal<Option<super::BulkOp>>,
 ) -> impl IntoView {
     let rows = RwSignal::new(rows_of(&page));
     let next = RwSignal::new(page.next.clone());
@@ -253,9 +257,7 @@ pub fn Listing(
     let anchor = RwSignal::new(None::<usize>);
     let all_matching = RwSignal::new(false);
     let focus = RwSignal::new(0usize);
-    let notice = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<AppError>);
-    let progress = RwSignal::new(None::<super::BulkOp>);
     let (move_open, delete_open, download_open, rename_open, folder_open) = (
         RwSignal::new(false),
         RwSignal::new(false),
@@ -509,9 +511,25 @@ pub fn Listing(
     };
 
     // `/` anywhere on the page (outside a text field) goes to the search box.
+    // Escape closes the details panel (when no dialog has it).
     #[cfg(feature = "hydrate")]
     {
+        let navigate = navigate.clone();
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() == "Escape"
+                && !ev.default_prevented()
+                && details.with_untracked(|d| d.is_some())
+            {
+                let modal_open = document()
+                    .query_selector("dialog[open]")
+                    .ok()
+                    .flatten()
+                    .is_some();
+                if !modal_open {
+                    navigate(&q.with_value(|q| q.href()), Default::default());
+                }
+                return;
+            }
             if ev.key() != "/" {
                 return;
             }
@@ -582,7 +600,8 @@ pub fn Listing(
     };
 
     view! {
-        <div class="browser">
+        <div class="browser" class:with-details=move || details.with(|d| d.is_some())>
+            <div class="browser-main">
             <Breadcrumbs query=query.clone() vault_name=vault_name on_drop_to=on_drop_to />
             <SearchForm query=query.clone() />
             <div class="toolbar">
@@ -689,6 +708,7 @@ pub fn Listing(
             <Modal open=folder_open label="New folder">
                 <NewFolderDialog vault_id=q.with_value(|q| q.vault_id.clone()) parent=q.with_value(|q| q.path.clone()) open=folder_open version=version />
             </Modal>
+            </div>
             {move || details.get().map(|id| view! { <DetailsPanel file_id=id query=q.get_value() version=version /> })}
         </div>
     }

@@ -150,12 +150,15 @@ fn call_helper(name: &str, arg: &JsValue) -> Option<js_sys::Promise> {
     f.call1(&h, arg).ok()?.dyn_into().ok()
 }
 
-/// Makes and stores an image's preview in the background (best effort).
-fn store_thumb(file: &File, file_id: &str) {
+/// Makes and stores an image's preview (best effort: a file the browser cannot draw has
+/// none). Awaited before the file shows as uploaded, so the list that refreshes next has it.
+async fn store_thumb(file: &File, file_id: &str) {
     let arg = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&arg, &"file".into(), file);
     let _ = js_sys::Reflect::set(&arg, &"fileId".into(), &file_id.into());
-    let _ = call_helper("storeThumb", &arg);
+    if let Some(p) = call_helper("storeThumb", &arg) {
+        let _ = JsFuture::from(p).await;
+    }
 }
 
 fn idb_put(ticket: &UploadTicket, job: &Job) {
@@ -703,7 +706,7 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
         {
             Ok(entry) => {
                 if entry.kind == "image" {
-                    store_thumb(&job.file, &entry.id);
+                    store_thumb(&job.file, &entry.id).await;
                 }
                 return Ok(entry.name);
             }

@@ -112,6 +112,16 @@ pub fn VaultPage() -> impl IntoView {
         }
     });
     let base = Signal::derive(move || query.with(|q| q.path.clone()));
+    let notice = RwSignal::new(None::<String>);
+    let progress = RwSignal::new(None::<crate::files::BulkOp>);
+    // A notice belongs to the view it was made in.
+    Effect::new(move |prev: Option<ListQuery>| {
+        let now = query.get();
+        if prev.is_some_and(|p| p != now) {
+            notice.set(None);
+        }
+        now
+    });
 
     view! {
         <Transition fallback=|| view! { <p class="muted" role="status">"Loading vault…"</p> }>
@@ -150,7 +160,7 @@ pub fn VaultPage() -> impl IntoView {
                             <ErrorNote error=e />
                             <p><A href=format!("/vaults/{}", vault_id())>"Back to the vault's top level"</A></p>
                         }.into_any(),
-                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=name version=version details=details /> }.into_any(),
+                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=name version=version details=details notice=notice progress=progress /> }.into_any(),
                     }
                 })}
             </Transition>

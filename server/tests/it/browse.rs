@@ -122,6 +122,7 @@ async fn names(st: &AppState, actor: &Actor, query: &ListQuery) -> Vec<String> {
 }
 
 #[tokio::test]
+#[allow(clippy::type_complexity)]
 async fn every_sort_order_pages_by_keyset_with_folders_first_and_nothing_lost_or_repeated() {
     let app = TestApp::spawn().await;
     let st = &app.state;
@@ -392,7 +393,6 @@ async fn each_filter_narrows_the_view() {
                 class: "DEEP_ARCHIVE",
                 state: "archived",
                 updated_at: jan1 + 10 * day,
-                ..Default::default()
             },
             Seed {
                 name: "song.flac",
@@ -401,7 +401,6 @@ async fn each_filter_narrows_the_view() {
                 class: "GLACIER",
                 state: "restoring",
                 updated_at: jan1 + 20 * day,
-                ..Default::default()
             },
             Seed {
                 name: "notes.pdf",
@@ -418,7 +417,6 @@ async fn each_filter_narrows_the_view() {
                 class: "DEEP_ARCHIVE",
                 state: "restored",
                 updated_at: jan1 + 40 * day,
-                ..Default::default()
             },
             Seed {
                 name: "blob.bin",
