@@ -19,7 +19,7 @@ const { chromium } = require(path.join(__dirname, '..', 'end2end', 'node_modules
   await page.getByLabel('Password').fill('bench password 1234');
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL(/\/vaults\/[0-9a-f-]+$/);
-  await page.getByText('No files yet').waitFor();
+  await page.getByText('This folder is empty.').waitFor();
 
   let appBytes = 0; let t0 = null; let t1 = null;
   const origin = new URL(base).origin;

@@ -2,17 +2,10 @@
 // drag, shift-click ranges, search, bulk delete, the trash, the keyboard, and views that
 // are links (reload and back keep them).
 const { test, expect } = require('@playwright/test');
+const { signUp } = require('../support');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-
-async function signUp(page, who) {
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(`${who}-${Date.now()}@example.com`);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
-}
 
 async function newFolder(page, name) {
   await page.getByRole('button', { name: 'New folder' }).click();

@@ -24,7 +24,7 @@ test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, te
   await page.getByRole('button', { name: 'Create account' }).click();
   await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
   await expect(page.getByRole('heading', { level: 1, name: 'My vault' })).toBeVisible();
-  await expect(page.getByText('No files yet')).toBeVisible();
+  await expect(page.getByText('This folder is empty.')).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('vault-empty.png'), fullPage: true });
 
   // Pick the file; record every value the progress bar takes on its way.

@@ -2,6 +2,7 @@
 // reload mid-upload and continue, a folder of 300 files, storage failures mid-part, vault
 // rules, duplicates.
 const { test, expect } = require('@playwright/test');
+const { signUp } = require('../support');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
@@ -29,15 +30,6 @@ function sha256(file) {
   while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
   fs.closeSync(fd);
   return h.digest('hex');
-}
-
-async function signUp(page, who) {
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(`${who}-${Date.now()}@example.com`);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
-  await expect(page.getByText('No files yet')).toBeVisible();
 }
 
 async function percent(page, name) {
@@ -136,10 +128,25 @@ test('a folder of 300 files in 3 levels keeps its structure', async ({ page }, t
   await signUp(page, 'folder');
   await page.getByLabel('Choose a folder').setInputFiles(top);
   await expect(page.getByTestId('queue-status')).toContainText('Finished · 300 of 300 files', { timeout: 150_000 });
-  await expect(page.getByRole('table').getByRole('row')).toHaveCount(301, { timeout: 30_000 });
-  await expect(page.getByRole('row', { name: /album\/trip\/day1\/photo-002\.jpg/ })).toBeVisible();
-  await expect(page.getByRole('row', { name: /album\/trip\/photo-001\.jpg/ })).toBeVisible();
-  await expect(page.getByRole('row', { name: /album\/photo-000\.jpg/ })).toBeVisible();
+  // The folders are folders: 100 files at each level.
+  await expect(page.getByTestId('view-count')).toHaveText('1 folder · 0 files');
+  await page.getByRole('link', { name: 'album', exact: true }).click();
+  await expect(page.getByTestId('view-count')).toHaveText('1 folder · 100 files');
+  await expect(page.getByRole('row', { name: /photo-000\.jpg/ })).toBeVisible();
+  await page.getByRole('link', { name: 'trip', exact: true }).click();
+  await expect(page.getByTestId('view-count')).toHaveText('1 folder · 100 files');
+  await expect(page.getByRole('row', { name: /photo-001\.jpg/ })).toBeVisible();
+  await page.getByRole('link', { name: 'day1', exact: true }).click();
+  await expect(page.getByTestId('view-count')).toHaveText('100 files');
+  await expect(page.getByRole('row', { name: /photo-002\.jpg/ })).toBeVisible();
+  // The whole vault, flat, pages of 100: all 300 listed.
+  await page.getByLabel('Where').selectOption('vault');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByTestId('view-count')).toHaveText('300 files');
+  await page.getByRole('button', { name: 'Show more' }).click();
+  await page.getByRole('button', { name: 'Show more' }).click();
+  await expect(page.getByRole('table').getByRole('row')).toHaveCount(301);
+  await expect(page.getByRole('button', { name: 'Show more' })).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('folder.png') });
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -821,7 +821,7 @@ fn ListRow(
             state_label(&f.state).to_string(),
             format::time_ms(f.updated_at),
             // In a search, where the file sits.
-            if query.with_value(|q| q.is_search()) && !f.folder_path.is_empty() {
+            if query.with_value(|q| q.is_search() || q.everywhere) && !f.folder_path.is_empty() {
                 format!("{}/", f.folder_path)
             } else {
                 String::new()
