@@ -6,7 +6,6 @@ use super::{FileDetails, FileEntry, FileEvent, FolderEntry, ListQuery, Page, Sor
 use crate::core::db::{Dialect, Sql};
 use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
-use crate::vaults::Vault;
 use crate::workspaces::{Role, service::require_role};
 use base64::Engine;
 
@@ -523,9 +522,9 @@ pub async fn view_scope(
     db: &Db,
     actor: &Actor,
     q: &ListQuery,
-) -> Result<(Vault, Option<Option<String>>), AppError> {
-    let vault = crate::vaults::service::get_vault(db, actor, &q.vault_id).await?;
-    let folder = existing_folder(db, &vault.id, &q.path).await?;
+) -> Result<(String, Option<Option<String>>), AppError> {
+    let vault = crate::vaults::service::check_vault(db, actor, &q.vault_id, Role::Viewer).await?;
+    let folder = existing_folder(db, &vault, &q.path).await?;
     // "Everywhere" spans the vault (every file, flat, when nothing is searched for);
     // otherwise the view is one folder.
     let scope = if q.everywhere { None } else { Some(folder) };
@@ -559,7 +558,7 @@ pub async fn list_page(
     limit: i64,
 ) -> Result<Page, AppError> {
     let limit = limit.clamp(1, MAX_PAGE);
-    let (vault, scope) = view_scope(db, actor, q).await?;
+    let (vault_id, scope) = view_scope(db, actor, q).await?;
     let cursor = cursor
         .filter(|c| !c.is_empty())
         .map(decode_cursor)
@@ -572,7 +571,7 @@ pub async fn list_page(
     if list_folders && cursor.as_ref().is_none_or(|c| c.p == "d") {
         let desc = q.sort == Sort::Name && q.desc;
         let mut sql = Sql::new("SELECT id, name, path, created_at FROM folders WHERE vault_id = ");
-        let v = sql.arg(&vault.id);
+        let v = sql.arg(&vault_id);
         sql.push(&v);
         match &folder_of_view {
             None => sql.push(" AND parent_id IS NULL"),
@@ -600,7 +599,7 @@ pub async fn list_page(
                 .cloned()
                 .ok_or_else(|| AppError::internal("empty page"))?;
             let counts = if first_page {
-                Some(count_view(db, &vault.id, &scope, q, &folder_of_view).await?)
+                Some(count_view(db, &vault_id, &scope, q, &folder_of_view).await?)
             } else {
                 None
             };
@@ -620,7 +619,7 @@ pub async fn list_page(
 
     let room = limit - folders.len() as i64;
     let mut sql = Sql::new(&format!("SELECT {ENTRY_COLUMNS}"));
-    view_where(&mut sql, db, &vault.id, &scope, q)?;
+    view_where(&mut sql, db, &vault_id, &scope, q)?;
     let col = sort_column(q.sort);
     let (op, dir) = if q.desc { ("<", "DESC") } else { (">", "ASC") };
     if let Some(c) = cursor.as_ref().filter(|c| c.p == "f") {
@@ -651,7 +650,7 @@ pub async fn list_page(
         None
     };
     let counts = if first_page {
-        Some(count_view(db, &vault.id, &scope, q, &folder_of_view).await?)
+        Some(count_view(db, &vault_id, &scope, q, &folder_of_view).await?)
     } else {
         None
     };

@@ -71,6 +71,35 @@ pub async fn get_vault(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vault, 
     Ok(with_classes(db, vec![vault]).await?.remove(0))
 }
 
+/// The vault's id once the actor holds `role` in its workspace: the access check alone,
+/// without the totals `get_vault` adds (NotFound when it may not see it).
+pub async fn check_vault(
+    db: &Db,
+    actor: &Actor,
+    vault_id: &str,
+    role: Role,
+) -> Result<String, AppError> {
+    // One statement: the vault and the actor's membership of its workspace.
+    let found: Option<(String,)> = sqlx::query_as(
+        "SELECT m.role FROM vaults v
+         JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $2
+         WHERE v.id = $1 AND v.deleted_at IS NULL",
+    )
+    .bind(vault_id)
+    .bind(actor.user_id())
+    .fetch_optional(&db.pool)
+    .await?;
+    let held = found
+        .and_then(|(r,)| Role::parse(&r))
+        .ok_or(AppError::NotFound)?;
+    if held < role {
+        return Err(AppError::Forbidden {
+            message: format!("This needs the {} role in the workspace.", role.as_str()),
+        });
+    }
+    Ok(vault_id.to_string())
+}
+
 /// A new vault in the actor's personal workspace.
 pub async fn create_vault(st: &AppState, actor: &Actor, name: &str) -> Result<Vault, AppError> {
     let name = super::check_vault_name(name)?;
