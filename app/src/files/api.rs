@@ -170,6 +170,14 @@ pub async fn restore_files(file_ids: Vec<String>) -> Result<i64, AppError> {
     finish(async { super::service::restore_files(&st, &actor(&st).await?, &file_ids).await }.await)
 }
 
+/// What emptying the trash now would cost in early-deletion fees (micro-dollars).
+#[server(prefix = "/api", endpoint = "trash_fee")]
+pub async fn trash_fee() -> Result<i64, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { super::service::trash_fee(&st, &actor(&st).await?).await }.await)
+}
+
 /// Deletes files in the trash for good: the given ones, or all of it.
 #[server(prefix = "/api", endpoint = "empty_trash", input = Json)]
 pub async fn empty_trash(file_ids: Option<Vec<String>>) -> Result<i64, AppError> {

@@ -1313,3 +1313,21 @@ pub async fn deletion_fee(
         .map(|(class, size, since)| prices.early_deletion_fee_micros(class, *size, *since, now))
         .sum())
 }
+
+/// Early-deletion fees that emptying the actor's trash now would incur (micro-dollars).
+pub async fn trash_fee(st: &AppState, actor: &Actor) -> Result<i64, AppError> {
+    let prices = crate::pricing::service::load(&st.db).await?;
+    let now = st.clock.now_ms();
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT f.storage_class, f.size, f.class_changed_at FROM files f
+         JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
+         WHERE f.deleted_at IS NOT NULL AND f.storage_class <> 'STANDARD' LIMIT 100000",
+    )
+    .bind(actor.user_id())
+    .fetch_all(&st.db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|(class, size, since)| prices.early_deletion_fee_micros(class, *size, *since, now))
+        .sum())
+}

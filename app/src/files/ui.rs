@@ -1259,7 +1259,8 @@ pub fn TrashPage() -> impl IntoView {
             <Modal open=empty_open label="Empty trash">
                 <div class="dialog-body">
                     <h2>"Empty the trash?"</h2>
-                    <p>"Every file in the trash is deleted for good. This cannot be undone. Files deleted before their storage class's minimum time still bill the rest of it (an early-deletion fee)."</p>
+                    <p>"Every file in the trash is deleted for good. This cannot be undone."</p>
+                    <EmptyTrashFee />
                     <div class="dialog-actions">
                         <button type="button" class="danger" on:click=move |_| purge(None)>"Delete all for good"</button>
                         <button type="button" class="secondary" on:click=move |_| empty_open.set(false)>"Cancel"</button>
@@ -1267,5 +1268,22 @@ pub fn TrashPage() -> impl IntoView {
                 </div>
             </Modal>
         </section>
+    }
+}
+
+/// The early-deletion fee emptying the trash would incur, fetched when the dialog opens.
+#[component]
+fn EmptyTrashFee() -> impl IntoView {
+    let fee = Resource::new(|| (), |_| super::api::trash_fee());
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Checking for early-deletion fees…"</p> }>
+            {move || Suspend::new(async move {
+                match fee.await {
+                    Ok(0) => view! { <p class="muted">"No early-deletion fee applies."</p> }.into_any(),
+                    Ok(m) => view! { <p class="warning" role="alert">{format!("Some files were in archive classes for less than their minimum storage time: deleting them now incurs an early-deletion fee of about {}.", dollars(m))}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
