@@ -628,6 +628,13 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
         // The file's hash is fed in order, whatever order parts land in.
         hasher.update(js_sys::Uint8Array::new(&buf).to_vec());
         let sha = digest_b64(&buf).await?;
+        drop(buf);
+        // The PUT sends the file's own slice (the browser streams it from disk); S3 checks
+        // it against the checksum just computed, so a file changed meanwhile is refused.
+        let body = job
+            .file
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|_| Stop::Failed("the file could not be read".into()))?;
         if let Some((etag, stored_sha)) = stored.get(&n) {
             if stored_sha.as_ref().is_some_and(|s| s != &sha) {
                 return Err(Stop::Failed(format!(
@@ -655,7 +662,7 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
         let upload_id = ticket.upload_id.clone();
         let single = ticket.part_count == 1;
         leptos::task::spawn_local(async move {
-            let result = send_part(&job2, &slots, &upload_id, n, end - start, &buf, &sha).await;
+            let result = send_part(&job2, &slots, &upload_id, n, end - start, &body, &sha).await;
             slots.release();
             match result {
                 Ok(etag) => {
@@ -807,7 +814,7 @@ async fn send_part(
     upload_id: &str,
     n: i64,
     len: i64,
-    buf: &js_sys::ArrayBuffer,
+    buf: &web_sys::Blob,
     sha: &str,
 ) -> Result<String, Stop> {
     let mut url: Option<(PartUrl, f64)> = None;
@@ -899,7 +906,7 @@ async fn put_part(
     job: &Job,
     n: i64,
     url: &PartUrl,
-    buf: &js_sys::ArrayBuffer,
+    buf: &web_sys::Blob,
 ) -> Result<String, PutError> {
     let xhr = XmlHttpRequest::new().map_err(|_| PutError::Network)?;
     xhr.open("PUT", &url.url).map_err(|_| PutError::Network)?;
@@ -908,7 +915,7 @@ async fn put_part(
             .map_err(|_| PutError::Network)?;
     }
     // A stalled connection must end: at least 60 s, or 100 kB/s for large parts.
-    xhr.set_timeout(((buf.byte_length() as f64 / 100.0) as u32).max(60_000));
+    xhr.set_timeout(((buf.size() / 100.0) as u32).max(60_000));
     let (tx, rx) = oneshot::channel::<Result<String, PutError>>();
     let tx = Rc::new(RefCell::new(Some(tx)));
     let send = {
@@ -958,7 +965,7 @@ async fn put_part(
     xhr.set_ontimeout(Some(on_error.as_ref().unchecked_ref()));
     xhr.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
     job.xhrs.borrow_mut().insert(n, xhr.clone());
-    xhr.send_with_opt_buffer_source(Some(buf))
+    xhr.send_with_opt_blob(Some(buf))
         .map_err(|_| PutError::Network)?;
     let result = rx.await.unwrap_or(Err(PutError::Network));
     // The closures must outlive the request; drop them only now.
