@@ -51,7 +51,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
   const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
   const s = (m, p) => send(m, p, sessionId);
-  const evaluate = async (expression) => (await s('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true })).result.value;
+  const evaluate = async (expression) => {
+    const r = await s('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
+    if (r.exceptionDetails) throw new Error(`${expression}: ${JSON.stringify(r.exceptionDetails)}`);
+    return r.result.value;
+  };
   const until = async (expression, ms) => {
     const end = Date.now() + ms;
     while (Date.now() < end) {
@@ -65,6 +69,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   // Count the bytes every same-origin request carries (method, URL, headers the page sets, body).
   await s('Page.addScriptToEvaluateOnNewDocument', { source: `
     window.__appBytes = 0;
+    // Every part is a resource entry; the default buffer (250) would drop complete_upload's.
+    performance.setResourceTimingBufferSize(1000000);
     const count = (url, method, body) => {
       try { if (new URL(url, location.href).origin !== location.origin) return; } catch (e) { return; }
       let n = method.length + String(url).length + 12;

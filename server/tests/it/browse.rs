@@ -1090,7 +1090,9 @@ async fn early_deletion_fees_are_shown_before_deleting_archived_files() {
     assert_eq!(details.monthly_cost_micros, 30 * 23_000);
     // In the trash the fee is still owed when the trash is emptied.
     assert_eq!(files::trash_fee(st, &a).await.unwrap(), 0);
-    files::trash_files_checked(st, a.user_id(), &vault, &ids).await.unwrap();
+    files::trash_files_checked(st, a.user_id(), &vault, &ids)
+        .await
+        .unwrap();
     assert_eq!(files::trash_fee(st, &a).await.unwrap(), 118_800);
 }
 
