@@ -174,7 +174,7 @@ async fn seed(db: &Db, total: u64) -> (String, String, Vec<String>, String) {
         q.execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
         i += n;
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             eprintln!("  seeded {i} files ({:.0} s)", t0.elapsed().as_secs_f64());
         }
     }

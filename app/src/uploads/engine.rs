@@ -860,6 +860,9 @@ async fn send_part(
                 .ok_or_else(|| Stop::Failed("storage signed no URL".into()))?;
             url = Some((u, now_ms()));
         }
+        if job.paused.get() || job.cancelled.get() {
+            continue; // paused or cancelled while the URL was being signed
+        }
         let (u, _) = url.as_ref().expect("signed above");
         let result = put_part(job, n, u, buf).await;
         job.xhrs.borrow_mut().remove(&n);
