@@ -879,15 +879,17 @@ fn ListRow(
                     on:click=move |ev: leptos::ev::MouseEvent| on_click.run((i, ev.shift_key(), true)) />
             </td>
             <th scope="row" class="name">
-                <span class=if is_folder { "icon folder-icon" } else { "icon" } aria-hidden="true">
-                    {if thumb {
-                        view! { <img src=format!("/files/{}/thumb", file_id.clone().unwrap_or_default()) alt="" loading="lazy" width="32" height="32" /> }.into_any()
-                    } else {
-                        icon(is_folder).into_any()
-                    }}
+                <span class="name-line">
+                    <span class=if is_folder { "icon folder-icon" } else { "icon" } aria-hidden="true">
+                        {if thumb {
+                            view! { <img src=format!("/files/{}/thumb", file_id.clone().unwrap_or_default()) alt="" loading="lazy" width="32" height="32" /> }.into_any()
+                        } else {
+                            icon(is_folder).into_any()
+                        }}
+                    </span>
+                    {(!folder_hint.is_empty()).then(|| view! { <span class="folder" title=folder_hint.clone()>{folder_hint.clone()}</span> })}
+                    <a href=href class=if is_folder { "folder-link" } else { "file-link" }>{name.clone()}</a>
                 </span>
-                {(!folder_hint.is_empty()).then(|| view! { <span class="folder">{folder_hint.clone()}</span> })}
-                <a href=href class=if is_folder { "folder-link" } else { "file-link" }>{name.clone()}</a>
                 <span class="file-sub">{if is_folder { "Folder".to_string() } else { format!("{size} · {class} · {modified}") }}</span>
             </th>
             <td class="num">{size.clone()}</td>
