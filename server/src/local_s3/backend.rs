@@ -2,7 +2,10 @@
 //! and S3 clients use forwarded, ListParts completed with each part's ETag, and S3's SHA-256
 //! checksums: a part sent with `x-amz-checksum-sha256` is refused (`BadDigest`) unless its
 //! bytes match, CompleteMultipartUpload checks each part's checksum, and HeadObject reports
-//! the object's composite checksum as S3 does.
+//! the object's composite checksum as S3 does. And Glacier: each object keeps its storage
+//! class (CopyObject onto itself changes it), GLACIER and DEEP_ARCHIVE objects cannot be read
+//! or copied until restored, RestoreObject starts a restore that finishes after a delay per
+//! class and tier ([`GlacierTimes`]), and the restored copy expires after its days.
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -20,8 +23,117 @@ pub struct LocalS3 {
     /// `<parts_dir>/<upload id>/<part number>` holds the part's ETag (outside `root`, where a
     /// folder would be listed as a bucket).
     parts_dir: PathBuf,
-    /// `<meta_dir>/<sha256(bucket/key)>.sha256` holds an object's checksum.
+    /// `<meta_dir>/<sha256(bucket/key)>.sha256` holds an object's checksum, and `.state` its
+    /// storage class and restore (JSON), so both survive restarts.
     meta_dir: PathBuf,
+    glacier: GlacierTimes,
+}
+
+/// How long a restore takes per class and tier, and how long a restored "day" lasts: seconds
+/// by default, so a person can try the whole flow in a minute. S3 takes minutes to days.
+#[derive(Debug, Clone)]
+pub struct GlacierTimes {
+    /// (class, tier) → seconds; a missing pair is a tier the class does not offer.
+    pub delays: Vec<(String, String, u64)>,
+    pub day_ms: i64,
+}
+
+impl Default for GlacierTimes {
+    fn default() -> Self {
+        let d = |c: &str, t: &str, s| (c.to_string(), t.to_string(), s);
+        GlacierTimes {
+            delays: vec![
+                d("GLACIER", "Expedited", 2),
+                d("GLACIER", "Standard", 5),
+                d("GLACIER", "Bulk", 10),
+                d("DEEP_ARCHIVE", "Standard", 8),
+                d("DEEP_ARCHIVE", "Bulk", 15),
+            ],
+            day_ms: 86_400_000,
+        }
+    }
+}
+
+impl GlacierTimes {
+    /// Defaults, changed by `NEXUS_LOCAL_S3_RESTORE_SECS` ("GLACIER.Expedited=2,
+    /// DEEP_ARCHIVE.Bulk=15,…") and `NEXUS_LOCAL_S3_DAY_SECS`.
+    pub fn from_env() -> Result<GlacierTimes, String> {
+        let mut t = GlacierTimes::default();
+        if let Ok(v) = std::env::var("NEXUS_LOCAL_S3_RESTORE_SECS") {
+            for item in v.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let bad =
+                    || format!("NEXUS_LOCAL_S3_RESTORE_SECS: “{item}” is not CLASS.Tier=seconds");
+                let (pair, secs) = item.split_once('=').ok_or_else(bad)?;
+                let (class, tier) = pair.split_once('.').ok_or_else(bad)?;
+                let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
+                t.delays.retain(|(c, tr, _)| !(c == class && tr == tier));
+                t.delays.push((class.to_string(), tier.to_string(), secs));
+            }
+        }
+        if let Ok(v) = std::env::var("NEXUS_LOCAL_S3_DAY_SECS") {
+            let secs: i64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or("NEXUS_LOCAL_S3_DAY_SECS must be a positive number of seconds")?;
+            t.day_ms = secs * 1000;
+        }
+        Ok(t)
+    }
+
+    fn delay_ms(&self, class: &str, tier: &str) -> Option<i64> {
+        self.delays
+            .iter()
+            .find(|(c, t, _)| c == class && t == tier)
+            .map(|(_, _, s)| *s as i64 * 1000)
+    }
+}
+
+/// An object's storage class and restore, as the embedded endpoint keeps them.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct ObjectState {
+    /// '' is STANDARD.
+    class: String,
+    restore: Option<RestoreState>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct RestoreState {
+    tier: String,
+    days: i64,
+    ready_ms: i64,
+}
+
+/// Where an object's restore stands at a moment.
+#[derive(Debug, PartialEq)]
+enum Restored {
+    No,
+    Ongoing,
+    Until(i64),
+}
+
+/// Classes whose objects must be restored before they can be read.
+fn archived(class: &str) -> bool {
+    matches!(class, "GLACIER" | "DEEP_ARCHIVE")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// An HTTP date for `x-amz-restore`'s expiry (RFC 7231, as S3 writes it).
+fn http_date(ms: i64) -> String {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
 }
 
 #[derive(Debug)]
@@ -44,12 +156,75 @@ impl LocalS3 {
         let fs = s3s_fs::FileSystem::new(&root)
             .map_err(|e| std::io::Error::other(format!("s3s-fs: {e:?}")))?;
         let meta_dir = parts_dir.with_file_name("meta");
+        let glacier = GlacierTimes::from_env().map_err(std::io::Error::other)?;
         Ok(LocalS3 {
             fs,
             root,
             parts_dir,
             meta_dir,
+            glacier,
         })
+    }
+
+    fn state_path(&self, bucket: &str, key: &str) -> PathBuf {
+        let name = hex::encode(Sha256::digest(format!("{bucket}/{key}")));
+        self.meta_dir.join(format!("{name}.state"))
+    }
+
+    async fn state(&self, bucket: &str, key: &str) -> ObjectState {
+        tokio::fs::read(self.state_path(bucket, key))
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    async fn set_state(&self, bucket: &str, key: &str, st: &ObjectState) -> S3Result<()> {
+        let path = self.state_path(bucket, key);
+        let write = async {
+            tokio::fs::create_dir_all(&self.meta_dir).await?;
+            if st.class.is_empty() || st.class == "STANDARD" {
+                match tokio::fs::remove_file(&path).await {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                }
+            } else {
+                // Write then rename: a crash leaves the old state or the new, never half.
+                let tmp = path.with_extension("state.tmp");
+                tokio::fs::write(&tmp, serde_json::to_vec(st).unwrap_or_default()).await?;
+                tokio::fs::rename(&tmp, &path).await
+            }
+        };
+        write
+            .await
+            .map_err(|e| s3_error!(InternalError, "recording storage class: {e}"))
+    }
+
+    fn restored(&self, st: &ObjectState, now: i64) -> Restored {
+        match &st.restore {
+            None => Restored::No,
+            Some(r) if now < r.ready_ms => Restored::Ongoing,
+            Some(r) => {
+                let until = r.ready_ms + r.days * self.glacier.day_ms;
+                if now < until {
+                    Restored::Until(until)
+                } else {
+                    Restored::No
+                }
+            }
+        }
+    }
+
+    /// Refuses to read an archived object that has no restored copy (as S3 does).
+    async fn readable(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let st = self.state(bucket, key).await;
+        if archived(&st.class) && !matches!(self.restored(&st, now_ms()), Restored::Until(_)) {
+            return Err(s3_error!(
+                InvalidObjectState,
+                "The operation is not valid for the object's storage class"
+            ));
+        }
+        Ok(())
     }
 
     /// Whether s3s-fs knows this multipart upload (it keeps `.upload-<id>.json` until the
@@ -77,6 +252,14 @@ impl LocalS3 {
         tokio::fs::read_to_string(self.part_checksum_path(upload_id, part)?)
             .await
             .ok()
+    }
+
+    /// Whether the object's file is there (s3s-fs keeps `<root>/<bucket>/<key>`).
+    async fn fs_object_exists(&self, bucket: &str, key: &str) -> bool {
+        !key.split('/').any(|p| p == "..")
+            && tokio::fs::metadata(self.root.join(bucket).join(key))
+                .await
+                .is_ok_and(|m| m.is_file())
     }
 
     fn object_checksum_path(&self, bucket: &str, key: &str) -> PathBuf {
@@ -153,16 +336,39 @@ impl S3 for LocalS3 {
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let mut req = req;
+        // s3s-fs knows only STANDARD; the class is ours to keep.
+        let class = req
+            .input
+            .storage_class
+            .take()
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default();
         let out = self.fs.put_object(req).await?;
-        // A new object replaces the old one and its checksum.
+        // A new object replaces the old one, its checksum, class and restore.
         self.forget_object_checksum(&bucket, &key).await;
+        self.set_state(
+            &bucket,
+            &key,
+            &ObjectState {
+                class,
+                restore: None,
+            },
+        )
+        .await?;
         Ok(out)
     }
     async fn get_object(
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        self.fs.get_object(req).await
+        self.readable(&req.input.bucket, &req.input.key).await?;
+        let st = self.state(&req.input.bucket, &req.input.key).await;
+        let mut out = self.fs.get_object(req).await?;
+        if !st.class.is_empty() {
+            out.output.storage_class = Some(StorageClass::from(st.class));
+        }
+        Ok(out)
     }
     async fn head_object(
         &self,
@@ -174,10 +380,22 @@ impl S3 for LocalS3 {
             .as_ref()
             .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
         let path = self.object_checksum_path(&req.input.bucket, &req.input.key);
+        let st = self.state(&req.input.bucket, &req.input.key).await;
         let mut out = self.fs.head_object(req).await?;
         if wants && let Ok(sum) = tokio::fs::read_to_string(path).await {
             out.output.checksum_sha256 = Some(sum);
         }
+        if !st.class.is_empty() {
+            out.output.storage_class = Some(StorageClass::from(st.class.clone()));
+        }
+        out.output.restore = match self.restored(&st, now_ms()) {
+            Restored::No => None,
+            Restored::Ongoing => Some("ongoing-request=\"true\"".into()),
+            Restored::Until(t) => Some(format!(
+                "ongoing-request=\"false\", expiry-date=\"{}\"",
+                http_date(t)
+            )),
+        };
         Ok(out)
     }
     async fn delete_object(
@@ -187,6 +405,8 @@ impl S3 for LocalS3 {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let out = self.fs.delete_object(req).await?;
         self.forget_object_checksum(&bucket, &key).await;
+        self.set_state(&bucket, &key, &ObjectState::default())
+            .await?;
         Ok(out)
     }
     async fn delete_objects(
@@ -199,7 +419,112 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
-        self.fs.copy_object(req).await
+        // CopyObject onto itself with a StorageClass is how S3 changes an object's class; an
+        // archived source must be restored first.
+        let CopySource::Bucket {
+            bucket: sb,
+            key: sk,
+            ..
+        } = &req.input.copy_source
+        else {
+            return Err(s3_error!(NotImplemented));
+        };
+        let (src_bucket, src_key) = (sb.to_string(), sk.to_string());
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        // S3 names this refusal differently for a copy than for a GET.
+        if self.readable(&src_bucket, &src_key).await.is_err() {
+            let mut e = s3s::S3Error::with_message(
+                s3s::S3ErrorCode::Custom("ObjectNotInActiveTierError".into()),
+                "The source object of the COPY action is not in the active tier",
+            );
+            e.set_status_code(http::StatusCode::FORBIDDEN);
+            return Err(e);
+        }
+        let mut req = req;
+        let class = req
+            .input
+            .storage_class
+            .take()
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default();
+        let same = src_bucket == bucket && src_key == key;
+        let out = self.fs.copy_object(req).await?;
+        if !same {
+            self.forget_object_checksum(&bucket, &key).await;
+        }
+        self.set_state(
+            &bucket,
+            &key,
+            &ObjectState {
+                class,
+                restore: None,
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    async fn restore_object(
+        &self,
+        req: S3Request<RestoreObjectInput>,
+    ) -> S3Result<S3Response<RestoreObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let path = self.fs_object_exists(&bucket, &key).await;
+        if !path {
+            return Err(s3_error!(NoSuchKey));
+        }
+        let mut st = self.state(&bucket, &key).await;
+        if !archived(&st.class) {
+            return Err(s3_error!(
+                InvalidObjectState,
+                "Restore is not allowed for the object's current storage class"
+            ));
+        }
+        let rr = req.input.restore_request.as_ref();
+        let days = rr.and_then(|r| r.days).unwrap_or(1).max(1) as i64;
+        let tier = rr
+            .and_then(|r| {
+                r.glacier_job_parameters
+                    .as_ref()
+                    .map(|g| g.tier.as_str().to_string())
+                    .or_else(|| r.tier.as_ref().map(|t| t.as_str().to_string()))
+            })
+            .unwrap_or_else(|| "Standard".into());
+        let now = now_ms();
+        match self.restored(&st, now) {
+            Restored::Ongoing => {
+                return Err(s3_error!(
+                    RestoreAlreadyInProgress,
+                    "Object restore is already in progress"
+                ));
+            }
+            Restored::Until(_) => {
+                // A restored copy's days start again from now (S3 answers 200).
+                if let Some(r) = st.restore.as_mut() {
+                    r.days = days;
+                    r.ready_ms = now;
+                }
+                self.set_state(&bucket, &key, &st).await?;
+                return Ok(S3Response::new(RestoreObjectOutput::default()));
+            }
+            Restored::No => {}
+        }
+        let delay = self.glacier.delay_ms(&st.class, &tier).ok_or_else(|| {
+            s3_error!(
+                InvalidArgument,
+                "The {tier} tier is not offered for {}",
+                st.class
+            )
+        })?;
+        st.restore = Some(RestoreState {
+            tier,
+            days,
+            ready_ms: now + delay,
+        });
+        self.set_state(&bucket, &key, &st).await?;
+        let mut resp = S3Response::new(RestoreObjectOutput::default());
+        resp.status = Some(http::StatusCode::ACCEPTED);
+        Ok(resp)
     }
     async fn list_objects(
         &self,
@@ -217,7 +542,31 @@ impl S3 for LocalS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.fs.create_multipart_upload(req).await
+        let mut req = req;
+        let class = req
+            .input
+            .storage_class
+            .take()
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default();
+        let out = self.fs.create_multipart_upload(req).await?;
+        // The class applies when the upload completes.
+        if let Some(dir) = out
+            .output
+            .upload_id
+            .as_deref()
+            .and_then(|id| self.part_etag_path(id, 0))
+            .and_then(|p| p.parent().map(|d| d.to_owned()))
+        {
+            let write = async {
+                tokio::fs::create_dir_all(&dir).await?;
+                tokio::fs::write(dir.join("class"), &class).await
+            };
+            write
+                .await
+                .map_err(|e| s3_error!(InternalError, "recording storage class: {e}"))?;
+        }
+        Ok(out)
     }
 
     async fn upload_part(
@@ -357,6 +706,18 @@ impl S3 for LocalS3 {
             .part_etag_path(&upload_id, 0)
             .and_then(|p| p.parent().map(|d| d.to_owned()))
         {
+            let class = tokio::fs::read_to_string(dir.join("class"))
+                .await
+                .unwrap_or_default();
+            self.set_state(
+                &bucket,
+                &key,
+                &ObjectState {
+                    class,
+                    restore: None,
+                },
+            )
+            .await?;
             tokio::fs::remove_dir_all(dir).await.ok();
         }
         Ok(out)
@@ -375,5 +736,69 @@ impl S3 for LocalS3 {
             tokio::fs::remove_dir_all(dir).await.ok();
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(dir: &std::path::Path) -> LocalS3 {
+        let (b, p) = (dir.join("buckets"), dir.join("parts"));
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::create_dir_all(&p).unwrap();
+        LocalS3::new(b, p).unwrap()
+    }
+
+    #[tokio::test]
+    async fn class_and_restore_survive_a_restart_and_a_restored_copy_expires_after_its_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = backend(dir.path());
+        let st = ObjectState {
+            class: "DEEP_ARCHIVE".into(),
+            restore: Some(RestoreState {
+                tier: "Bulk".into(),
+                days: 2,
+                ready_ms: 1_000,
+            }),
+        };
+        s3.set_state("b", "k", &st).await.unwrap();
+        drop(s3);
+        let again = backend(dir.path());
+        let back = again.state("b", "k").await;
+        assert_eq!(back.class, "DEEP_ARCHIVE");
+        let day = again.glacier.day_ms;
+        assert_eq!(again.restored(&back, 999), Restored::Ongoing);
+        assert_eq!(
+            again.restored(&back, 1_000),
+            Restored::Until(1_000 + 2 * day)
+        );
+        assert_eq!(
+            again.restored(&back, 1_000 + 2 * day - 1),
+            Restored::Until(1_000 + 2 * day)
+        );
+        assert_eq!(
+            again.restored(&back, 1_000 + 2 * day),
+            Restored::No,
+            "expired"
+        );
+        // Back to Standard: nothing is kept.
+        again
+            .set_state("b", "k", &ObjectState::default())
+            .await
+            .unwrap();
+        assert!(!again.state_path("b", "k").exists());
+    }
+
+    #[test]
+    fn restore_delays_per_class_and_tier() {
+        let t = GlacierTimes::default();
+        assert_eq!(t.delay_ms("GLACIER", "Expedited"), Some(2_000));
+        assert_eq!(
+            t.delay_ms("DEEP_ARCHIVE", "Expedited"),
+            None,
+            "Deep Archive has no Expedited tier"
+        );
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

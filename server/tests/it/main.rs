@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod browse;
 mod engine;
+mod glacier;
 mod health;
 mod jobs;
 mod presign;
