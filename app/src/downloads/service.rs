@@ -9,6 +9,13 @@ pub async fn download_url(st: &AppState, actor: &Actor, file_id: &str) -> Result
     match file.state.as_str() {
         "available" | "restored" => {}
         "uploading" => return Err(AppError::conflict("This file is still uploading.")),
+        "archived" => {
+            return Err(AppError::conflict(format!(
+                "“{}” is archived in {}: restore it before downloading.",
+                file.name,
+                crate::files::class_label(&file.storage_class)
+            )));
+        }
         _ => {
             return Err(AppError::conflict(
                 "This file cannot be downloaded in its current state.",

@@ -32,7 +32,7 @@ impl PriceList {
         self.0.iter().find(|p| p.storage_class == class)
     }
 
-    fn standard_micros(&self) -> i64 {
+    pub fn standard_micros(&self) -> i64 {
         self.get("STANDARD")
             .map(|p| p.storage_micros_gb_month)
             .unwrap_or_default()
@@ -70,6 +70,81 @@ impl PriceList {
         let per_day =
             Self::billable_bytes(p, size) as f64 * p.storage_micros_gb_month as f64 / GIB / 30.0;
         (per_day * left).round() as i64
+    }
+}
+
+/// What bringing objects back costs and takes, per storage class and tier.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct RetrievalPrice {
+    pub storage_class: String,
+    /// Expedited, Standard, Bulk (archived classes) or Instant (the others).
+    pub tier: String,
+    pub micros_per_gb: i64,
+    pub micros_per_1000_requests: i64,
+    pub typical_minutes: i64,
+    pub max_minutes: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetrievalList(pub Vec<RetrievalPrice>);
+
+/// A restore's cost and wait, for exactly the objects asked for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RestoreEstimate {
+    pub tier: String,
+    /// Per GB retrieved.
+    pub retrieval_micros: i64,
+    /// Per restore request (one per object).
+    pub request_micros: i64,
+    /// The restored copy, billed at Standard for its days.
+    pub copy_micros: i64,
+    pub total_micros: i64,
+    pub typical_minutes: i64,
+    pub max_minutes: i64,
+}
+
+impl RetrievalList {
+    /// The tiers a class offers, fastest first.
+    pub fn tiers(&self, class: &str) -> Vec<&RetrievalPrice> {
+        let mut t: Vec<&RetrievalPrice> =
+            self.0.iter().filter(|p| p.storage_class == class).collect();
+        t.sort_by_key(|p| p.max_minutes);
+        t
+    }
+
+    /// Restoring objects of these sizes from `class` with `tier`, keeping the copies `days`
+    /// days. None when the class does not offer the tier.
+    pub fn estimate(
+        &self,
+        storage: &PriceList,
+        class: &str,
+        tier: &str,
+        sizes: &[i64],
+        days: i64,
+    ) -> Option<RestoreEstimate> {
+        let p = self
+            .0
+            .iter()
+            .find(|p| p.storage_class == class && p.tier == tier)?;
+        let gb = sizes.iter().sum::<i64>() as f64 / GIB;
+        let retrieval = (gb * p.micros_per_gb as f64).round() as i64;
+        let requests =
+            (sizes.len() as f64 * p.micros_per_1000_requests as f64 / 1000.0).round() as i64;
+        let copy = if tier == "Instant" {
+            0
+        } else {
+            (gb * storage.standard_micros() as f64 * days as f64 / 30.0).round() as i64
+        };
+        Some(RestoreEstimate {
+            tier: tier.to_string(),
+            retrieval_micros: retrieval,
+            request_micros: requests,
+            copy_micros: copy,
+            total_micros: retrieval + requests + copy,
+            typical_minutes: p.typical_minutes,
+            max_minutes: p.max_minutes,
+        })
     }
 }
 
@@ -133,6 +208,68 @@ mod tests {
         );
         // Standard has no minimum.
         assert_eq!(l.early_deletion_fee_micros("STANDARD", 30 << 30, 0, 0), 0);
+    }
+
+    fn retrieval() -> RetrievalList {
+        let r = |c: &str, t: &str, g, q, ty, mx| RetrievalPrice {
+            storage_class: c.into(),
+            tier: t.into(),
+            micros_per_gb: g,
+            micros_per_1000_requests: q,
+            typical_minutes: ty,
+            max_minutes: mx,
+        };
+        RetrievalList(vec![
+            r("GLACIER", "Standard", 10_000, 50_000, 240, 300),
+            r("GLACIER", "Expedited", 30_000, 10_000_000, 3, 5),
+            r("GLACIER", "Bulk", 0, 0, 480, 720),
+            r("DEEP_ARCHIVE", "Standard", 20_000, 100_000, 720, 720),
+            r("DEEP_ARCHIVE", "Bulk", 2_500, 25_000, 2160, 2880),
+            r("STANDARD_IA", "Instant", 10_000, 1_000, 0, 0),
+        ])
+    }
+
+    #[test]
+    fn restore_estimates_by_class_and_tier() {
+        let (s, r) = (list(), retrieval());
+        let gib: i64 = 1 << 30;
+        // 100 × 1 GiB from Deep Archive, Bulk, kept 7 days:
+        // 100 GB × $0.0025 = 250,000 µ$; 100 requests × $0.025/1000 = 2,500 µ$;
+        // copy 100 GB × $0.023 × 7/30 = 536,666.67 → 536,667 µ$.
+        let e = r
+            .estimate(&s, "DEEP_ARCHIVE", "Bulk", &vec![gib; 100], 7)
+            .unwrap();
+        assert_eq!(
+            (e.retrieval_micros, e.request_micros, e.copy_micros),
+            (250_000, 2_500, 536_667)
+        );
+        assert_eq!(e.total_micros, 789_167);
+        assert_eq!(e.max_minutes, 2880);
+        // 10 × 512 MiB from Glacier, Expedited, 1 day: 5 GB × $0.03 = 150,000; 10 × $10/1000
+        // = 100,000; copy 5 × 23,000 / 30 = 3,833.33 → 3,833.
+        let e = r
+            .estimate(&s, "GLACIER", "Expedited", &vec![gib / 2; 10], 1)
+            .unwrap();
+        assert_eq!(e.total_micros, 253_833);
+        // Bulk from Glacier Flexible Retrieval costs only the copy.
+        let e = r.estimate(&s, "GLACIER", "Bulk", &[gib], 30).unwrap();
+        assert_eq!(
+            (e.retrieval_micros, e.request_micros, e.copy_micros),
+            (0, 0, 23_000)
+        );
+        // Deep Archive offers no Expedited tier.
+        assert!(
+            r.estimate(&s, "DEEP_ARCHIVE", "Expedited", &[gib], 1)
+                .is_none()
+        );
+        // Tiers fastest first.
+        let tiers: Vec<&str> = r.tiers("GLACIER").iter().map(|t| t.tier.as_str()).collect();
+        assert_eq!(tiers, ["Expedited", "Standard", "Bulk"]);
+        // Standard-IA reads at once: retrieval fee, no copy.
+        let e = r
+            .estimate(&s, "STANDARD_IA", "Instant", &[10 * gib], 1)
+            .unwrap();
+        assert_eq!((e.retrieval_micros, e.copy_micros), (100_000, 0));
     }
 
     #[test]

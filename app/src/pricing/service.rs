@@ -1,4 +1,4 @@
-use super::{Price, PriceList};
+use super::{Price, PriceList, RetrievalList, RetrievalPrice};
 use crate::core::Db;
 use crate::error::AppError;
 
@@ -12,4 +12,15 @@ pub async fn load(db: &Db) -> Result<PriceList, AppError> {
     .fetch_all(&db.pool)
     .await?;
     Ok(PriceList(rows))
+}
+
+/// Retrieval prices and times per class and tier.
+pub async fn load_retrieval(db: &Db) -> Result<RetrievalList, AppError> {
+    let rows: Vec<RetrievalPrice> = sqlx::query_as(
+        "SELECT storage_class, tier, micros_per_gb, micros_per_1000_requests, typical_minutes, max_minutes
+         FROM retrieval_prices",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(RetrievalList(rows))
 }

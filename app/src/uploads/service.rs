@@ -566,6 +566,18 @@ pub async fn complete_upload(
         {
             Some(sum) => checksums.push(sum),
             None => {
+                // A cancel that got in first takes the parts' rows with it.
+                let (open,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM uploads WHERE id = $1 AND claimed_at IS NULL AND completed_at IS NULL",
+                )
+                .bind(&up.id)
+                .fetch_one(&st.db.pool)
+                .await?;
+                if open == 0 {
+                    return Err(AppError::conflict(
+                        "This upload is already being completed or cancelled.",
+                    ));
+                }
                 return Err(AppError::invalid(
                     "parts",
                     format!("Part {} was never signed for this upload.", p.number),
@@ -765,7 +777,8 @@ async fn finish_complete(
         .await?;
     }
     sqlx::query(
-        "UPDATE files SET state = 'available', sha256 = $1, name = $2, updated_at = $3 WHERE id = $4",
+        "UPDATE files SET state = CASE WHEN storage_class IN ('GLACIER', 'DEEP_ARCHIVE') THEN 'archived' ELSE 'available' END,
+             sha256 = $1, name = $2, updated_at = $3 WHERE id = $4",
     )
     .bind(sha256)
     .bind(&name)

@@ -199,3 +199,31 @@ async fn a_restore_is_in_progress_then_ready_and_the_copy_reads() {
         Some(StorageClass::Glacier)
     );
 }
+
+#[tokio::test]
+async fn a_file_uploaded_into_a_deep_archive_vault_is_archived_and_says_so_on_download() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("cold-vault@example.com").await;
+    let set = c
+        .call(
+            "update_vault_settings",
+            &[
+                ("vault_id", vault.as_str()),
+                ("default_storage_class", "DEEP_ARCHIVE"),
+                ("allowed_types", ""),
+                ("max_file_size_mb", ""),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 200, "{:?}", set.body);
+    let file = crate::support::upload(&c, &vault, "frozen.bin", &random_bytes(4000)).await;
+    assert_eq!(file["state"], "archived");
+    assert_eq!(file["storage_class"], "DEEP_ARCHIVE");
+    let r = c
+        .get(&format!("/files/{}/download", file["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(r.status(), 409);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("archived in Glacier Deep Archive"), "{body}");
+}
