@@ -237,7 +237,7 @@ mod tests {
         // 100 GB × $0.0025 = 250,000 µ$; 100 requests × $0.025/1000 = 2,500 µ$;
         // copy 100 GB × $0.023 × 7/30 = 536,666.67 → 536,667 µ$.
         let e = r
-            .estimate(&s, "DEEP_ARCHIVE", "Bulk", &vec![gib; 100], 7)
+            .estimate(&s, "DEEP_ARCHIVE", "Bulk", &[gib; 100], 7)
             .unwrap();
         assert_eq!(
             (e.retrieval_micros, e.request_micros, e.copy_micros),
@@ -248,7 +248,7 @@ mod tests {
         // 10 × 512 MiB from Glacier, Expedited, 1 day: 5 GB × $0.03 = 150,000; 10 × $10/1000
         // = 100,000; copy 5 × 23,000 / 30 = 3,833.33 → 3,833.
         let e = r
-            .estimate(&s, "GLACIER", "Expedited", &vec![gib / 2; 10], 1)
+            .estimate(&s, "GLACIER", "Expedited", &[gib / 2; 10], 1)
             .unwrap();
         assert_eq!(e.total_micros, 253_833);
         // Bulk from Glacier Flexible Retrieval costs only the copy.
