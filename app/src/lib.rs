@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod format;
 pub mod pricing;
+pub mod tiers;
 pub mod uploads;
 pub mod vaults;
 pub mod workspaces;

@@ -418,6 +418,98 @@ impl Storage {
         })
     }
 
+    /// Moves an object to another storage class by copying it onto itself, as S3 does it: one
+    /// CopyObject up to 5 GiB, a multipart copy (UploadPartCopy, 1 GiB ranges) above. An
+    /// archived object must be restored first (S3 answers ObjectNotInActiveTierError).
+    pub async fn change_class(&self, key: &str, size: i64, class: &str) -> Result<(), AppError> {
+        const ONE_COPY_MAX: i64 = 5 * 1024 * 1024 * 1024;
+        if size > ONE_COPY_MAX {
+            return self
+                .change_class_in_ranges(key, size, class, 1024 * 1024 * 1024)
+                .await;
+        }
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(format!("{}/{}", self.bucket, key))
+            .storage_class(StorageClass::from(class))
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
+            .send()
+            .await
+            .map_err(|e| s3_error("CopyObject", e))?;
+        Ok(())
+    }
+
+    /// The multipart copy behind [`Self::change_class`] for large objects, in `range`-byte
+    /// parts (S3 wants 5 MiB to 5 GiB each, the last may be smaller).
+    pub async fn change_class_in_ranges(
+        &self,
+        key: &str,
+        size: i64,
+        class: &str,
+        range: i64,
+    ) -> Result<(), AppError> {
+        let source = format!("{}/{}", self.bucket, key);
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .storage_class(StorageClass::from(class))
+            .send()
+            .await
+            .map_err(|e| s3_error("CreateMultipartUpload", e))?
+            .upload_id
+            .ok_or_else(|| AppError::internal("CreateMultipartUpload gave no upload id"))?;
+        let copied = async {
+            let mut parts = vec![];
+            let mut start = 0;
+            let mut n = 1;
+            while start < size {
+                let end = (start + range).min(size) - 1;
+                let out = self
+                    .client
+                    .upload_part_copy()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(&upload)
+                    .part_number(n)
+                    .copy_source(&source)
+                    .copy_source_range(format!("bytes={start}-{end}"))
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("UploadPartCopy", e))?;
+                let etag = out
+                    .copy_part_result
+                    .and_then(|r| r.e_tag)
+                    .ok_or_else(|| AppError::internal("UploadPartCopy gave no ETag"))?;
+                parts.push(CompletedPart::builder().part_number(n).e_tag(etag).build());
+                start = end + 1;
+                n += 1;
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| s3_error("CompleteMultipartUpload", e))?;
+            Ok::<(), AppError>(())
+        };
+        if let Err(e) = copied.await {
+            self.abort_multipart(key, &upload).await.ok();
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// A GET URL that downloads the object under `filename`.
     pub async fn presign_get(
         &self,

@@ -214,3 +214,22 @@ pub async fn thumbnail_done(file_id: String) -> Result<(), AppError> {
     let st = state()?;
     finish(async { super::service::thumbnail_done(&st, &actor(&st).await?, &file_id).await }.await)
 }
+
+/// Moves the selection (folders with everything under them) to another storage class.
+#[server(prefix = "/api", endpoint = "change_class", input = Json)]
+pub async fn change_class(selection: Selection, to: String) -> Result<BulkOutcome, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async {
+            super::bulk::apply(
+                &st,
+                &actor(&st).await?,
+                super::bulk::BulkAction::Class { to },
+                selection,
+            )
+            .await
+        }
+        .await,
+    )
+}

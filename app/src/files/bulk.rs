@@ -22,6 +22,8 @@ pub enum BulkAction {
     Move { to: String },
     /// To the trash.
     Trash,
+    /// To another storage class.
+    Class { to: String },
 }
 
 impl BulkAction {
@@ -29,6 +31,7 @@ impl BulkAction {
         match self {
             BulkAction::Move { .. } => "move",
             BulkAction::Trash => "trash",
+            BulkAction::Class { .. } => "class",
         }
     }
 }
@@ -101,8 +104,16 @@ pub async fn apply(
             }
             Some((id, to))
         }
-        BulkAction::Trash => None,
+        BulkAction::Trash | BulkAction::Class { .. } => None,
     };
+    if let BulkAction::Class { to } = &action
+        && !crate::vaults::STORAGE_CLASSES.contains(&to.as_str())
+    {
+        return Err(AppError::invalid(
+            "class",
+            "Choose one of the storage classes.",
+        ));
+    }
     let mut total = sel.file_ids.len() as i64;
     if let Some(q) = &sel.all_matching {
         let mut q = q.clone();
@@ -110,7 +121,7 @@ pub async fn apply(
         let (_, scope) = view_scope(&st.db, actor, &q).await?;
         total += count_matching(&st.db, &vault.id, &scope, &q).await?;
     }
-    if matches!(action, BulkAction::Trash) {
+    if matches!(action, BulkAction::Trash | BulkAction::Class { .. }) {
         for (id, _, _) in &folders {
             total += files::count_subtree(&st.db, id).await?;
         }
@@ -156,12 +167,25 @@ pub async fn apply(
         done_files += step(st, actor.user_id(), &vault.id, &action, &target, chunk).await?;
     }
     let mut done_folders = 0;
-    for (id, name, _) in &folders {
-        match &target {
-            Some((_, to)) => {
+    for (id, name, path) in &folders {
+        match (&action, &target) {
+            (BulkAction::Class { to }, _) => {
+                let ids = subtree_ids(st, &vault.id, path).await?;
+                for chunk in ids.chunks(BATCH as usize) {
+                    done_files += crate::tiers::service::change_class_checked(
+                        st,
+                        actor.user_id(),
+                        &vault.id,
+                        chunk,
+                        to,
+                    )
+                    .await?;
+                }
+            }
+            (_, Some((_, to))) => {
                 files::move_folder(st, actor, id, to, name).await?;
             }
-            None => {
+            _ => {
                 done_files += files::delete_folder_checked(st, actor.user_id(), id).await?;
             }
         }
@@ -223,6 +247,9 @@ async fn step(
     match (action, target) {
         (BulkAction::Move { .. }, Some((folder, path))) => {
             files::move_files_checked(st, actor_id, vault_id, ids, folder.as_deref(), path).await
+        }
+        (BulkAction::Class { to }, _) => {
+            crate::tiers::service::change_class_checked(st, actor_id, vault_id, ids, to).await
         }
         _ => files::trash_files_checked(st, actor_id, vault_id, ids).await,
     }
@@ -301,7 +328,7 @@ async fn run_op_steps(
             let to = to.trim_matches('/').to_string();
             Some((files::find_folder(&st.db, &vault.id, &to).await?, to))
         }
-        BulkAction::Trash => None,
+        BulkAction::Trash | BulkAction::Class { .. } => None,
     };
     let view = match &sel.all_matching {
         Some(q) => {
@@ -368,13 +395,30 @@ async fn run_op_steps(
     if cursor != "folders" {
         return Ok(true);
     }
-    for (id, name, _) in &folders {
-        let n = match &target {
-            Some((_, to)) => {
+    for (id, name, path) in &folders {
+        let n = match (&p.action, &target) {
+            (BulkAction::Class { to }, _) => {
+                let mut n = 0;
+                for chunk in subtree_ids(st, &vault.id, path)
+                    .await?
+                    .chunks(BATCH as usize)
+                {
+                    n += crate::tiers::service::change_class_checked(
+                        st,
+                        &op.user_id,
+                        &vault.id,
+                        chunk,
+                        to,
+                    )
+                    .await?;
+                }
+                n
+            }
+            (_, Some((_, to))) => {
                 files::move_folder(st, actor, id, to, name).await?;
                 0
             }
-            None => files::delete_folder_checked(st, &op.user_id, id).await?,
+            _ => files::delete_folder_checked(st, &op.user_id, id).await?,
         };
         sqlx::query("UPDATE bulk_ops SET done = done + $1, updated_at = $2 WHERE id = $3")
             .bind(n)
@@ -464,4 +508,21 @@ pub async fn download_links(
         });
     }
     Ok(out)
+}
+
+/// Live files under a folder (its own and its subfolders').
+async fn subtree_ids(st: &AppState, vault_id: &str, path: &str) -> Result<Vec<String>, AppError> {
+    let sub = format!("{path}/");
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
+         WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
+           AND f.deleted_at IS NULL AND f.state <> 'uploading' ORDER BY f.id",
+    )
+    .bind(vault_id)
+    .bind(path)
+    .bind(sub.chars().count() as i64)
+    .bind(&sub)
+    .fetch_all(&st.db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }

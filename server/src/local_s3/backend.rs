@@ -638,6 +638,45 @@ impl S3 for LocalS3 {
         Ok(out)
     }
 
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source else {
+            return Err(s3_error!(NotImplemented));
+        };
+        if self.readable(bucket, key).await.is_err() {
+            let mut e = s3s::S3Error::with_message(
+                s3s::S3ErrorCode::Custom("ObjectNotInActiveTierError".into()),
+                "The source object of the COPY action is not in the active tier",
+            );
+            e.set_status_code(http::StatusCode::FORBIDDEN);
+            return Err(e);
+        }
+        let (upload_id, part) = (req.input.upload_id.clone(), req.input.part_number);
+        let out = self.fs.upload_part_copy(req).await?;
+        // Recorded like an uploaded part's, so CompleteMultipartUpload accepts it.
+        let etag = out
+            .output
+            .copy_part_result
+            .as_ref()
+            .and_then(|r| r.e_tag.as_ref())
+            .map(|e| e.value().to_string());
+        if let (Some(path), Some(etag)) = (self.part_etag_path(&upload_id, part), etag) {
+            let write = async {
+                tokio::fs::create_dir_all(path.parent().expect("has parent")).await?;
+                if let Some(p) = self.part_checksum_path(&upload_id, part) {
+                    tokio::fs::remove_file(p).await.ok();
+                }
+                tokio::fs::write(&path, etag).await
+            };
+            write
+                .await
+                .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))?;
+        }
+        Ok(out)
+    }
+
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,

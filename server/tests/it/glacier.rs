@@ -227,3 +227,183 @@ async fn a_file_uploaded_into_a_deep_archive_vault_is_archived_and_says_so_on_do
     let body = r.text().await.unwrap();
     assert!(body.contains("archived in Glacier Deep Archive"), "{body}");
 }
+
+#[tokio::test]
+async fn files_change_class_through_s3_and_their_record_and_history_follow() {
+    use app::files::bulk::{BulkAction, apply};
+    use app::files::{BulkOutcome, Selection};
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let c = app.client();
+    let vault = c.sign_up("classes@example.com").await;
+    let user = c.current_user().await["id"].as_str().unwrap().to_string();
+    let a = app::core::Actor::job_for(&user);
+    let bytes = random_bytes(6000);
+    let f = crate::support::upload(&c, &vault, "move-me.bin", &bytes).await;
+    let id = f["id"].as_str().unwrap().to_string();
+    let sel = |ids: Vec<String>| Selection {
+        vault_id: vault.clone(),
+        file_ids: ids,
+        ..Default::default()
+    };
+
+    // Standard → Glacier IR: still readable, cheaper.
+    let out = apply(
+        st,
+        &a,
+        BulkAction::Class {
+            to: "GLACIER_IR".into(),
+        },
+        sel(vec![id.clone()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out,
+        BulkOutcome::Done {
+            files: 1,
+            folders: 0
+        }
+    );
+    let key = format!(
+        "ws/{}/{}/{}",
+        app::vaults::service::get_vault(&st.db, &a, &vault)
+            .await
+            .unwrap()
+            .workspace_id,
+        vault,
+        id
+    );
+    assert_eq!(head(&app, &key).await.0, Some(StorageClass::GlacierIr));
+    assert_eq!(get(&app, &key).await.unwrap(), bytes);
+    // → Deep Archive: archived; the vault's totals and the file's history follow.
+    apply(
+        st,
+        &a,
+        BulkAction::Class {
+            to: "DEEP_ARCHIVE".into(),
+        },
+        sel(vec![id.clone()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(head(&app, &key).await.0, Some(StorageClass::DeepArchive));
+    let d = app::files::service::file_details(&st.db, &a, &id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.file.storage_class.as_str(), d.file.state.as_str()),
+        ("DEEP_ARCHIVE", "archived")
+    );
+    let changes: Vec<&str> = d
+        .events
+        .iter()
+        .filter(|e| e.kind == "class_changed")
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "from Standard to Glacier Instant Retrieval",
+            "from Glacier Instant Retrieval to Glacier Deep Archive"
+        ]
+    );
+    let v = app::vaults::service::get_vault(&st.db, &a, &vault)
+        .await
+        .unwrap();
+    assert_eq!(
+        v.classes
+            .iter()
+            .map(|c| c.storage_class.as_str())
+            .collect::<Vec<_>>(),
+        ["DEEP_ARCHIVE"]
+    );
+    // An archived file cannot move until restored: it is left as it is.
+    let out = apply(
+        st,
+        &a,
+        BulkAction::Class {
+            to: "STANDARD".into(),
+        },
+        sel(vec![id.clone()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out,
+        BulkOutcome::Done {
+            files: 0,
+            folders: 0
+        }
+    );
+    assert_eq!(head(&app, &key).await.0, Some(StorageClass::DeepArchive));
+    // Nonsense classes are refused; user B moves nothing of A's.
+    let bad = apply(
+        st,
+        &a,
+        BulkAction::Class { to: "COLD".into() },
+        sel(vec![id.clone()]),
+    )
+    .await;
+    assert!(
+        matches!(bad, Err(app::error::AppError::Invalid { .. })),
+        "{bad:?}"
+    );
+    let cb = app.client();
+    let b_vault = cb.sign_up("classes-b@example.com").await;
+    let b = app::core::Actor::job_for(cb.current_user().await["id"].as_str().unwrap());
+    let theirs = apply(
+        st,
+        &b,
+        BulkAction::Class {
+            to: "STANDARD".into(),
+        },
+        sel(vec![id.clone()]),
+    )
+    .await;
+    assert_eq!(theirs.err(), Some(app::error::AppError::NotFound));
+    let smuggled = Selection {
+        vault_id: b_vault,
+        file_ids: vec![id.clone()],
+        ..Default::default()
+    };
+    let out = apply(
+        st,
+        &b,
+        BulkAction::Class {
+            to: "STANDARD".into(),
+        },
+        smuggled,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out,
+        BulkOutcome::Done {
+            files: 0,
+            folders: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_large_object_changes_class_by_multipart_copy() {
+    let app = TestApp::spawn().await;
+    let s = &app.state.storage;
+    let bytes = random_bytes(11 * 1024 * 1024);
+    put(&app, "g/large.bin", None, &bytes).await;
+    // S3 wants parts of at least 5 MiB; three ranges of 5 MiB, 5 MiB and 1 MiB.
+    s.change_class_in_ranges(
+        "g/large.bin",
+        bytes.len() as i64,
+        "GLACIER_IR",
+        5 * 1024 * 1024,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        head(&app, "g/large.bin").await.0,
+        Some(StorageClass::GlacierIr)
+    );
+    assert_eq!(get(&app, "g/large.bin").await.unwrap(), bytes);
+}
