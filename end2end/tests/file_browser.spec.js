@@ -123,3 +123,31 @@ test('a narrow screen shows the list without sideways scrolling', async ({ page 
   expect(width).toBeLessThanOrEqual(360);
   await page.screenshot({ path: testInfo.outputPath('narrow.png'), fullPage: true });
 });
+
+test('a file moves to Deep Archive through the class dialog, and its download waits for a restore', async ({ page }, testInfo) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-class-'));
+  fs.writeFileSync(path.join(dir, 'tax-2019.pdf'), 'old records');
+  await signUp(page, 'classes');
+  await page.getByLabel('Choose files').setInputFiles(path.join(dir, 'tax-2019.pdf'));
+  await expect(page.getByTestId('queue-status')).toContainText('Finished · 1 of 1 file');
+  await expect(row(page, 'tax-2019.pdf')).toContainText('Standard');
+  await clickRow(page, 'tax-2019.pdf');
+  await page.getByRole('button', { name: 'Change class…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Change storage class' });
+  await expect(dialog).toContainText('1 file');
+  await expect(dialog.getByRole('row', { name: /Glacier Deep Archive/ })).toContainText('180 days');
+  await expect(dialog.getByRole('row', { name: /Glacier Deep Archive/ })).toContainText('Bulk');
+  await dialog.getByLabel('Glacier Deep Archive').check();
+  await page.screenshot({ path: testInfo.outputPath('class-dialog.png') });
+  await dialog.getByRole('button', { name: 'Move to Glacier Deep Archive' }).click();
+  await expect(page.getByText('1 file moved to the new class.')).toBeVisible();
+  await expect(row(page, 'tax-2019.pdf')).toContainText('Glacier Deep Archive');
+  await expect(row(page, 'tax-2019.pdf')).toContainText('Archived: restore to download');
+  await expect(row(page, 'tax-2019.pdf').getByRole('link', { name: 'Download tax-2019.pdf' })).toHaveCount(0);
+  // The server says the same to a direct request.
+  const id = new URL(await row(page, 'tax-2019.pdf').getByRole('link', { name: 'tax-2019.pdf' }).getAttribute('href'), page.url()).searchParams.get('file');
+  const r = await page.request.get(`/files/${id}/download`, { maxRedirects: 0 });
+  expect(r.status()).toBe(409);
+  expect(await r.text()).toContain('archived in Glacier Deep Archive');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

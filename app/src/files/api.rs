@@ -233,3 +233,14 @@ pub async fn change_class(selection: Selection, to: String) -> Result<BulkOutcom
         .await,
     )
 }
+
+/// Each storage class with the selection's monthly cost there and the fees of moving now.
+#[server(prefix = "/api", endpoint = "class_preview", input = Json)]
+pub async fn class_preview(selection: Selection) -> Result<crate::tiers::ClassPreview, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async { crate::tiers::service::class_preview(&st, &actor(&st).await?, &selection).await }
+            .await,
+    )
+}

@@ -510,6 +510,27 @@ pub async fn download_links(
     Ok(out)
 }
 
+/// Every file id a selection names (explicit, the view's, and folders' subtrees), at most
+/// `limit`: for previews that must see the whole selection.
+pub async fn resolve_files(
+    st: &AppState,
+    actor: &Actor,
+    sel: &Selection,
+    limit: i64,
+) -> Result<Vec<String>, AppError> {
+    let vault =
+        crate::vaults::service::check_vault(&st.db, actor, &sel.vault_id, Role::Viewer).await?;
+    let folders = check_folders(st, &vault, sel, false).await?;
+    let mut ids = selected_ids(st, actor, &vault, sel, "", limit).await?;
+    for (_, _, path) in &folders {
+        ids.extend(subtree_ids(st, &vault, path).await?);
+    }
+    ids.sort();
+    ids.dedup();
+    ids.truncate(limit as usize);
+    Ok(ids)
+}
+
 /// Live files under a folder (its own and its subfolders').
 async fn subtree_ids(st: &AppState, vault_id: &str, path: &str) -> Result<Vec<String>, AppError> {
     let sub = format!("{path}/");

@@ -258,6 +258,7 @@ pub fn Listing(
     let all_matching = RwSignal::new(false);
     let focus = RwSignal::new(0usize);
     let failure = RwSignal::new(None::<AppError>);
+    let class_open = RwSignal::new(false);
     let (move_open, delete_open, download_open, rename_open, folder_open) = (
         RwSignal::new(false),
         RwSignal::new(false),
@@ -631,6 +632,7 @@ pub fn Listing(
                 {move || (count_selected() > 0).then(|| view! {
                     <span data-testid="selected-count">{format!("{} selected", count_selected())}</span>
                     <button type="button" class="small" on:click=move |_| move_open.set(true)>"Move to…"</button>
+                    <button type="button" class="small" on:click=move |_| class_open.set(true)>"Change class…"</button>
                     <button type="button" class="small" on:click=move |_| download_open.set(true)>"Download"</button>
                     <button type="button" class="small danger" on:click=move |_| delete_open.set(true)>"Delete"</button>
                     <button type="button" class="link" on:click=move |_| { selected.update(|s| s.clear()); all_matching.set(false); }>"Clear selection"</button>
@@ -694,6 +696,10 @@ pub fn Listing(
             })}
             <Modal open=move_open label="Move to a folder">
                 <MoveDialog vault_id=q.with_value(|q| q.vault_id.clone()) open=move_open on_move=Callback::new(move_to) />
+            </Modal>
+            <Modal open=class_open label="Change storage class">
+                <ClassDialog selection=Signal::derive(selection) open=class_open
+                    on_done=Callback::new(move |r| { selected.update(|s| s.clear()); all_matching.set(false); finish(r, "moved to the new class") }) />
             </Modal>
             <Modal open=delete_open label="Delete">
                 <DeleteDialog selection=Signal::derive(selection) count=Signal::derive(count_selected) open=delete_open
@@ -835,6 +841,7 @@ fn ListRow(
         Row::Folder(d) => Some(d.path.clone()),
         _ => None,
     };
+    let archived = matches!(&row, Row::File(f) if f.state == "archived");
     let key_drag = key.clone();
     let open = {
         let file_id = file_id.clone();
@@ -897,8 +904,10 @@ fn ListRow(
             <td>{state}</td>
             <td>{modified}</td>
             <td class="row-actions">
-                {file_id.clone().map(|id| view! {
-                    <a href=format!("/files/{id}/download") aria-label=download_label.clone() rel="external">"Download"</a>
+                {file_id.clone().map(|id| if archived {
+                    view! { <span class="muted" title="Archived files come back through a restore first">"Archived: restore to download"</span> }.into_any()
+                } else {
+                    view! { <a href=format!("/files/{id}/download") aria-label=download_label.clone() rel="external">"Download"</a> }.into_any()
                 })}
                 <button type="button" class="link" aria-label=rename_label on:click=move |_| on_rename.run(row_for_rename.clone())>"Rename"</button>
             </td>
@@ -1120,7 +1129,11 @@ fn DetailsPanel(file_id: String, query: ListQuery, version: RwSignal<u32>) -> im
                                     <dt>"Uploaded"</dt><dd>{format::time_ms(f.created_at)}</dd>
                                     <dt>"Modified"</dt><dd>{format::time_ms(f.updated_at)}</dd>
                                 </dl>
-                                <p><a class="button small" href=format!("/files/{}/download", f.id) rel="external">"Download"</a></p>
+                                {if f.state == "archived" {
+                                    view! { <p class="muted">{format!("Archived in {}: it must be restored before it can be downloaded.", class_label(&f.storage_class))}</p> }.into_any()
+                                } else {
+                                    view! { <p><a class="button small" href=format!("/files/{}/download", f.id) rel="external">"Download"</a></p> }.into_any()
+                                }}
                                 <h3>"History"</h3>
                                 <ol class="history">
                                     {d.events.into_iter().map(|e| view! {
@@ -1287,5 +1300,85 @@ fn EmptyTrashFee() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Choose a storage class for the selection: per class, its price, minimum duration and how
+/// files come back, and what this selection would cost there a month and in fees now.
+#[component]
+fn ClassDialog(
+    selection: Signal<Selection>,
+    open: RwSignal<bool>,
+    on_done: Callback<Result<BulkOutcome, AppError>>,
+) -> impl IntoView {
+    let sel = selection.get_untracked();
+    let preview = Resource::new(|| (), move |_| super::api::class_preview(sel.clone()));
+    let choice = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    view! {
+        <form class="dialog-body wide" on:submit=move |ev| {
+            ev.prevent_default();
+            let to = choice.get_untracked();
+            if to.is_empty() { return; }
+            busy.set(true);
+            let sel = selection.get_untracked();
+            leptos::task::spawn_local(async move {
+                let r = super::api::change_class(sel, to).await;
+                open.set(false);
+                on_done.run(r);
+            });
+        }>
+            <h2>"Change storage class"</h2>
+            <Transition fallback=|| view! { <p class="muted" role="status">"Pricing the selection…"</p> }>
+                {move || Suspend::new(async move {
+                    match preview.await {
+                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                        Ok(p) => view! {
+                            <p>{format!("{} · {} · now {} a month.", format::count(p.files, "file", "files"), format::bytes(p.bytes), dollars(p.monthly_now_micros))}</p>
+                            {(p.stuck > 0).then(|| view! { <p class="warning">{format!("{} archived and must be restored before it can change class; it stays where it is.", format::count(p.stuck, "file is", "files are"))}</p> })}
+                            <fieldset class="class-choice">
+                                <legend class="visually-hidden">"Storage class"</legend>
+                                <table class="files">
+                                    <thead><tr>
+                                        <th scope="col">"Class"</th>
+                                        <th scope="col" class="num">"Per GB-month"</th>
+                                        <th scope="col">"Minimum"</th>
+                                        <th scope="col">"Getting files back"</th>
+                                        <th scope="col" class="num">"This selection a month"</th>
+                                        <th scope="col" class="num">"Fee now"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.options.into_iter().map(|o| {
+                                            let c = o.class.clone();
+                                            let id = format!("class-{}", o.class.to_lowercase());
+                                            view! {
+                                                <tr>
+                                                    <th scope="row">
+                                                        <input type="radio" name="class" id=id.clone() value=o.class.clone()
+                                                            on:change=move |_| choice.set(c.clone()) />
+                                                        <label for=id>{class_label(&o.class)}</label>
+                                                    </th>
+                                                    <td class="num">{format!("${:.5}", o.storage_micros_gb_month as f64 / 1e6)}</td>
+                                                    <td>{if o.min_storage_days == 0 { "none".to_string() } else { format!("{} days", o.min_storage_days) }}</td>
+                                                    <td>{o.retrieval.clone()}</td>
+                                                    <td class="num">{dollars(o.monthly_after_micros)}</td>
+                                                    <td class="num">{if o.fee_micros == 0 { "—".to_string() } else { dollars(o.fee_micros) }}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </fieldset>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            <div class="dialog-actions">
+                <button type="submit" disabled=move || busy.get() || choice.with(|c| c.is_empty())>
+                    {move || if choice.with(|c| c.is_empty()) { "Choose a class".to_string() } else { format!("Move to {}", class_label(&choice.get())) }}
+                </button>
+                <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+            </div>
+        </form>
     }
 }

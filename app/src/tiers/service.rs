@@ -77,3 +77,98 @@ pub async fn change_class_checked(
     }
     Ok(moved)
 }
+
+/// Each class with this selection's monthly cost there and the early-deletion fees moving
+/// now would incur (at most 100,000 files are priced).
+pub async fn class_preview(
+    st: &AppState,
+    actor: &crate::core::Actor,
+    sel: &crate::files::Selection,
+) -> Result<super::ClassPreview, AppError> {
+    let ids = crate::files::bulk::resolve_files(st, actor, sel, 100_000).await?;
+    let prices = crate::pricing::service::load(&st.db).await?;
+    let retrieval = crate::pricing::service::load_retrieval(&st.db).await?;
+    let now = st.clock.now_ms();
+    let mut rows: Vec<(String, i64, i64, String)> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = crate::core::db::Sql::new(
+            "SELECT storage_class, size, class_changed_at, state FROM files WHERE deleted_at IS NULL AND vault_id = ",
+        );
+        let v = sql.arg(&sel.vault_id);
+        sql.push(&v);
+        let list: Vec<String> = chunk.iter().map(|id| sql.arg(id)).collect();
+        sql.push(&format!(" AND id IN ({})", list.join(", ")));
+        let part: Vec<(String, i64, i64, String)> = sql.query_as().fetch_all(&st.db.pool).await?;
+        rows.extend(part);
+    }
+    let movable = |state: &str| matches!(state, "available" | "restored");
+    let monthly_now = rows
+        .iter()
+        .map(|(c, size, _, _)| prices.monthly_cost_micros(c, *size))
+        .sum();
+    let options = crate::vaults::STORAGE_CLASSES
+        .iter()
+        .filter_map(|&class| {
+            let p = prices.get(class)?;
+            let after = rows
+                .iter()
+                .map(|(c, size, _, state)| {
+                    let to = if movable(state) { class } else { c.as_str() };
+                    prices.monthly_cost_micros(to, *size)
+                })
+                .sum();
+            let fee = rows
+                .iter()
+                .filter(|(c, _, _, state)| movable(state) && c != class)
+                .map(|(c, size, since, _)| prices.early_deletion_fee_micros(c, *size, *since, now))
+                .sum();
+            let tiers = retrieval.tiers(class);
+            let describe = tiers
+                .iter()
+                .map(|t| {
+                    if t.tier == "Instant" {
+                        "instant".to_string()
+                    } else {
+                        format!("{} {}", t.tier, wait(t.typical_minutes, t.max_minutes))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            Some(super::ClassOption {
+                class: class.to_string(),
+                storage_micros_gb_month: p.storage_micros_gb_month,
+                min_storage_days: p.min_storage_days,
+                retrieval: describe,
+                monthly_after_micros: after,
+                fee_micros: fee,
+            })
+        })
+        .collect();
+    Ok(super::ClassPreview {
+        files: rows.len() as i64,
+        bytes: rows.iter().map(|r| r.1).sum(),
+        stuck: rows.iter().filter(|r| !movable(&r.3)).count() as i64,
+        monthly_now_micros: monthly_now,
+        options,
+    })
+}
+
+/// "3–5 min", "4–5 h", "12 h", "36–48 h".
+fn wait(typical: i64, max: i64) -> String {
+    let f = |m: i64| {
+        if m < 120 {
+            format!("{m} min")
+        } else {
+            format!("{} h", m / 60)
+        }
+    };
+    if typical == max {
+        format!("within {}", f(max))
+    } else if typical < 120 && max < 120 {
+        format!("{typical}–{max} min")
+    } else if typical >= 120 && max >= 120 {
+        format!("{}–{} h", typical / 60, max / 60)
+    } else {
+        format!("{}–{}", f(typical), f(max))
+    }
+}

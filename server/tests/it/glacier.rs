@@ -276,6 +276,17 @@ async fn files_change_class_through_s3_and_their_record_and_history_follow() {
     );
     assert_eq!(head(&app, &key).await.0, Some(StorageClass::GlacierIr));
     assert_eq!(get(&app, &key).await.unwrap(), bytes);
+    // The class dialog's figures: leaving Glacier IR now bills its 90 days' minimum:
+    // 6,000 B bills as 128 KiB; 131072 / 2^30 × 4,000 µ$ / 30 × 90 = 1.46 → 1 µ$.
+    let p = app::tiers::service::class_preview(st, &a, &sel(vec![id.clone()]))
+        .await
+        .unwrap();
+    assert_eq!((p.files, p.bytes, p.stuck), (1, 6000, 0));
+    let fee = |p: &app::tiers::ClassPreview, c: &str| {
+        p.options.iter().find(|o| o.class == c).unwrap().fee_micros
+    };
+    assert_eq!(fee(&p, "STANDARD"), 1);
+    assert_eq!(fee(&p, "GLACIER_IR"), 0, "staying costs nothing");
     // → Deep Archive: archived; the vault's totals and the file's history follow.
     apply(
         st,
@@ -317,6 +328,13 @@ async fn files_change_class_through_s3_and_their_record_and_history_follow() {
             .map(|c| c.storage_class.as_str())
             .collect::<Vec<_>>(),
         ["DEEP_ARCHIVE"]
+    );
+    let p = app::tiers::service::class_preview(st, &a, &sel(vec![id.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.stuck, 1,
+        "archived: it must be restored before it can move"
     );
     // An archived file cannot move until restored: it is left as it is.
     let out = apply(
