@@ -151,3 +151,28 @@ test('a file moves to Deep Archive through the class dialog, and its download wa
   expect(await r.text()).toContain('archived in Glacier Deep Archive');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('an archiving rule previews what it moves, and Apply now moves it', async ({ page }) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-rules-'));
+  fs.writeFileSync(path.join(dir, 'holiday.mov'), 'not really a movie');
+  await signUp(page, 'rules');
+  await page.getByLabel('Choose files').setInputFiles(path.join(dir, 'holiday.mov'));
+  await expect(page.getByTestId('queue-status')).toContainText('Finished · 1 of 1 file');
+  await page.getByText('Archiving rules: none').click();
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  const rule = page.locator('ol.rules li').first();
+  await rule.getByLabel('Files older than (days)').fill('0');
+  await rule.getByLabel('Files older than (days)').dispatchEvent('change');
+  await rule.getByLabel('move to').selectOption('GLACIER_IR');
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await expect(page.getByText('Rules saved.')).toBeVisible();
+  await expect(page.locator('ol.rules li').first()).toContainText('Today: 1 file');
+  await page.getByRole('button', { name: 'Apply now' }).click();
+  await expect(page.getByText('Applying the rules in the background')).toBeVisible();
+  // The job worker picks it up within seconds.
+  await expect.poll(async () => {
+    await page.reload();
+    return row(page, 'holiday.mov').textContent();
+  }, { timeout: 30_000, intervals: [1000] }).toContain('Glacier Instant Retrieval');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

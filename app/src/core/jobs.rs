@@ -19,6 +19,10 @@ pub const ABORT_ABANDONED_UPLOADS: &str = "abort_abandoned_uploads";
 pub const PURGE_EXPIRED_SESSIONS: &str = "purge_expired_sessions";
 pub const PURGE_TRASH: &str = "purge_trash";
 pub const BULK_ACTION: &str = "bulk_action";
+/// Every vault's archiving rules, daily.
+pub const APPLY_ALL_RULES: &str = "apply_archive_rules";
+/// One vault's rules, on demand (payload: the vault id).
+pub const APPLY_RULES: &str = "apply_vault_rules";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
@@ -140,7 +144,12 @@ pub async fn finish(
 /// Puts the periodic jobs in the table (once; they then keep themselves going).
 pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
     let now = st.clock.now_ms();
-    for kind in [ABORT_ABANDONED_UPLOADS, PURGE_EXPIRED_SESSIONS, PURGE_TRASH] {
+    for kind in [
+        ABORT_ABANDONED_UPLOADS,
+        PURGE_EXPIRED_SESSIONS,
+        PURGE_TRASH,
+        APPLY_ALL_RULES,
+    ] {
         enqueue(&st.db, kind, Some(kind), "{}", now, now).await?;
     }
     Ok(())
@@ -178,6 +187,14 @@ pub async fn run(st: &AppState, job: &Job) -> Result<Next, AppError> {
             Ok(Next::At(now + 3_600_000))
         }
         BULK_ACTION => crate::files::bulk::run_op(st, &job.payload).await,
+        APPLY_ALL_RULES => {
+            crate::tiers::rules::apply_all(st).await?;
+            Ok(Next::At(now + 86_400_000))
+        }
+        APPLY_RULES => {
+            crate::tiers::rules::apply_rules(st, &job.payload).await?;
+            Ok(Next::Done)
+        }
         other => Err(AppError::internal(format!("unknown job kind {other}"))),
     }
 }

@@ -244,3 +244,48 @@ pub async fn class_preview(selection: Selection) -> Result<crate::tiers::ClassPr
             .await,
     )
 }
+
+#[server(prefix = "/api", endpoint = "archive_rules")]
+pub async fn archive_rules(vault_id: String) -> Result<Vec<crate::tiers::ArchiveRule>, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async { crate::tiers::rules::list_rules(&st.db, &actor(&st).await?, &vault_id).await }
+            .await,
+    )
+}
+
+/// Replaces a vault's archiving rules, in order.
+#[server(prefix = "/api", endpoint = "save_archive_rules", input = Json)]
+pub async fn save_archive_rules(
+    vault_id: String,
+    rules: Vec<crate::tiers::ArchiveRule>,
+) -> Result<Vec<crate::tiers::ArchiveRule>, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async { crate::tiers::rules::save_rules(&st, &actor(&st).await?, &vault_id, &rules).await }
+            .await,
+    )
+}
+
+/// What each of the vault's rules would move today, and the monthly saving.
+#[server(prefix = "/api", endpoint = "preview_archive_rules")]
+pub async fn preview_archive_rules(
+    vault_id: String,
+) -> Result<Vec<crate::tiers::RulePreview>, AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(
+        async { crate::tiers::rules::preview_rules(&st, &actor(&st).await?, &vault_id).await }
+            .await,
+    )
+}
+
+/// Applies the vault's rules now (as a job).
+#[server(prefix = "/api", endpoint = "apply_archive_rules")]
+pub async fn apply_archive_rules(vault_id: String) -> Result<(), AppError> {
+    use crate::core::request::{actor, finish, state};
+    let st = state()?;
+    finish(async { crate::tiers::rules::apply_now(&st, &actor(&st).await?, &vault_id).await }.await)
+}

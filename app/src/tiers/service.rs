@@ -62,12 +62,18 @@ pub async fn change_class_checked(
         crate::files::service::record_event(
             &mut *tx,
             id,
-            Some(actor_id),
+            // '' is an archiving rule, not a person.
+            Some(actor_id).filter(|a| !a.is_empty()),
             "class_changed",
             &format!(
-                "from {} to {}",
+                "from {} to {}{}",
                 crate::files::class_label(&from),
-                crate::files::class_label(class)
+                crate::files::class_label(class),
+                if actor_id.is_empty() {
+                    " (archiving rule)"
+                } else {
+                    ""
+                }
             ),
             now,
         )

@@ -144,6 +144,7 @@ pub fn VaultPage() -> impl IntoView {
                             <ClassBreakdown classes=v.classes.clone() />
                             <Uploader vault_id=v.id.clone() queue=queue on_done=on_done base=base />
                             <VaultSettings vault=v.clone() action=settings />
+                            <ArchiveRules vault_id=v.id.clone() />
                         </section>
                     }.into_any(),
                 }
@@ -295,6 +296,108 @@ fn VaultSettings(vault: Vault, action: ServerAction<UpdateVaultSettings>) -> imp
                 <p role="status" class="muted">{move || saved().then_some("Saved.")}</p>
                 {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </ActionForm>
+        </details>
+    }
+}
+
+/// The vault's archiving rules: edit them in order, see what each would move today and save,
+/// and apply them now (they also run daily).
+#[component]
+fn ArchiveRules(vault_id: String) -> impl IntoView {
+    use crate::files::api::{
+        apply_archive_rules, archive_rules, preview_archive_rules, save_archive_rules,
+    };
+    use crate::tiers::ArchiveRule;
+    let vid = StoredValue::new(vault_id);
+    let version = RwSignal::new(0u32);
+    let loaded = Resource::new(
+        move || version.get(),
+        move |_| archive_rules(vid.get_value()),
+    );
+    let preview = Resource::new(
+        move || version.get(),
+        move |_| preview_archive_rules(vid.get_value()),
+    );
+    let rules = RwSignal::new(Vec::<ArchiveRule>::new());
+    let message = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = loaded.get() {
+            rules.set(r);
+        }
+    });
+    let save = move |_| {
+        let list = rules.get_untracked();
+        leptos::task::spawn_local(async move {
+            match save_archive_rules(vid.get_value(), list).await {
+                Ok(_) => {
+                    message.set(Some("Rules saved.".into()));
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => message.set(Some(e.to_string())),
+            }
+        });
+    };
+    let apply = move |_| {
+        leptos::task::spawn_local(async move {
+            match apply_archive_rules(vid.get_value()).await {
+                Ok(()) => message.set(Some(
+                    "Applying the rules in the background; files move within a minute.".into(),
+                )),
+                Err(e) => message.set(Some(e.to_string())),
+            }
+        });
+    };
+    let edit = move |i: usize, f: Box<dyn Fn(&mut ArchiveRule)>| {
+        rules.update(|r| {
+            if let Some(x) = r.get_mut(i) {
+                f(x)
+            }
+        })
+    };
+    view! {
+        <details class="vault-settings archive-rules">
+            <summary>{move || format!("Archiving rules: {}", match rules.with(|r| r.len()) { 0 => "none".to_string(), n => format!("{n}") })}</summary>
+            <p class="hint">"In order; a file follows the first rule it matches. Rules only move files to colder classes, and skip files that are uploading, restoring or archived."</p>
+            <ol class="rules">
+                {move || rules.get().into_iter().enumerate().map(|(i, r)| {
+                    let pv = move || preview.get().and_then(|p| p.ok()).and_then(|p| p.get(i).cloned());
+                    view! {
+                        <li>
+                            <label>"Files older than (days)"
+                                <input type="number" min="0" value=r.older_than_days.to_string()
+                                    on:change=move |ev| { let v = event_target_value(&ev).parse().unwrap_or(0); edit(i, Box::new(move |x| x.older_than_days = v)) } />
+                            </label>
+                            <label>"of type"
+                                <select on:change=move |ev| { let v = event_target_value(&ev); edit(i, Box::new(move |x| x.kind = v.clone())) }>
+                                    <option value="" selected=r.kind.is_empty()>"any"</option>
+                                    {crate::files::KINDS.into_iter().map(|k| view! { <option value=k selected=r.kind == k>{k}</option> }).collect_view()}
+                                </select></label>
+                            <label>"at least (MB)"
+                                <input type="number" min="0" step="any" value=r.min_size.map(crate::files::bytes_to_mb).unwrap_or_default()
+                                    on:change=move |ev| { let v = crate::files::mb_to_bytes(&event_target_value(&ev)); edit(i, Box::new(move |x| x.min_size = v)) } />
+                            </label>
+                            <label>"in folder"
+                                <input type="text" value=r.folder_path.clone() placeholder="whole vault"
+                                    on:change=move |ev| { let v = event_target_value(&ev); edit(i, Box::new(move |x| x.folder_path = v.clone())) } />
+                            </label>
+                            <label>"move to"
+                                <select on:change=move |ev| { let v = event_target_value(&ev); edit(i, Box::new(move |x| x.to_class = v.clone())) }>
+                                    {STORAGE_CLASSES.into_iter().skip(1).map(|c| view! { <option value=c selected=r.to_class == c>{class_label(c)}</option> }).collect_view()}
+                                </select></label>
+                            <button type="button" class="link danger" aria-label=format!("Remove rule {}", i + 1) on:click=move |_| rules.update(|r| { r.remove(i); })>"Remove"</button>
+                            {move || pv().map(|p| view! {
+                                <p class="muted">{format!("Today: {} · {} · saves {} a month", format::count(p.files, "file", "files"), format::bytes(p.bytes), crate::pricing::dollars(p.monthly_saving_micros))}</p>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <div class="actions">
+                <button type="button" class="button secondary small" on:click=move |_| rules.update(|r| r.push(ArchiveRule { older_than_days: 30, to_class: "DEEP_ARCHIVE".into(), ..Default::default() }))>"Add rule"</button>
+                <button type="button" class="small" on:click=save>"Save rules"</button>
+                <button type="button" class="button secondary small" on:click=apply>"Apply now"</button>
+            </div>
+            <p role="status" class="muted">{move || message.get()}</p>
         </details>
     }
 }

@@ -425,3 +425,151 @@ async fn a_large_object_changes_class_by_multipart_copy() {
     );
     assert_eq!(get(&app, "g/large.bin").await.unwrap(), bytes);
 }
+
+#[tokio::test]
+async fn archiving_rules_move_old_files_colder_in_order_and_never_warm_one_up() {
+    use app::tiers::ArchiveRule;
+    use app::tiers::rules;
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let c = app.client();
+    let vault = c.sign_up("rules@example.com").await;
+    let a = app::core::Actor::job_for(c.current_user().await["id"].as_str().unwrap());
+    let up = |name: &'static str, folder: &'static str, n: usize| {
+        let (c, vault) = (&c, &vault);
+        async move {
+            let bytes = random_bytes(n);
+            let (upload_id, parts) = {
+                let t = c
+                    .start_upload_with(serde_json::json!({"vault_id": vault, "name": name, "size": n, "folder_path": folder}))
+                    .await;
+                let id = t.body["upload_id"].as_str().unwrap().to_string();
+                let parts = crate::support::send_parts(c, &id, 8 << 20, &bytes, &[1]).await;
+                (id, serde_json::Value::Array(parts))
+            };
+            c.complete(&upload_id, &bytes, &parts, None).await.body["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let photo = up("old-photo.jpg", "", 3000).await;
+    let doc = up("old-notes.pdf", "", 2000).await;
+    let fresh = up("new-photo.jpg", "", 1000).await;
+    let scan = up("scan.bin", "Scans/1990", 5000).await;
+    let day = 86_400_000;
+    let now = st.clock.now_ms();
+    for (id, age) in [(&photo, 40), (&doc, 40), (&fresh, 1), (&scan, 100)] {
+        sqlx::query("UPDATE files SET created_at = $1 WHERE id = $2")
+            .bind(now - age * day)
+            .bind(id)
+            .execute(&st.db.pool)
+            .await
+            .unwrap();
+    }
+    let rule = |days, kind: &str, folder: &str, to: &str| ArchiveRule {
+        older_than_days: days,
+        kind: kind.into(),
+        folder_path: folder.into(),
+        to_class: to.into(),
+        ..Default::default()
+    };
+    let set = vec![
+        rule(30, "image", "", "GLACIER_IR"),
+        rule(90, "", "Scans", "DEEP_ARCHIVE"),
+        rule(30, "", "", "STANDARD_IA"),
+    ];
+    // Bad rules and other people are refused.
+    let bad = rules::save_rules(st, &a, &vault, &[rule(30, "", "", "STANDARD")]).await;
+    assert!(
+        matches!(bad, Err(app::error::AppError::Invalid { .. })),
+        "{bad:?}"
+    );
+    let cb = app.client();
+    cb.sign_up("rules-b@example.com").await;
+    let b = app::core::Actor::job_for(cb.current_user().await["id"].as_str().unwrap());
+    assert_eq!(
+        rules::save_rules(st, &b, &vault, &set).await.err(),
+        Some(app::error::AppError::NotFound)
+    );
+    assert_eq!(
+        rules::list_rules(&st.db, &b, &vault).await.err(),
+        Some(app::error::AppError::NotFound)
+    );
+    assert_eq!(
+        rules::preview_rules(st, &b, &vault).await.err(),
+        Some(app::error::AppError::NotFound)
+    );
+    assert_eq!(
+        rules::apply_now(st, &b, &vault).await.err(),
+        Some(app::error::AppError::NotFound)
+    );
+
+    let saved = rules::save_rules(st, &a, &vault, &set).await.unwrap();
+    assert_eq!(
+        saved
+            .iter()
+            .map(|r| r.to_class.as_str())
+            .collect::<Vec<_>>(),
+        ["GLACIER_IR", "DEEP_ARCHIVE", "STANDARD_IA"]
+    );
+    // The preview: each file counts for its first matching rule only.
+    let p = rules::preview_rules(st, &a, &vault).await.unwrap();
+    assert_eq!(
+        p.iter().map(|r| (r.files, r.bytes)).collect::<Vec<_>>(),
+        [(1, 3000), (1, 5000), (1, 2000)]
+    );
+    let prices = app::pricing::service::load(&st.db).await.unwrap();
+    let saving = prices.monthly_cost_micros("STANDARD", 5000)
+        - prices.monthly_cost_micros("DEEP_ARCHIVE", 5000);
+    assert_eq!(p[1].monthly_saving_micros, saving);
+
+    // Applied by the job ("Apply now"), idempotently.
+    rules::apply_now(st, &a, &vault).await.unwrap();
+    jobs_run(st).await;
+    assert_eq!(file_of(st, &a, &photo).await.storage_class, "GLACIER_IR");
+    assert_eq!(file_of(st, &a, &doc).await.storage_class, "STANDARD_IA");
+    assert_eq!(file_of(st, &a, &fresh).await.storage_class, "STANDARD");
+    let s = file_of(st, &a, &scan).await;
+    assert_eq!(
+        (s.storage_class.as_str(), s.state.as_str()),
+        ("DEEP_ARCHIVE", "archived")
+    );
+    let d = app::files::service::file_details(&st.db, &a, &scan)
+        .await
+        .unwrap();
+    assert!(d.events.iter().any(|e| e.kind == "class_changed"
+        && e.detail.ends_with("(archiving rule)")
+        && e.actor.is_none()));
+    assert_eq!(
+        rules::apply_rules(st, &vault).await.unwrap(),
+        0,
+        "nothing left to move"
+    );
+    // A rule never warms a file up: "everything to Standard-IA" leaves Deep Archive alone.
+    rules::save_rules(st, &a, &vault, &[rule(0, "", "", "STANDARD_IA")])
+        .await
+        .unwrap();
+    assert_eq!(
+        rules::apply_rules(st, &vault).await.unwrap(),
+        1,
+        "only the fresh file"
+    );
+    assert_eq!(file_of(st, &a, &scan).await.storage_class, "DEEP_ARCHIVE");
+    assert_eq!(file_of(st, &a, &photo).await.storage_class, "GLACIER_IR");
+}
+
+async fn jobs_run(st: &app::core::AppState) {
+    app::core::jobs::run_due(st, "test").await.unwrap();
+}
+
+async fn file_of(
+    st: &app::core::AppState,
+    a: &app::core::Actor,
+    id: &str,
+) -> app::files::FileEntry {
+    app::files::service::file_details(&st.db, a, id)
+        .await
+        .unwrap()
+        .file
+}

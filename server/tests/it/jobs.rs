@@ -23,8 +23,11 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
         .fetch_one(&st.db.pool)
         .await
         .unwrap();
-    assert_eq!(n, 3, "abandoned uploads, expired sessions, trash");
-    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 3);
+    assert_eq!(
+        n, 4,
+        "abandoned uploads, expired sessions, trash, archiving rules"
+    );
+    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 4);
     assert_eq!(
         jobs::run_due(st, "w1").await.unwrap(),
         0,
@@ -35,7 +38,11 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
     app.clock.advance_ms(23 * 3_600_000);
     assert_eq!(c.presign(&active_id, &[1]).await.status, 200);
     app.clock.advance_ms(2 * 3_600_000);
-    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 3);
+    assert_eq!(
+        jobs::run_due(st, "w1").await.unwrap(),
+        4,
+        "25 hours on: the hourly ones and the daily rules"
+    );
     let left: Vec<(String,)> = sqlx::query_as("SELECT id FROM uploads")
         .fetch_all(&st.db.pool)
         .await
