@@ -96,7 +96,11 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
   await expect(page.getByTestId('view-count')).toHaveText('1 file match');
 
   // Bulk delete (select all shown), then restore from the trash.
-  await page.getByLabel('Select all shown').check();
+  // (After back/forward the list may render once more: check until the selection shows.)
+  await expect(async () => {
+    await page.getByLabel('Select all shown').check();
+    await expect(page.getByTestId('selected-count')).toHaveText('1 selected', { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
   await page.getByRole('button', { name: 'Delete', exact: true }).click();
   await expect(page.getByRole('dialog', { name: 'Delete' })).toContainText('No early-deletion fee applies.');
   await page.getByRole('button', { name: 'Move to trash' }).click();
