@@ -46,6 +46,26 @@ pub struct PresignedPut {
     pub headers: Vec<(String, String)>,
 }
 
+impl From<&aws_sdk_s3::presigning::PresignedRequest> for PresignedPut {
+    /// The browser sets what the signature covers, except what it sets itself.
+    fn from(req: &aws_sdk_s3::presigning::PresignedRequest) -> Self {
+        let headers = req
+            .headers()
+            .filter(|(name, _)| {
+                !matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "host" | "content-length" | "user-agent"
+                )
+            })
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        PresignedPut {
+            url: req.uri().to_string(),
+            headers,
+        }
+    }
+}
+
 fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
     // The SDK's error Display carries no credentials or signatures.
     let msg = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
@@ -214,21 +234,7 @@ impl Storage {
             .presigned(cfg)
             .await
             .map_err(|e| s3_error("presign UploadPart", e))?;
-        // The browser sets what the signature covers, except what it sets itself.
-        let headers = req
-            .headers()
-            .filter(|(name, _)| {
-                !matches!(
-                    name.to_ascii_lowercase().as_str(),
-                    "host" | "content-length" | "user-agent"
-                )
-            })
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        Ok(PresignedPut {
-            url: req.uri().to_string(),
-            headers,
-        })
+        Ok(PresignedPut::from(&req))
     }
 
     pub async fn complete_multipart(
@@ -402,20 +408,7 @@ impl Storage {
             .presigned(Self::presigning(ttl_secs)?)
             .await
             .map_err(|e| s3_error("presign PutObject", e))?;
-        let headers = req
-            .headers()
-            .filter(|(name, _)| {
-                !matches!(
-                    name.to_ascii_lowercase().as_str(),
-                    "host" | "content-length" | "user-agent"
-                )
-            })
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        Ok(PresignedPut {
-            url: req.uri().to_string(),
-            headers,
-        })
+        Ok(PresignedPut::from(&req))
     }
 
     /// Moves an object to another storage class by copying it onto itself, as S3 does it: one

@@ -6,25 +6,25 @@ use crate::workspaces::Role;
 /// A presigned GET URL for the file, valid for the configured TTL (at most 15 minutes).
 pub async fn download_url(st: &AppState, actor: &Actor, file_id: &str) -> Result<String, AppError> {
     let file = get_file(&st.db, actor, file_id, Role::Viewer).await?;
-    match file.state.as_str() {
-        "available" | "restored" => {}
-        "uploading" => return Err(AppError::conflict("This file is still uploading.")),
-        "archived" => {
-            return Err(AppError::conflict(format!(
-                "“{}” is archived in {}: restore it before downloading.",
-                file.name,
-                crate::files::class_label(&file.storage_class)
-            )));
-        }
-        _ => {
-            return Err(AppError::conflict(
-                "This file cannot be downloaded in its current state.",
-            ));
-        }
-    }
+    downloadable(&file.state, &file.name, &file.storage_class)?;
     st.storage
         .presign_get(&file.s3_key, &file.name, st.config.presign_ttl_secs)
         .await
+}
+
+/// Whether a file in this state can be fetched now, and if not, why (in words for people).
+pub fn downloadable(state: &str, name: &str, class: &str) -> Result<(), AppError> {
+    match state {
+        "available" | "restored" => Ok(()),
+        "uploading" => Err(AppError::conflict("This file is still uploading.")),
+        "archived" => Err(AppError::conflict(format!(
+            "“{name}” is archived in {}: restore it before downloading.",
+            crate::files::class_label(class)
+        ))),
+        _ => Err(AppError::conflict(
+            "This file cannot be downloaded in its current state.",
+        )),
+    }
 }
 
 /// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).

@@ -5,6 +5,7 @@
 //! where it was and never applies a step twice.
 use super::service::{self as files, count_matching, matching_ids, view_scope};
 use super::{BulkOp, BulkOutcome, DownloadLink, Selection};
+use crate::core::db::Sql;
 use crate::core::{Actor, AppState, jobs, new_id};
 use crate::error::AppError;
 use crate::workspaces::{Role, service::require_role};
@@ -170,7 +171,7 @@ pub async fn apply(
     for (id, name, path) in &folders {
         match (&action, &target) {
             (BulkAction::Class { to }, _) => {
-                let ids = subtree_ids(st, &vault.id, path).await?;
+                let ids = files::subtree_ids(&st.db, &vault.id, path).await?;
                 for chunk in ids.chunks(BATCH as usize) {
                     done_files += crate::tiers::service::change_class_checked(
                         st,
@@ -399,7 +400,7 @@ async fn run_op_steps(
         let n = match (&p.action, &target) {
             (BulkAction::Class { to }, _) => {
                 let mut n = 0;
-                for chunk in subtree_ids(st, &vault.id, path)
+                for chunk in files::subtree_ids(&st.db, &vault.id, path)
                     .await?
                     .chunks(BATCH as usize)
                 {
@@ -456,56 +457,49 @@ pub async fn download_links(
     actor: &Actor,
     sel: Selection,
 ) -> Result<Vec<DownloadLink>, AppError> {
-    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
-    let folders = check_folders(st, &vault.id, &sel, false).await?;
-    let mut ids = selected_ids(st, actor, &vault.id, &sel, "", INLINE_LIMIT + 1).await?;
-    for (_, _, path) in &folders {
-        let sub = format!("{path}/");
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
-               AND f.deleted_at IS NULL AND f.state <> 'uploading' LIMIT $5",
-        )
-        .bind(&vault.id)
-        .bind(path)
-        .bind(sub.chars().count() as i64)
-        .bind(&sub)
-        .bind(INLINE_LIMIT + 1)
-        .fetch_all(&st.db.pool)
-        .await?;
-        ids.extend(rows.into_iter().map(|r| r.0));
-    }
+    let ids = resolve_files(st, actor, &sel, INLINE_LIMIT + 1).await?;
     if ids.len() as i64 > INLINE_LIMIT {
         return Err(AppError::invalid(
             "selection",
             "A download list holds at most 10,000 files: pick fewer, or one folder at a time.",
         ));
     }
+    type Row = (String, String, i64, Option<String>, String, String, String);
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let Ok(f) = files::get_file(&st.db, actor, &id, Role::Viewer).await else {
-            continue;
-        };
-        if f.vault_id != vault.id || f.deleted_at.is_some() || f.state == "uploading" {
-            continue;
+    for chunk in ids.chunks(BATCH as usize) {
+        // One statement per batch; the vault's access was checked by resolve_files.
+        let mut sql = Sql::new(
+            "SELECT COALESCE(d.path, ''), f.name, f.size, f.sha256, f.s3_key, f.state, f.storage_class
+             FROM files f LEFT JOIN folders d ON d.id = f.folder_id
+             WHERE f.deleted_at IS NULL AND f.state <> 'uploading' AND f.vault_id = ",
+        );
+        let v = sql.arg(&sel.vault_id);
+        sql.push(&v);
+        let list: Vec<String> = chunk.iter().map(|id| sql.arg(id)).collect();
+        sql.push(&format!(" AND f.id IN ({}) ORDER BY 1, 2", list.join(", ")));
+        let rows: Vec<Row> = sql.query_as().fetch_all(&st.db.pool).await?;
+        for (path, name, size, sha256, key, state, class) in rows {
+            let (url, reason) = match crate::downloads::service::downloadable(&state, &name, &class)
+            {
+                Ok(()) => (
+                    Some(
+                        st.storage
+                            .presign_get(&key, &name, st.config.presign_ttl_secs)
+                            .await?,
+                    ),
+                    None,
+                ),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            out.push(DownloadLink {
+                path,
+                name,
+                size,
+                sha256,
+                url,
+                reason,
+            });
         }
-        let entry = files::entry(&st.db, &f.id).await?;
-        let (sha256,): (Option<String>,) = sqlx::query_as("SELECT sha256 FROM files WHERE id = $1")
-            .bind(&f.id)
-            .fetch_one(&st.db.pool)
-            .await?;
-        let (url, reason) = match crate::downloads::service::download_url(st, actor, &f.id).await {
-            Ok(u) => (Some(u), None),
-            Err(e) => (None, Some(e.to_string())),
-        };
-        out.push(DownloadLink {
-            path: entry.folder_path,
-            name: entry.name,
-            size: entry.size,
-            sha256,
-            url,
-            reason,
-        });
     }
     Ok(out)
 }
@@ -523,27 +517,10 @@ pub async fn resolve_files(
     let folders = check_folders(st, &vault, sel, false).await?;
     let mut ids = selected_ids(st, actor, &vault, sel, "", limit).await?;
     for (_, _, path) in &folders {
-        ids.extend(subtree_ids(st, &vault, path).await?);
+        ids.extend(files::subtree_ids(&st.db, &vault, path).await?);
     }
     ids.sort();
     ids.dedup();
     ids.truncate(limit as usize);
     Ok(ids)
-}
-
-/// Live files under a folder (its own and its subfolders').
-async fn subtree_ids(st: &AppState, vault_id: &str, path: &str) -> Result<Vec<String>, AppError> {
-    let sub = format!("{path}/");
-    let rows: Vec<(String,)> = sqlx::query_as(
-        "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
-         WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
-           AND f.deleted_at IS NULL AND f.state <> 'uploading' ORDER BY f.id",
-    )
-    .bind(vault_id)
-    .bind(path)
-    .bind(sub.chars().count() as i64)
-    .bind(&sub)
-    .fetch_all(&st.db.pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
 }

@@ -25,10 +25,13 @@ pub struct FileRecord {
     pub class_changed_at: i64,
     pub thumb_key: Option<String>,
     pub deleted_at: Option<i64>,
+    pub sha256: Option<String>,
+    /// The folder path a trashed file came from.
+    pub trashed_path: Option<String>,
 }
 
 const RECORD_COLUMNS: &str = "id, workspace_id, vault_id, folder_id, name, size, content_type,
-    s3_key, storage_class, state, class_changed_at, thumb_key, deleted_at";
+    s3_key, storage_class, state, class_changed_at, thumb_key, deleted_at, sha256, trashed_path";
 
 /// The columns of [`FileEntry`], from `files f LEFT JOIN folders d`.
 pub const ENTRY_COLUMNS: &str = "f.id, f.vault_id, COALESCE(d.path, '') AS folder_path, f.name,
@@ -910,24 +913,8 @@ pub async fn delete_folder_checked(
     };
     let subtree = format!("{}/", path);
     let mut trashed = 0;
-    loop {
-        // A batch of live files under the folder (its own and its subfolders').
-        let ids: Vec<(String,)> = sqlx::query_as(
-            "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
-               AND f.deleted_at IS NULL AND f.state <> 'uploading' LIMIT 500",
-        )
-        .bind(&vault_id)
-        .bind(&path)
-        .bind(subtree.chars().count() as i64)
-        .bind(&subtree)
-        .fetch_all(&st.db.pool)
-        .await?;
-        if ids.is_empty() {
-            break;
-        }
-        let ids: Vec<String> = ids.into_iter().map(|r| r.0).collect();
-        trashed += trash_files_checked(st, actor_id, &vault_id, &ids).await?;
+    for chunk in subtree_ids(&st.db, &vault_id, &path).await?.chunks(500) {
+        trashed += trash_files_checked(st, actor_id, &vault_id, chunk).await?;
     }
     let mut tx = st.db.begin().await?;
     // Trashed files keep their path in trashed_path; they no longer point at the folders
@@ -957,6 +944,23 @@ pub async fn delete_folder_checked(
     tx.commit().await?;
     tracing::info!(%folder_id, files = trashed, "folder deleted");
     Ok(trashed)
+}
+
+/// Live files under a folder (its own and its subfolders').
+pub async fn subtree_ids(db: &Db, vault_id: &str, path: &str) -> Result<Vec<String>, AppError> {
+    let sub = format!("{path}/");
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT f.id FROM files f JOIN folders d ON d.id = f.folder_id
+         WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
+           AND f.deleted_at IS NULL AND f.state <> 'uploading' ORDER BY f.id",
+    )
+    .bind(vault_id)
+    .bind(path)
+    .bind(sub.chars().count() as i64)
+    .bind(&sub)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// Files under a folder's subtree that are live (for deciding whether a delete is a job).
@@ -1009,16 +1013,11 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         if f.deleted_at.is_none() {
             continue;
         }
-        let (trashed_path,): (Option<String>,) =
-            sqlx::query_as("SELECT trashed_path FROM files WHERE id = $1")
-                .bind(&f.id)
-                .fetch_one(&st.db.pool)
-                .await?;
         sqlx::query("UPDATE vaults SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL")
             .bind(&f.vault_id)
             .execute(&st.db.pool)
             .await?;
-        let names = super::check_folder_path(trashed_path.as_deref().unwrap_or(""))?;
+        let names = super::check_folder_path(f.trashed_path.as_deref().unwrap_or(""))?;
         let folder = ensure_folder_path(
             &st.db,
             &f.workspace_id,
@@ -1152,10 +1151,6 @@ pub async fn file_details(db: &Db, actor: &Actor, file_id: &str) -> Result<FileD
     if f.state == "uploading" {
         return Err(AppError::NotFound);
     }
-    let (sha256,): (Option<String>,) = sqlx::query_as("SELECT sha256 FROM files WHERE id = $1")
-        .bind(&f.id)
-        .fetch_one(&db.pool)
-        .await?;
     let events: Vec<FileEvent> = sqlx::query_as(
         "SELECT e.at, e.kind, e.detail, u.email AS actor FROM file_events e
          LEFT JOIN users u ON u.id = e.actor_id WHERE e.file_id = $1 ORDER BY e.at, e.id LIMIT 200",
@@ -1167,7 +1162,7 @@ pub async fn file_details(db: &Db, actor: &Actor, file_id: &str) -> Result<FileD
     let monthly = prices.monthly_cost_micros(&f.storage_class, f.size);
     Ok(FileDetails {
         file: entry(db, &f.id).await?,
-        sha256,
+        sha256: f.sha256.clone(),
         events,
         monthly_cost_micros: monthly,
         deleted_at: f.deleted_at,
@@ -1253,64 +1248,43 @@ pub async fn thumbnail_url(
 
 // ---------------------------------------------------------------- fees
 
+/// (class, size, in class since, state) of live files of a vault, by id, a batch at a time:
+/// what cost previews are computed from.
+pub async fn pricing_rows(
+    db: &Db,
+    vault_id: &str,
+    ids: &[String],
+) -> Result<Vec<(String, i64, i64, String)>, AppError> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::new(
+            "SELECT storage_class, size, class_changed_at, state FROM files WHERE deleted_at IS NULL AND vault_id = ",
+        );
+        let v = sql.arg(vault_id);
+        sql.push(&v);
+        let list: Vec<String> = chunk.iter().map(|id| sql.arg(id)).collect();
+        sql.push(&format!(" AND id IN ({})", list.join(", ")));
+        let part: Vec<(String, i64, i64, String)> = sql.query_as().fetch_all(&db.pool).await?;
+        rows.extend(part);
+    }
+    Ok(rows)
+}
+
 /// Early-deletion fees that deleting the selection would incur now, in micro-dollars
-/// (Standard-IA 30 days, Glacier IR and Flexible 90, Deep Archive 180).
+/// (Standard-IA 30 days, Glacier IR and Flexible 90, Deep Archive 180; at most 100,000 files
+/// are priced).
 pub async fn deletion_fee(
     st: &AppState,
     actor: &Actor,
     sel: &super::Selection,
 ) -> Result<i64, AppError> {
-    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
+    let ids = super::bulk::resolve_files(st, actor, sel, 100_000).await?;
     let prices = crate::pricing::service::load(&st.db).await?;
     let now = st.clock.now_ms();
-    let mut rows: Vec<(String, i64, i64)> = vec![];
-    for id in &sel.file_ids {
-        if let Some(r) = sqlx::query_as::<_, (String, i64, i64)>(
-            "SELECT storage_class, size, class_changed_at FROM files WHERE id = $1 AND vault_id = $2",
-        )
-        .bind(id)
-        .bind(&vault.id)
-        .fetch_optional(&st.db.pool)
+    Ok(pricing_rows(&st.db, &sel.vault_id, &ids)
         .await?
-        {
-            rows.push(r);
-        }
-    }
-    for id in &sel.folder_ids {
-        let (path,): (String,) =
-            sqlx::query_as("SELECT path FROM folders WHERE id = $1 AND vault_id = $2")
-                .bind(id)
-                .bind(&vault.id)
-                .fetch_optional(&st.db.pool)
-                .await?
-                .ok_or(AppError::NotFound)?;
-        let sub = format!("{path}/");
-        let r: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT f.storage_class, f.size, f.class_changed_at FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.vault_id = $1 AND (d.path = $2 OR SUBSTR(d.path, 1, CAST($3 AS INTEGER)) = $4)
-               AND f.deleted_at IS NULL AND f.state <> 'uploading' AND f.storage_class <> 'STANDARD'",
-        )
-        .bind(&vault.id)
-        .bind(&path)
-        .bind(sub.chars().count() as i64)
-        .bind(&sub)
-        .fetch_all(&st.db.pool)
-        .await?;
-        rows.extend(r);
-    }
-    if let Some(q) = &sel.all_matching {
-        let mut q = q.clone();
-        q.vault_id = vault.id.clone();
-        let (_, scope) = view_scope(&st.db, actor, &q).await?;
-        let mut sql = Sql::new("SELECT f.storage_class, f.size, f.class_changed_at");
-        view_where(&mut sql, &st.db, &vault.id, &scope, &q)?;
-        sql.push(" AND f.storage_class <> 'STANDARD'");
-        let r: Vec<(String, i64, i64)> = sql.query_as().fetch_all(&st.db.pool).await?;
-        rows.extend(r);
-    }
-    Ok(rows
         .iter()
-        .map(|(class, size, since)| prices.early_deletion_fee_micros(class, *size, *since, now))
+        .map(|(class, size, since, _)| prices.early_deletion_fee_micros(class, *size, *since, now))
         .sum())
 }
 

@@ -95,18 +95,7 @@ pub async fn class_preview(
     let prices = crate::pricing::service::load(&st.db).await?;
     let retrieval = crate::pricing::service::load_retrieval(&st.db).await?;
     let now = st.clock.now_ms();
-    let mut rows: Vec<(String, i64, i64, String)> = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let mut sql = crate::core::db::Sql::new(
-            "SELECT storage_class, size, class_changed_at, state FROM files WHERE deleted_at IS NULL AND vault_id = ",
-        );
-        let v = sql.arg(&sel.vault_id);
-        sql.push(&v);
-        let list: Vec<String> = chunk.iter().map(|id| sql.arg(id)).collect();
-        sql.push(&format!(" AND id IN ({})", list.join(", ")));
-        let part: Vec<(String, i64, i64, String)> = sql.query_as().fetch_all(&st.db.pool).await?;
-        rows.extend(part);
-    }
+    let rows = crate::files::service::pricing_rows(&st.db, &sel.vault_id, &ids).await?;
     let movable = |state: &str| matches!(state, "available" | "restored");
     let monthly_now = rows
         .iter()

@@ -113,6 +113,16 @@ enum Restored {
     Until(i64),
 }
 
+/// What S3 answers a copy whose source is archived (s3s has no name for it).
+fn not_in_active_tier() -> s3s::S3Error {
+    let mut e = s3s::S3Error::with_message(
+        s3s::S3ErrorCode::Custom("ObjectNotInActiveTierError".into()),
+        "The source object of the COPY action is not in the active tier",
+    );
+    e.set_status_code(http::StatusCode::FORBIDDEN);
+    e
+}
+
 /// Classes whose objects must be restored before they can be read.
 fn archived(class: &str) -> bool {
     matches!(class, "GLACIER" | "DEEP_ARCHIVE")
@@ -246,6 +256,35 @@ impl LocalS3 {
                 .join(upload_id)
                 .join(format!("{part}.sha256"))
         })
+    }
+
+    /// Records a stored part's ETag (and the checksum it was verified against, if any) for
+    /// ListParts and CompleteMultipartUpload.
+    async fn record_part(
+        &self,
+        upload_id: &str,
+        part: i32,
+        etag: &str,
+        checksum: Option<&str>,
+    ) -> S3Result<()> {
+        let Some(path) = self.part_etag_path(upload_id, part) else {
+            return Ok(());
+        };
+        let sum_path = self.part_checksum_path(upload_id, part);
+        let write = async {
+            tokio::fs::create_dir_all(path.parent().expect("has parent")).await?;
+            match (checksum, &sum_path) {
+                (Some(sum), Some(p)) => tokio::fs::write(p, sum).await?,
+                (None, Some(p)) => {
+                    tokio::fs::remove_file(p).await.ok();
+                }
+                _ => {}
+            }
+            tokio::fs::write(&path, etag).await
+        };
+        write
+            .await
+            .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))
     }
 
     async fn part_checksum(&self, upload_id: &str, part: i32) -> Option<String> {
@@ -433,12 +472,7 @@ impl S3 for LocalS3 {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         // S3 names this refusal differently for a copy than for a GET.
         if self.readable(&src_bucket, &src_key).await.is_err() {
-            let mut e = s3s::S3Error::with_message(
-                s3s::S3ErrorCode::Custom("ObjectNotInActiveTierError".into()),
-                "The source object of the COPY action is not in the active tier",
-            );
-            e.set_status_code(http::StatusCode::FORBIDDEN);
-            return Err(e);
+            return Err(not_in_active_tier());
         }
         let mut req = req;
         let class = req
@@ -591,23 +625,9 @@ impl S3 for LocalS3 {
             }
             other => other?,
         };
-        if let (Some(path), Some(etag)) = (self.part_etag_path(&upload_id, part), &out.output.e_tag)
-        {
-            let sum_path = self.part_checksum_path(&upload_id, part);
-            let write = async {
-                tokio::fs::create_dir_all(path.parent().expect("has parent")).await?;
-                match (&expected, &sum_path) {
-                    (Some(sum), Some(p)) => tokio::fs::write(p, sum).await?,
-                    (None, Some(p)) => {
-                        tokio::fs::remove_file(p).await.ok();
-                    }
-                    _ => {}
-                }
-                tokio::fs::write(&path, etag.value()).await
-            };
-            write
-                .await
-                .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))?;
+        if let Some(etag) = &out.output.e_tag {
+            self.record_part(&upload_id, part, etag.value(), expected.as_deref())
+                .await?;
         }
         out.output.checksum_sha256 = expected;
         Ok(out)
@@ -646,12 +666,7 @@ impl S3 for LocalS3 {
             return Err(s3_error!(NotImplemented));
         };
         if self.readable(bucket, key).await.is_err() {
-            let mut e = s3s::S3Error::with_message(
-                s3s::S3ErrorCode::Custom("ObjectNotInActiveTierError".into()),
-                "The source object of the COPY action is not in the active tier",
-            );
-            e.set_status_code(http::StatusCode::FORBIDDEN);
-            return Err(e);
+            return Err(not_in_active_tier());
         }
         let (upload_id, part) = (req.input.upload_id.clone(), req.input.part_number);
         let out = self.fs.upload_part_copy(req).await?;
@@ -662,17 +677,8 @@ impl S3 for LocalS3 {
             .as_ref()
             .and_then(|r| r.e_tag.as_ref())
             .map(|e| e.value().to_string());
-        if let (Some(path), Some(etag)) = (self.part_etag_path(&upload_id, part), etag) {
-            let write = async {
-                tokio::fs::create_dir_all(path.parent().expect("has parent")).await?;
-                if let Some(p) = self.part_checksum_path(&upload_id, part) {
-                    tokio::fs::remove_file(p).await.ok();
-                }
-                tokio::fs::write(&path, etag).await
-            };
-            write
-                .await
-                .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))?;
+        if let Some(etag) = etag {
+            self.record_part(&upload_id, part, &etag, None).await?;
         }
         Ok(out)
     }
