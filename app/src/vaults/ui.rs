@@ -24,6 +24,13 @@ pub fn VaultsPage() -> impl IntoView {
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
+    // Made: the field empties for the next one.
+    let new_name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if create.value().with(|v| matches!(v, Some(Ok(_)))) {
+            new_name.set(String::new());
+        }
+    });
     view! {
         <Title text="Vaults — Nexus Deep Storage" />
         <section class="panel">
@@ -53,7 +60,8 @@ pub fn VaultsPage() -> impl IntoView {
                 })}
             </Transition>
             <ActionForm action=create attr:class="inline new-vault">
-                <label>"New vault" <input type="text" name="name" required maxlength="100" placeholder="e.g. Family photos" /></label>
+                <label>"New vault" <input type="text" name="name" required maxlength="100" placeholder="e.g. Family photos"
+                    prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) /></label>
                 <button type="submit">"Create vault"</button>
             </ActionForm>
             {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}
