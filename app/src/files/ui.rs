@@ -98,17 +98,18 @@ pub fn details_href(q: &ListQuery, file_id: &str) -> String {
 #[component]
 fn Breadcrumbs(
     query: ListQuery,
-    vault_name: String,
+    vault_name: Signal<String>,
     on_drop_to: Callback<String>,
 ) -> impl IntoView {
-    let mut crumbs = vec![(vault_name, String::new())];
+    // None is the vault's own name (it can change while the list stays).
+    let mut crumbs: Vec<(Option<String>, String)> = vec![(None, String::new())];
     let mut acc = String::new();
     for part in query.path.split('/').filter(|p| !p.is_empty()) {
         if !acc.is_empty() {
             acc.push('/');
         }
         acc.push_str(part);
-        crumbs.push((part.to_string(), acc.clone()));
+        crumbs.push((Some(part.to_string()), acc.clone()));
     }
     let last = crumbs.len() - 1;
     view! {
@@ -117,6 +118,7 @@ fn Breadcrumbs(
                 {crumbs.into_iter().enumerate().map(|(i, (name, path))| {
                     let href = ListQuery { vault_id: query.vault_id.clone(), path: path.clone(), sort: query.sort, desc: query.desc, ..Default::default() }.href();
                     let drop_path = path.clone();
+                    let name = move || name.clone().unwrap_or_else(|| vault_name.get());
                     view! {
                         <li
                             on:dragover=move |ev| ev.prevent_default()
@@ -238,7 +240,7 @@ pub fn Modal(
 pub fn Listing(
     query: ListQuery,
     page: Page,
-    vault_name: String,
+    #[prop(into)] vault_name: Signal<String>,
     /// Bumped to refetch (after a change).
     version: RwSignal<u32>,
     /// The file whose details are open (from the URL).

@@ -120,6 +120,15 @@ pub fn VaultPage() -> impl IntoView {
         }
     });
     let base = Signal::derive(move || query.with(|q| q.path.clone()));
+    // Read apart from the list's Suspend: one resource per Suspend, so a vault refetch does
+    // not render the list again.
+    let vault_name = Signal::derive(move || {
+        vault
+            .get()
+            .and_then(|r| r.ok())
+            .map(|v| v.name)
+            .unwrap_or_default()
+    });
     let notice = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<crate::files::BulkOp>);
     // A notice belongs to the view it was made in.
@@ -163,13 +172,12 @@ pub fn VaultPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted" role="status">"Loading files…"</p> }>
                 {move || Suspend::new(async move {
                     let page = first.await;
-                    let name = vault.await.map(|v| v.name).unwrap_or_default();
                     match page {
                         Err(e) => view! {
                             <ErrorNote error=e />
                             <p><A href=format!("/vaults/{}", vault_id())>"Back to the vault's top level"</A></p>
                         }.into_any(),
-                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=name version=version details=details notice=notice progress=progress /> }.into_any(),
+                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=vault_name version=version details=details notice=notice progress=progress /> }.into_any(),
                     }
                 })}
             </Transition>
