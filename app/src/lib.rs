@@ -9,6 +9,7 @@ pub mod downloads;
 pub mod error;
 pub mod files;
 pub mod format;
+pub mod notify;
 pub mod pricing;
 pub mod tiers;
 pub mod uploads;
@@ -61,6 +62,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage ssr=SsrMode::Async />
                     <Route path=path!("/trash") view=files::ui::TrashPage ssr=SsrMode::Async />
+                    <Route path=path!("/restores") view=tiers::ui::RestoresPage ssr=SsrMode::Async />
+                    <Route path=path!("/notifications") view=notify::ui::NotificationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/outbox") view=notify::ui::OutboxPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -76,6 +80,7 @@ fn Header() -> impl IntoView {
         move || location.pathname.get(),
         |_| auth::api::current_user(),
     );
+    let unread = notify::ui::unread_resource();
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">
@@ -85,8 +90,16 @@ fn Header() -> impl IntoView {
             <nav aria-label="Account">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
+                        // Both in this one Suspend: a Transition nested in it would be made at
+                        // different points on the server and in the browser, and hydration
+                        // would pair the page's resources with the wrong data.
+                        let unread = unread.await.unwrap_or(0);
                         match user.await {
-                            Ok(Some(u)) => view! { <auth::ui::AccountMenu user=u /> }.into_any(),
+                            Ok(Some(u)) => view! {
+                                <A href="/restores">"Restores"</A>
+                                <notify::ui::Bell unread=unread />
+                                <auth::ui::AccountMenu user=u />
+                            }.into_any(),
                             _ => view! {
                                 <A href="/sign-in">"Sign in"</A>
                                 <A href="/sign-up" attr:class="button small">"Create account"</A>

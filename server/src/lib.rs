@@ -114,13 +114,13 @@ pub async fn launch(
 }
 
 /// This process's job worker: puts the periodic jobs in place, then claims and runs due jobs
-/// every few seconds until shutdown (see `app::core::jobs`).
+/// every second until shutdown (see `app::core::jobs`).
 async fn job_worker(state: AppState, shutdown: CancellationToken) {
     let worker = format!("worker-{}", uuid::Uuid::now_v7());
     if let Err(e) = app::core::jobs::schedule_periodic(&state).await {
         tracing::warn!(error = %e, "could not schedule periodic jobs");
     }
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -27,6 +27,16 @@ pub struct Config {
     pub upload_abandon_hours: i64,
     /// Whether this process runs background jobs (set false for web-only processes).
     pub run_jobs: bool,
+    /// Where mail goes: `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), or plain `smtp://host:port` for a local sink only. None: mail stays in the
+    /// outbox, and the outbox page shows each person theirs (development).
+    pub smtp_url: Option<String>,
+    /// The sender of every mail.
+    pub mail_from: String,
+    /// How often the restore worker looks at a restore in flight: first after at least the
+    /// minimum, then backing off to the maximum (seconds).
+    pub restore_poll_min_secs: i64,
+    pub restore_poll_max_secs: i64,
 }
 
 #[derive(Clone)]
@@ -113,6 +123,20 @@ impl Config {
                 h
             },
             run_jobs: parse("NEXUS_RUN_JOBS", true)?,
+            smtp_url: var("NEXUS_SMTP_URL"),
+            mail_from: var("NEXUS_MAIL_FROM")
+                .unwrap_or_else(|| "Nexus Deep Storage <no-reply@localhost>".into()),
+            // The embedded endpoint restores in seconds; AWS in minutes to hours.
+            restore_poll_min_secs: parse(
+                "NEXUS_RESTORE_POLL_MIN_SECS",
+                if embedded { 1 } else { 60 },
+            )?
+            .max(1),
+            restore_poll_max_secs: parse(
+                "NEXUS_RESTORE_POLL_MAX_SECS",
+                if embedded { 5 } else { 1800 },
+            )?
+            .max(1),
         })
     }
 

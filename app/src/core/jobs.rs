@@ -23,6 +23,10 @@ pub const BULK_ACTION: &str = "bulk_action";
 pub const APPLY_ALL_RULES: &str = "apply_archive_rules";
 /// One vault's rules, on demand (payload: the vault id).
 pub const APPLY_RULES: &str = "apply_vault_rules";
+/// The restore worker: send, poll, expire (`tiers::restores::poll`).
+pub const POLL_RESTORES: &str = "poll_restores";
+/// The mailer: sends the outbox over SMTP.
+pub const SEND_MAIL: &str = "send_mail";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
@@ -62,6 +66,20 @@ pub async fn enqueue(
     .bind(payload)
     .bind(run_at)
     .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Makes sure the periodic job `kind` exists and brings its next run forward to now (new work
+/// for it arrived).
+pub async fn wake(db: &Db, kind: &str, now: i64) -> Result<(), AppError> {
+    enqueue(db, kind, Some(kind), "{}", now, now).await?;
+    sqlx::query(
+        "UPDATE jobs SET run_at = $1 WHERE dedupe_key = $2 AND state = 'queued' AND run_at > $1",
+    )
+    .bind(now)
+    .bind(kind)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -149,6 +167,8 @@ pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
         PURGE_EXPIRED_SESSIONS,
         PURGE_TRASH,
         APPLY_ALL_RULES,
+        POLL_RESTORES,
+        SEND_MAIL,
     ] {
         enqueue(&st.db, kind, Some(kind), "{}", now, now).await?;
     }
@@ -194,6 +214,18 @@ pub async fn run(st: &AppState, job: &Job) -> Result<Next, AppError> {
         APPLY_RULES => {
             crate::tiers::rules::apply_rules(st, &job.payload).await?;
             Ok(Next::Done)
+        }
+        POLL_RESTORES => {
+            let stats = crate::tiers::restores::poll(st).await?;
+            Ok(Next::At(if stats.more {
+                now
+            } else {
+                now + st.config.restore_poll_min_secs * 1000
+            }))
+        }
+        SEND_MAIL => {
+            crate::notify::service::send_pending(st).await?;
+            Ok(Next::At(now + 30_000))
         }
         other => Err(AppError::internal(format!("unknown job kind {other}"))),
     }

@@ -39,6 +39,56 @@ pub struct StoredPart {
     pub checksum_sha256: Option<String>,
 }
 
+/// What S3 said to a RestoreObject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreSent {
+    /// 202 (started) or 200 (a restored copy's days extended).
+    Accepted,
+    AlreadyInProgress,
+    /// The object is in a class that reads at once.
+    NotArchived,
+    Missing,
+}
+
+/// An object's restore as HeadObject reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreStatus {
+    Ongoing,
+    /// The copy is there until this time (unix ms).
+    Ready {
+        expires_ms: i64,
+    },
+    /// Archived, no restore running nor copy left.
+    NotRestored,
+    NotArchived,
+    Missing,
+}
+
+/// `ongoing-request="true"`, or `ongoing-request="false", expiry-date="Fri, 21 Dec 2012
+/// 00:00:00 GMT"` (an RFC 7231 date).
+pub fn parse_restore_header(h: &str) -> RestoreStatus {
+    if h.contains("ongoing-request=\"true\"") {
+        return RestoreStatus::Ongoing;
+    }
+    let expiry = h
+        .split_once("expiry-date=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .and_then(|(date, _)| {
+            time::PrimitiveDateTime::parse(
+                date.trim_end_matches(" GMT"),
+                time::macros::format_description!(
+                    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second]"
+                ),
+            )
+            .ok()
+        })
+        .map(|t| (t.assume_utc().unix_timestamp_nanos() / 1_000_000) as i64);
+    match expiry {
+        Some(expires_ms) => RestoreStatus::Ready { expires_ms },
+        None => RestoreStatus::NotRestored,
+    }
+}
+
 /// A presigned part URL and the headers the PUT must carry exactly (they are signed).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PresignedPut {
@@ -522,8 +572,96 @@ impl Storage {
         Ok(req.uri().to_string())
     }
 
+    /// Asks S3 to bring an archived object back for `days` days with `tier` (Expedited,
+    /// Standard, Bulk). A repeat while the restore runs (409 RestoreAlreadyInProgress) is no
+    /// error, nor is one that extends a restored copy (200).
+    pub async fn restore(&self, key: &str, tier: &str, days: i32) -> Result<RestoreSent, AppError> {
+        use aws_sdk_s3::error::ProvideErrorMetadata;
+        use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest, Tier};
+        let params = GlacierJobParameters::builder()
+            .tier(Tier::from(tier))
+            .build()
+            .map_err(AppError::internal)?;
+        let req = RestoreRequest::builder()
+            .days(days)
+            .glacier_job_parameters(params)
+            .build();
+        match self
+            .client
+            .restore_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .restore_request(req)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(RestoreSent::Accepted),
+            Err(e) => match e.code() {
+                Some("RestoreAlreadyInProgress") => Ok(RestoreSent::AlreadyInProgress),
+                // Not archived (any more): nothing to restore, it reads as it is.
+                Some("InvalidObjectState") => Ok(RestoreSent::NotArchived),
+                Some("NoSuchKey") => Ok(RestoreSent::Missing),
+                _ => Err(s3_error("RestoreObject", e)),
+            },
+        }
+    }
+
+    /// Where an object's restore stands, from HeadObject's `x-amz-restore`.
+    pub async fn restore_status(&self, key: &str) -> Result<RestoreStatus, AppError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(h) => {
+                let archived = matches!(
+                    h.storage_class().map(|c| c.as_str()),
+                    Some("GLACIER" | "DEEP_ARCHIVE")
+                );
+                Ok(match h.restore() {
+                    Some(r) => parse_restore_header(r),
+                    None if archived => RestoreStatus::NotRestored,
+                    None => RestoreStatus::NotArchived,
+                })
+            }
+            Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => {
+                Ok(RestoreStatus::Missing)
+            }
+            Err(e) => Err(s3_error("HeadObject", e)),
+        }
+    }
+
     /// The SDK client, for tests that speak S3 directly.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+}
+
+#[cfg(test)]
+mod restore_header_tests {
+    use super::{RestoreStatus, parse_restore_header};
+
+    #[test]
+    fn x_amz_restore_reads_as_s3_writes_it() {
+        assert_eq!(
+            parse_restore_header("ongoing-request=\"true\""),
+            RestoreStatus::Ongoing
+        );
+        // 2012-12-21 00:00:00 UTC
+        assert_eq!(
+            parse_restore_header(
+                "ongoing-request=\"false\", expiry-date=\"Fri, 21 Dec 2012 00:00:00 GMT\""
+            ),
+            RestoreStatus::Ready {
+                expires_ms: 1_356_048_000_000
+            }
+        );
+        assert_eq!(
+            parse_restore_header("ongoing-request=\"false\""),
+            RestoreStatus::NotRestored
+        );
     }
 }

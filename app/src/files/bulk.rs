@@ -25,6 +25,8 @@ pub enum BulkAction {
     Trash,
     /// To another storage class.
     Class { to: String },
+    /// Into a restore request (archived files come back; see `tiers::restores`).
+    Restore { request: String },
 }
 
 impl BulkAction {
@@ -33,6 +35,7 @@ impl BulkAction {
             BulkAction::Move { .. } => "move",
             BulkAction::Trash => "trash",
             BulkAction::Class { .. } => "class",
+            BulkAction::Restore { .. } => "restore",
         }
     }
 }
@@ -105,7 +108,7 @@ pub async fn apply(
             }
             Some((id, to))
         }
-        BulkAction::Trash | BulkAction::Class { .. } => None,
+        BulkAction::Trash | BulkAction::Class { .. } | BulkAction::Restore { .. } => None,
     };
     if let BulkAction::Class { to } = &action
         && !crate::vaults::STORAGE_CLASSES.contains(&to.as_str())
@@ -122,7 +125,10 @@ pub async fn apply(
         let (_, scope) = view_scope(&st.db, actor, &q).await?;
         total += count_matching(&st.db, &vault.id, &scope, &q).await?;
     }
-    if matches!(action, BulkAction::Trash | BulkAction::Class { .. }) {
+    if matches!(
+        action,
+        BulkAction::Trash | BulkAction::Class { .. } | BulkAction::Restore { .. }
+    ) {
         for (id, _, _) in &folders {
             total += files::count_subtree(&st.db, id).await?;
         }
@@ -170,17 +176,11 @@ pub async fn apply(
     let mut done_folders = 0;
     for (id, name, path) in &folders {
         match (&action, &target) {
-            (BulkAction::Class { to }, _) => {
+            (BulkAction::Class { .. } | BulkAction::Restore { .. }, _) => {
                 let ids = files::subtree_ids(&st.db, &vault.id, path).await?;
                 for chunk in ids.chunks(BATCH as usize) {
-                    done_files += crate::tiers::service::change_class_checked(
-                        st,
-                        actor.user_id(),
-                        &vault.id,
-                        chunk,
-                        to,
-                    )
-                    .await?;
+                    done_files +=
+                        step(st, actor.user_id(), &vault.id, &action, &None, chunk).await?;
                 }
             }
             (_, Some((_, to))) => {
@@ -252,6 +252,9 @@ async fn step(
         (BulkAction::Class { to }, _) => {
             crate::tiers::service::change_class_checked(st, actor_id, vault_id, ids, to).await
         }
+        (BulkAction::Restore { request }, _) => {
+            crate::tiers::restores::add_files(st, actor_id, vault_id, request, ids).await
+        }
         _ => files::trash_files_checked(st, actor_id, vault_id, ids).await,
     }
 }
@@ -305,6 +308,10 @@ pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> 
             .bind(op_id)
             .execute(&st.db.pool)
             .await?;
+            // A restore keeps the files it got and is reported when they are back.
+            if let BulkAction::Restore { request } = &params.action {
+                crate::tiers::restores::close_request(st, request).await?;
+            }
             Ok(jobs::Next::Done)
         }
         Err(e) => Err(e),
@@ -329,7 +336,7 @@ async fn run_op_steps(
             let to = to.trim_matches('/').to_string();
             Some((files::find_folder(&st.db, &vault.id, &to).await?, to))
         }
-        BulkAction::Trash | BulkAction::Class { .. } => None,
+        BulkAction::Trash | BulkAction::Class { .. } | BulkAction::Restore { .. } => None,
     };
     let view = match &sel.all_matching {
         Some(q) => {
@@ -398,20 +405,13 @@ async fn run_op_steps(
     }
     for (id, name, path) in &folders {
         let n = match (&p.action, &target) {
-            (BulkAction::Class { to }, _) => {
+            (BulkAction::Class { .. } | BulkAction::Restore { .. }, _) => {
                 let mut n = 0;
                 for chunk in files::subtree_ids(&st.db, &vault.id, path)
                     .await?
                     .chunks(BATCH as usize)
                 {
-                    n += crate::tiers::service::change_class_checked(
-                        st,
-                        &op.user_id,
-                        &vault.id,
-                        chunk,
-                        to,
-                    )
-                    .await?;
+                    n += step(st, &op.user_id, &vault.id, &p.action, &None, chunk).await?;
                 }
                 n
             }
@@ -433,6 +433,10 @@ async fn run_op_steps(
         .bind(op_id)
         .execute(&st.db.pool)
         .await?;
+    if let BulkAction::Restore { request } = &p.action {
+        crate::tiers::restores::close_request(st, request).await?;
+        crate::tiers::restores::wake(st).await?;
+    }
     tracing::info!(%op_id, "bulk action finished");
     Ok(false)
 }

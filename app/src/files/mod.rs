@@ -28,6 +28,8 @@ pub struct FileEntry {
     pub kind: String,
     /// 1 when the browser stored a preview image for it.
     pub has_thumb: i64,
+    /// A restored file's copy is there until then (unix ms).
+    pub restored_until: Option<i64>,
 }
 
 /// A folder as the browser lists it.

@@ -36,7 +36,7 @@ const RECORD_COLUMNS: &str = "id, workspace_id, vault_id, folder_id, name, size,
 /// The columns of [`FileEntry`], from `files f LEFT JOIN folders d`.
 pub const ENTRY_COLUMNS: &str = "f.id, f.vault_id, COALESCE(d.path, '') AS folder_path, f.name,
     f.size, f.content_type, f.storage_class, f.state, f.created_at, f.updated_at, f.kind,
-    CAST(CASE WHEN f.thumb_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_thumb";
+    CAST(CASE WHEN f.thumb_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_thumb, f.restored_until";
 
 /// Largest page the browser may ask for.
 pub const MAX_PAGE: i64 = 500;

@@ -261,6 +261,7 @@ pub fn Listing(
     let focus = RwSignal::new(0usize);
     let failure = RwSignal::new(None::<AppError>);
     let class_open = RwSignal::new(false);
+    let restore_open = RwSignal::new(false);
     let (move_open, delete_open, download_open, rename_open, folder_open) = (
         RwSignal::new(false),
         RwSignal::new(false),
@@ -635,6 +636,7 @@ pub fn Listing(
                     <span data-testid="selected-count">{format!("{} selected", count_selected())}</span>
                     <button type="button" class="small" on:click=move |_| move_open.set(true)>"Move to…"</button>
                     <button type="button" class="small" on:click=move |_| class_open.set(true)>"Change class…"</button>
+                    <button type="button" class="small" on:click=move |_| restore_open.set(true)>"Restore…"</button>
                     <button type="button" class="small" on:click=move |_| download_open.set(true)>"Download"</button>
                     <button type="button" class="small danger" on:click=move |_| delete_open.set(true)>"Delete"</button>
                     <button type="button" class="link" on:click=move |_| { selected.update(|s| s.clear()); all_matching.set(false); }>"Clear selection"</button>
@@ -702,6 +704,10 @@ pub fn Listing(
             <Modal open=class_open label="Change storage class">
                 <ClassDialog selection=Signal::derive(selection) open=class_open
                     on_done=Callback::new(move |r| { selected.update(|s| s.clear()); all_matching.set(false); finish(r, "moved to the new class") }) />
+            </Modal>
+            <Modal open=restore_open label="Restore from archive">
+                <crate::tiers::ui::RestoreDialog selection=Signal::derive(selection) open=restore_open
+                    on_done=Callback::new(move |r: Result<(String, BulkOutcome), AppError>| { selected.update(|s| s.clear()); all_matching.set(false); finish(r.map(|(_, o)| o), "asked to come back: follow them on the Restores page") }) />
             </Modal>
             <Modal open=delete_open label="Delete">
                 <DeleteDialog selection=Signal::derive(selection) count=Signal::derive(count_selected) open=delete_open
@@ -826,7 +832,10 @@ fn ListRow(
             query.with_value(|q| details_href(q, &f.id)),
             format::bytes(f.size),
             class_label(&f.storage_class).to_string(),
-            state_label(&f.state).to_string(),
+            match (f.state.as_str(), f.restored_until) {
+                ("restored", Some(t)) => format!("Restored until {}", format::time_ms(t)),
+                (s, _) => state_label(s).to_string(),
+            },
             format::time_ms(f.updated_at),
             // In a search, where the file sits.
             if query.with_value(|q| q.is_search() || q.everywhere) && !f.folder_path.is_empty() {
@@ -843,7 +852,11 @@ fn ListRow(
         Row::Folder(d) => Some(d.path.clone()),
         _ => None,
     };
-    let archived = matches!(&row, Row::File(f) if f.state == "archived");
+    let archived = match &row {
+        Row::File(f) if f.state == "archived" => Some("Archived: restore to download"),
+        Row::File(f) if f.state == "restoring" => Some("Restoring: download when ready"),
+        _ => None,
+    };
     let key_drag = key.clone();
     let open = {
         let file_id = file_id.clone();
@@ -906,8 +919,8 @@ fn ListRow(
             <td>{state}</td>
             <td>{modified}</td>
             <td class="row-actions">
-                {file_id.clone().map(|id| if archived {
-                    view! { <span class="muted" title="Archived files come back through a restore first">"Archived: restore to download"</span> }.into_any()
+                {file_id.clone().map(|id| if let Some(why) = archived {
+                    view! { <span class="muted" title="Archived files come back through a restore first">{why}</span> }.into_any()
                 } else {
                     view! { <a href=format!("/files/{id}/download") aria-label=download_label.clone() rel="external">"Download"</a> }.into_any()
                 })}
@@ -998,31 +1011,51 @@ fn DownloadDialog(selection: Signal<Selection>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match links.await {
                         Err(e) => view! { <ErrorNote error=e /> }.into_any(),
-                        Ok(list) => {
-                            let manifest: String = list.iter().map(|l| {
-                                let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };
-                                format!("{}  {}\n", l.sha256.clone().unwrap_or_else(|| "-".repeat(64)), path)
-                            }).collect();
-                            let href = format!("data:text/plain;charset=utf-8,{}", urlencoding::encode(&manifest));
-                            let ready = list.iter().filter(|l| l.url.is_some()).count();
-                            view! {
-                                <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>
-                                <p><a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a></p>
-                                <ul class="link-list">
-                                    {list.into_iter().map(|l| {
-                                        let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };
-                                        match l.url {
-                                            Some(u) => view! { <li><a href=u rel="external" download=l.name.clone()>{path}</a>" · "{format::bytes(l.size)}</li> }.into_any(),
-                                            None => view! { <li>{path}" — "<span class="muted">{l.reason.unwrap_or_default()}</span></li> }.into_any(),
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                            }.into_any()
-                        }
+                        Ok(list) => view! { <LinkList links=list /> }.into_any(),
                     }
                 })}
             </Transition>
         </div>
+    }
+}
+
+/// Download links with a SHA-256 manifest (`SHA256SUMS.txt`, as `sha256sum -c` reads it);
+/// files that cannot be fetched now say why.
+#[component]
+pub fn LinkList(links: Vec<super::DownloadLink>) -> impl IntoView {
+    let list = links;
+    let manifest: String = list
+        .iter()
+        .map(|l| {
+            let path = if l.path.is_empty() {
+                l.name.clone()
+            } else {
+                format!("{}/{}", l.path, l.name)
+            };
+            format!(
+                "{}  {}\n",
+                l.sha256.clone().unwrap_or_else(|| "-".repeat(64)),
+                path
+            )
+        })
+        .collect();
+    let href = format!(
+        "data:text/plain;charset=utf-8,{}",
+        urlencoding::encode(&manifest)
+    );
+    let ready = list.iter().filter(|l| l.url.is_some()).count();
+    view! {
+        <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>
+        <p><a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a></p>
+        <ul class="link-list">
+            {list.into_iter().map(|l| {
+                let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };
+                match l.url {
+                    Some(u) => view! { <li><a href=u rel="external" download=l.name.clone()>{path}</a>" · "{format::bytes(l.size)}</li> }.into_any(),
+                    None => view! { <li>{path}" — "<span class="muted">{l.reason.unwrap_or_default()}</span></li> }.into_any(),
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 
@@ -1125,7 +1158,10 @@ fn DetailsPanel(file_id: String, query: ListQuery, version: RwSignal<u32>) -> im
                                     <dt>"Size"</dt><dd>{format!("{} ({} bytes)", format::bytes(f.size), f.size)}</dd>
                                     <dt>"Type"</dt><dd>{f.content_type.clone()}</dd>
                                     <dt>"Storage class"</dt><dd>{class_label(&f.storage_class)}</dd>
-                                    <dt>"State"</dt><dd>{state_label(&f.state)}</dd>
+                                    <dt>"State"</dt><dd>{match (f.state.as_str(), f.restored_until) {
+                                        ("restored", Some(t)) => format!("Restored until {}", format::time_ms(t)),
+                                        (s, _) => state_label(s).to_string(),
+                                    }}</dd>
                                     <dt>"Cost per month"</dt><dd>{dollars(d.monthly_cost_micros)}</dd>
                                     <dt>"SHA-256"</dt><dd class="mono">{d.sha256.clone().unwrap_or_else(|| "not recorded".into())}</dd>
                                     <dt>"Uploaded"</dt><dd>{format::time_ms(f.created_at)}</dd>
@@ -1133,6 +1169,8 @@ fn DetailsPanel(file_id: String, query: ListQuery, version: RwSignal<u32>) -> im
                                 </dl>
                                 {if f.state == "archived" {
                                     view! { <p class="muted">{format!("Archived in {}: it must be restored before it can be downloaded.", class_label(&f.storage_class))}</p> }.into_any()
+                                } else if f.state == "restoring" {
+                                    view! { <p class="muted">"A restore is under way: the Restores page says when it will be ready."</p> }.into_any()
                                 } else {
                                     view! { <p><a class="button small" href=format!("/files/{}/download", f.id) rel="external">"Download"</a></p> }.into_any()
                                 }}
@@ -1148,6 +1186,9 @@ fn DetailsPanel(file_id: String, query: ListQuery, version: RwSignal<u32>) -> im
                                                 "trashed" => format!("Moved to the trash{}", if e.detail.is_empty() { String::new() } else { format!(" ({})", e.detail) }),
                                                 "restored" => format!("Restored {}", e.detail),
                                                 "class_changed" => format!("Storage class changed {}", e.detail),
+                                                "restore_requested" => format!("Restore requested ({})", e.detail),
+                                                "restore_ready" => format!("Restored {}", e.detail),
+                                                "restore_expired" => "Restored copy expired: archived again".to_string(),
                                                 other => other.to_string(),
                                             }}
                                             {e.actor.map(|a| format!(" by {a}"))}

@@ -8,6 +8,9 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
     let app = TestApp::spawn_with(|c| {
         c.upload_abandon_hours = 24;
         c.session_ttl_hours = 24 * 30;
+        // The restore worker and the mailer come back within the hour, not in a second.
+        c.restore_poll_min_secs = 3600;
+        c.restore_poll_max_secs = 3600;
     })
     .await;
     let st = &app.state;
@@ -24,10 +27,10 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
         .await
         .unwrap();
     assert_eq!(
-        n, 4,
-        "abandoned uploads, expired sessions, trash, archiving rules"
+        n, 6,
+        "abandoned uploads, expired sessions, trash, archiving rules, restores, mail"
     );
-    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 4);
+    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 6);
     assert_eq!(
         jobs::run_due(st, "w1").await.unwrap(),
         0,
@@ -40,8 +43,8 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
     app.clock.advance_ms(2 * 3_600_000);
     assert_eq!(
         jobs::run_due(st, "w1").await.unwrap(),
-        4,
-        "25 hours on: the hourly ones and the daily rules"
+        6,
+        "25 hours on: the hourly ones, the daily rules, the restore worker and the mailer"
     );
     let left: Vec<(String,)> = sqlx::query_as("SELECT id FROM uploads")
         .fetch_all(&st.db.pool)

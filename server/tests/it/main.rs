@@ -9,6 +9,7 @@ mod glacier;
 mod health;
 mod jobs;
 mod presign;
+mod restores;
 mod services;
 mod storage;
 mod support;

@@ -113,6 +113,12 @@ impl TestApp {
             upload_abandon_hours: 24 * 7,
             // Tests run jobs themselves (`jobs::run_due`), on their own clock.
             run_jobs: false,
+            smtp_url: std::env::var("TEST_SMTP_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            mail_from: "Nexus Tests <tests@nexus.test>".into(),
+            restore_poll_min_secs: 1,
+            restore_poll_max_secs: 5,
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
