@@ -19,6 +19,10 @@ pub enum AppError {
     Conflict { message: String },
     #[error("{message}")]
     Limit { message: String, retry_after_s: i64 },
+    /// The workspace's plan does not allow this (storage full, a tier not included): the
+    /// message says which limit; the page offers the plans.
+    #[error("{message}")]
+    PlanLimit { message: String },
     /// A file with the same content is already in the folder; the person chooses what to do.
     #[error("“{name}” is already in this folder with the same content.")]
     Duplicate { name: String, file_id: String },
@@ -77,6 +81,7 @@ impl AppError {
             AppError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
             AppError::Conflict { .. } | AppError::Duplicate { .. } => S::CONFLICT,
             AppError::Limit { .. } => S::TOO_MANY_REQUESTS,
+            AppError::PlanLimit { .. } => S::PAYMENT_REQUIRED,
             AppError::Unavailable { .. } => S::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } | AppError::Transport(_) => S::INTERNAL_SERVER_ERROR,
         }
@@ -163,6 +168,7 @@ impl AppError {
             AppError::Conflict { .. } => "conflict",
             AppError::Duplicate { .. } => "duplicate",
             AppError::Limit { .. } => "rate_limited",
+            AppError::PlanLimit { .. } => "plan_limit",
             AppError::Unavailable { .. } => "unavailable",
             AppError::Internal { .. } => "internal",
             AppError::Transport(_) => "transport",

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod pricing;
 pub mod tiers;
 pub mod uploads;
+pub mod usage;
 pub mod vaults;
 pub mod workspaces;
 
@@ -65,6 +66,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/restores") view=tiers::ui::RestoresPage ssr=SsrMode::Async />
                     <Route path=path!("/notifications") view=notify::ui::NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/outbox") view=notify::ui::OutboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/usage") view=usage::ui::UsagePage ssr=SsrMode::Async />
+                    <Route path=path!("/billing") view=usage::ui::BillingPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -81,6 +84,10 @@ fn Header() -> impl IntoView {
         |_| auth::api::current_user(),
     );
     let unread = notify::ui::unread_resource();
+    let quota = Resource::new(
+        move || location.pathname.get(),
+        |_| usage::api::usage_quota(),
+    );
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">
@@ -94,9 +101,12 @@ fn Header() -> impl IntoView {
                         // different points on the server and in the browser, and hydration
                         // would pair the page's resources with the wrong data.
                         let unread = unread.await.unwrap_or(0);
+                        let quota = quota.await.ok().flatten();
                         match user.await {
                             Ok(Some(u)) => view! {
+                                {quota.map(|q| view! { <usage::ui::QuotaMeter quota=q /> })}
                                 <A href="/restores">"Restores"</A>
+                                <A href="/usage">"Usage"</A>
                                 <notify::ui::Bell unread=unread />
                                 <auth::ui::AccountMenu user=u />
                             }.into_any(),
@@ -150,6 +160,7 @@ fn NotFound() -> impl IntoView {
 #[component]
 pub fn ErrorNote(error: error::AppError) -> impl IntoView {
     let sign_in = matches!(error, error::AppError::Unauthenticated { .. });
+    let plan = matches!(error, error::AppError::PlanLimit { .. });
     let location = use_location();
     let href = format!("/sign-in?next={}", location.pathname.get_untracked());
     if sign_in {
@@ -161,6 +172,7 @@ pub fn ErrorNote(error: error::AppError) -> impl IntoView {
         <div class="alert error" role="alert">
             <p>{error.to_string()}</p>
             {sign_in.then(|| view! { <p><A href=href>"Sign in"</A></p> })}
+            {plan.then(|| view! { <p><A href="/billing">"See the plans"</A></p> })}
         </div>
     }
 }

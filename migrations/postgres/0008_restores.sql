@@ -39,8 +39,8 @@ CREATE TABLE restores (
 );
 CREATE INDEX restores_request ON restores(request_id, state);
 CREATE INDEX restores_file ON restores(file_id);
--- The worker's queue: only live rows are indexed.
-CREATE INDEX restores_due ON restores(next_check_at) WHERE state IN ('requested', 'in_progress', 'ready');
+-- The worker's queues: due rows of one state, in order.
+CREATE INDEX restores_due ON restores(state, next_check_at);
 -- At most one live request per file: a repeat joins the one in flight.
 CREATE UNIQUE INDEX restores_live ON restores(file_id) WHERE state IN ('requested', 'in_progress');
 

@@ -42,6 +42,7 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
         .route("/readyz", get(readyz))
         .route("/files/{id}/download", get(download))
         .route("/files/{id}/thumb", get(thumbnail))
+        .route("/usage.csv", get(usage_csv))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
         // them, served to browsers that accept them.
         .route_service(
@@ -113,6 +114,32 @@ async fn download(
     let mut resp = Redirect::to(&url).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// The signed-in person's daily usage figures as CSV.
+async fn usage_csv(State(s): State<ServerState>, req: Request) -> Result<Response, Response> {
+    let st = &s.app;
+    let Some((actor, _)) = app::auth::service::actor_from_headers(st, req.headers())
+        .await
+        .map_err(IntoResponse::into_response)?
+    else {
+        return Err(Redirect::to("/sign-in?next=%2Fusage").into_response());
+    };
+    let csv = app::usage::service::daily_csv(st, &actor)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let mut resp = csv.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"usage.csv\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 

@@ -37,6 +37,9 @@ pub struct Config {
     /// minimum, then backing off to the maximum (seconds).
     pub restore_poll_min_secs: i64,
     pub restore_poll_max_secs: i64,
+    /// The plan of every workspace without a live subscription (all of them while billing is
+    /// off): an id from the `plans` table.
+    pub default_plan: String,
 }
 
 #[derive(Clone)]
@@ -137,6 +140,7 @@ impl Config {
                 if embedded { 5 } else { 1800 },
             )?
             .max(1),
+            default_plan: var("NEXUS_DEFAULT_PLAN").unwrap_or_else(|| "free".into()),
         })
     }
 

@@ -27,6 +27,8 @@ pub const APPLY_RULES: &str = "apply_vault_rules";
 pub const POLL_RESTORES: &str = "poll_restores";
 /// The mailer: sends the outbox over SMTP.
 pub const SEND_MAIL: &str = "send_mail";
+/// The daily usage roll-up (hourly: it rolls up each whole day once).
+pub const ROLLUP_USAGE: &str = "rollup_usage";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
@@ -169,6 +171,7 @@ pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
         APPLY_ALL_RULES,
         POLL_RESTORES,
         SEND_MAIL,
+        ROLLUP_USAGE,
     ] {
         enqueue(&st.db, kind, Some(kind), "{}", now, now).await?;
     }
@@ -226,6 +229,13 @@ pub async fn run(st: &AppState, job: &Job) -> Result<Next, AppError> {
         SEND_MAIL => {
             crate::notify::service::send_pending(st).await?;
             Ok(Next::At(now + 30_000))
+        }
+        ROLLUP_USAGE => {
+            let days = crate::usage::service::rollup_pending(st).await?;
+            if days > 0 {
+                tracing::info!(days, "usage rolled up");
+            }
+            Ok(Next::At(now + 3_600_000))
         }
         other => Err(AppError::internal(format!("unknown job kind {other}"))),
     }

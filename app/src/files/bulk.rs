@@ -110,13 +110,14 @@ pub async fn apply(
         }
         BulkAction::Trash | BulkAction::Class { .. } | BulkAction::Restore { .. } => None,
     };
-    if let BulkAction::Class { to } = &action
-        && !crate::vaults::STORAGE_CLASSES.contains(&to.as_str())
-    {
-        return Err(AppError::invalid(
-            "class",
-            "Choose one of the storage classes.",
-        ));
+    if let BulkAction::Class { to } = &action {
+        if !crate::vaults::STORAGE_CLASSES.contains(&to.as_str()) {
+            return Err(AppError::invalid(
+                "class",
+                "Choose one of the storage classes.",
+            ));
+        }
+        crate::usage::service::check_class(st, &vault.workspace_id, to).await?;
     }
     let mut total = sel.file_ids.len() as i64;
     if let Some(q) = &sel.all_matching {

@@ -626,7 +626,12 @@ pub fn Listing(
             })}
             {move || progress.get().filter(|p| p.state == "running").map(|p| view! {
                 <div class="bulk-progress">
-                    <label>{format!("{} in the background: {} of {}", if p.action == "move" { "Moving" } else { "Deleting" }, p.done, p.total)}
+                    <label>{format!("{} in the background: {} of {}", match p.action.as_str() {
+                        "move" => "Moving",
+                        "class" => "Changing the class",
+                        "restore" => "Asking for the restore",
+                        _ => "Deleting",
+                    }, p.done, p.total)}
                         <progress max=p.total.max(1) value=p.done></progress>
                     </label>
                 </div>

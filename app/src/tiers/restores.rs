@@ -41,6 +41,8 @@ pub async fn preview(
     days: i64,
 ) -> Result<RestorePreview, AppError> {
     check_days(days)?;
+    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
+    let plan = crate::usage::service::plan_for(st, &vault.workspace_id).await?;
     let ids = crate::files::bulk::resolve_files(st, actor, sel, 100_000).await?;
     let rows = crate::files::service::pricing_rows(&st.db, &sel.vault_id, &ids).await?;
     let prices = crate::pricing::service::load(&st.db).await?;
@@ -69,6 +71,8 @@ pub async fn preview(
             };
             if archived.is_empty() {
                 o.unavailable = "Nothing in this selection needs restoring.".into();
+            } else if !plan.allows_tier(tier) {
+                o.unavailable = format!("Not part of the {} plan.", plan.name);
             }
             for class in &classes {
                 let sizes: Vec<i64> = archived
@@ -145,6 +149,7 @@ pub async fn request(
     check_days(days)?;
     let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
+    crate::usage::service::check_tier(st, &vault.workspace_id, tier).await?;
     let p = preview(st, actor, &sel, days).await?;
     if p.to_restore + p.restored == 0 {
         return Err(AppError::invalid(
@@ -354,9 +359,12 @@ struct Live {
     file_id: String,
     s3_key: String,
     storage_class: String,
+    size: i64,
     checks: i64,
     tier: String,
     days: i64,
+    workspace_id: String,
+    vault_id: String,
 }
 
 /// One cycle of the restore worker (see the module's notes). Idempotent.
@@ -364,6 +372,20 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     let mut stats = PollStats::default();
     let now = st.clock.now_ms();
     let retrieval = crate::pricing::service::load_retrieval(&st.db).await?;
+    let prices = crate::pricing::service::load(&st.db).await?;
+    // What a ready restore cost: retrieval, the request, and the copy for its days.
+    let cost = |row: &Live| {
+        retrieval
+            .estimate(
+                &prices,
+                &row.storage_class,
+                &row.tier,
+                &[row.size],
+                row.days,
+            )
+            .map(|e| e.total_micros)
+            .unwrap_or(0)
+    };
     let min_ms = st.config.restore_poll_min_secs * 1000;
     let max_ms = (st.config.restore_poll_max_secs * 1000).max(min_ms);
     let backoff = |checks: i64| (min_ms << checks.clamp(0, 20)).min(max_ms);
@@ -371,7 +393,8 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
 
     // 1. Send RestoreObject for new rows.
     let due: Vec<Live> = sqlx::query_as(
-        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.checks, q.tier, q.days
+        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.size, r.checks, q.tier,
+            q.days, q.workspace_id, q.vault_id
          FROM restores r JOIN restore_requests q ON q.id = r.request_id
          WHERE r.state = 'requested' AND r.next_check_at <= $1
          ORDER BY r.next_check_at LIMIT $2",
@@ -398,6 +421,8 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     stats.s3_requests += sent.len();
     let now = st.clock.now_ms();
     let mut tx = st.db.begin().await?;
+    // Taken by S3: one statement per first-look time, not per row.
+    let mut accepted: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
     for (row, r) in &sent {
         match r {
             Ok(RestoreSent::Accepted | RestoreSent::AlreadyInProgress) => {
@@ -413,19 +438,10 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
                         .unwrap_or(0)
                         .max(min_ms)
                 };
-                sqlx::query(
-                    "UPDATE restores SET state = 'in_progress', sent_at = $1, checks = 0,
-                         next_check_at = $2, error = NULL, updated_at = $1
-                     WHERE id = $3 AND state = 'requested'",
-                )
-                .bind(now)
-                .bind(now + first)
-                .bind(&row.id)
-                .execute(&mut *tx)
-                .await?;
+                accepted.entry(first).or_default().push(&row.id);
             }
             Ok(RestoreSent::NotArchived) => {
-                stats.ready += mark_ready(&mut tx, row, None, now).await?;
+                stats.ready += mark_ready(&mut tx, row, None, cost(row), now).await?;
                 touched.push(row.request_id.clone());
             }
             Ok(RestoreSent::Missing) => {
@@ -453,11 +469,26 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
             }
         }
     }
+    for (first, ids) in accepted {
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::new("UPDATE restores SET state = 'in_progress', sent_at = ");
+            let at = sql.arg(now);
+            let next = sql.arg(now + first);
+            sql.push(&format!(
+                "{at}, checks = 0, next_check_at = {next}, error = NULL, updated_at = {at}
+                 WHERE state = 'requested' AND id IN ("
+            ));
+            let list: Vec<String> = chunk.iter().map(|id| sql.arg(*id)).collect();
+            sql.push(&list.join(", ")).push(")");
+            sql.query().execute(&mut *tx).await?;
+        }
+    }
     tx.commit().await?;
 
     // 2. Look at restores in flight that are due.
     let due: Vec<Live> = sqlx::query_as(
-        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.checks, q.tier, q.days
+        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.size, r.checks, q.tier,
+            q.days, q.workspace_id, q.vault_id
          FROM restores r JOIN restore_requests q ON q.id = r.request_id
          WHERE r.state = 'in_progress' AND r.next_check_at <= $1
          ORDER BY r.next_check_at LIMIT $2",
@@ -481,14 +512,17 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     let now = st.clock.now_ms();
     for chunk in checked.chunks(500) {
         let mut tx = st.db.begin().await?;
+        // Still under way (the common case): one statement per backoff step, not per row.
+        let mut later: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
         for (row, r) in chunk {
             match r {
                 Ok(RestoreStatus::Ready { expires_ms }) => {
-                    stats.ready += mark_ready(&mut tx, row, Some(*expires_ms), now).await?;
+                    stats.ready +=
+                        mark_ready(&mut tx, row, Some(*expires_ms), cost(row), now).await?;
                     touched.push(row.request_id.clone());
                 }
                 Ok(RestoreStatus::NotArchived) => {
-                    stats.ready += mark_ready(&mut tx, row, None, now).await?;
+                    stats.ready += mark_ready(&mut tx, row, None, cost(row), now).await?;
                     touched.push(row.request_id.clone());
                 }
                 Ok(RestoreStatus::Missing) => {
@@ -514,17 +548,20 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
                     if let Err(e) = r {
                         tracing::warn!(restore = %row.id, error = %e, "HeadObject failed; will retry");
                     }
-                    sqlx::query(
-                        "UPDATE restores SET checks = checks + 1, next_check_at = $1, updated_at = $2
-                         WHERE id = $3 AND state = 'in_progress'",
-                    )
-                    .bind(now + backoff(row.checks + 1))
-                    .bind(now)
-                    .bind(&row.id)
-                    .execute(&mut *tx)
-                    .await?;
+                    later.entry(row.checks).or_default().push(&row.id);
                 }
             }
+        }
+        for (checks, ids) in later {
+            let mut sql = Sql::new("UPDATE restores SET checks = checks + 1, next_check_at = ");
+            let next = sql.arg(now + backoff(checks + 1));
+            let at = sql.arg(now);
+            sql.push(&format!(
+                "{next}, updated_at = {at} WHERE state = 'in_progress' AND id IN ("
+            ));
+            let list: Vec<String> = ids.iter().map(|id| sql.arg(*id)).collect();
+            sql.push(&list.join(", ")).push(")");
+            sql.query().execute(&mut *tx).await?;
         }
         tx.commit().await?;
     }
@@ -601,6 +638,7 @@ async fn mark_ready(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     row: &Live,
     expires: Option<i64>,
+    cost_micros: i64,
     now: i64,
 ) -> Result<usize, AppError> {
     let r = sqlx::query(
@@ -616,6 +654,19 @@ async fn mark_ready(
     .await?;
     if r.rows_affected() == 0 {
         return Ok(0);
+    }
+    if expires.is_some() {
+        crate::usage::service::record_retrieval(
+            tx,
+            &row.workspace_id,
+            &row.vault_id,
+            &row.storage_class,
+            &row.tier,
+            row.size,
+            cost_micros,
+            now,
+        )
+        .await?;
     }
     match expires {
         Some(until) => {

@@ -78,7 +78,7 @@ pub fn RestoreDialog(
                             {(p.not_archived > 0).then(|| view! { <p class="muted">{format!("{} not archived and can be downloaded now.", format::count(p.not_archived, "file is", "files are"))}</p> })}
                             <fieldset class="class-choice">
                                 <legend class="visually-hidden">"Restore tier"</legend>
-                                <table class="files">
+                                <div class="table-wrap"><table class="files data">
                                     <thead><tr>
                                         <th scope="col">"Tier"</th>
                                         <th scope="col">"Ready"</th>
@@ -114,7 +114,7 @@ pub fn RestoreDialog(
                                             }
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                             </fieldset>
                             <p class="muted small">"Estimates from AWS us-east-1 list prices; the restored copy is billed at S3 Standard for its days."</p>
                         }.into_any(),
@@ -171,7 +171,7 @@ pub fn RestoresPage() -> impl IntoView {
                         }.into_any(),
                         Ok(l) => view! {
                             <div class="table-wrap">
-                                <table class="files restores" aria-label="Restore requests">
+                                <table class="files data restores" aria-label="Restore requests">
                                     <thead><tr>
                                         <th scope="col">"What"</th>
                                         <th scope="col">"State"</th>

@@ -158,6 +158,9 @@ pub async fn start_upload(
         )));
     }
 
+    // The plan's storage, before any S3 request.
+    crate::usage::service::check_upload(st, &vault.workspace_id, size).await?;
+
     let now = st.clock.now_ms();
     let folder_id = files::ensure_folder_path(
         &st.db,

@@ -14,3 +14,4 @@ mod services;
 mod storage;
 mod support;
 mod uploads;
+mod usage;

@@ -275,6 +275,14 @@ async fn a_restore_goes_from_request_to_download_to_expiry_and_tells_its_owner_o
             .1
             .contains(&format!("/restores?request={request_id}"))
     );
+    // The retrieval is on the usage page's record, with its cost.
+    let (events, cost): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) FROM usage_events",
+    )
+    .fetch_one(&st.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((events, cost), (1, 2 + 10_000));
     // More cycles change nothing and tell nobody again.
     let again = poll(st).await.unwrap();
     assert_eq!((again.sent, again.checked, again.ready), (0, 0, 0));

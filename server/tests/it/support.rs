@@ -119,6 +119,8 @@ impl TestApp {
             mail_from: "Nexus Tests <tests@nexus.test>".into(),
             restore_poll_min_secs: 1,
             restore_poll_max_secs: 5,
+            // Tests reach every tier and class; the Free plan's limits have their own tests.
+            default_plan: "pro".into(),
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
