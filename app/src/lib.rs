@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod billing;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod downloads;
@@ -67,7 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/notifications") view=notify::ui::NotificationsPage ssr=SsrMode::Async />
                     <Route path=path!("/outbox") view=notify::ui::OutboxPage ssr=SsrMode::Async />
                     <Route path=path!("/usage") view=usage::ui::UsagePage ssr=SsrMode::Async />
-                    <Route path=path!("/billing") view=usage::ui::BillingPage ssr=SsrMode::Async />
+                    <Route path=path!("/billing") view=billing::ui::BillingPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -31,7 +31,28 @@ CREATE TABLE subscriptions (
     trial_end              INTEGER,
     current_period_end     INTEGER,
     cancel_at_period_end   INTEGER NOT NULL DEFAULT 0,
+    payment_failed_at      INTEGER,                 -- unsettled failed payment since
+    trial_used             INTEGER NOT NULL DEFAULT 0,
     updated_at             INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX subscriptions_customer ON subscriptions(stripe_customer_id);
+
+-- Every Stripe webhook event applied, once (a replay finds its id here).
+CREATE TABLE stripe_events (
+    id          TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+
+-- Every metered-usage report sent to Stripe (one per workspace and day; the identifier makes
+-- a resend harmless on Stripe's side too).
+CREATE TABLE meter_reports (
+    identifier   TEXT PRIMARY KEY,         -- workspace:day
+    workspace_id TEXT NOT NULL,
+    day          INTEGER NOT NULL,
+    value_cents  INTEGER NOT NULL,
+    reported_at  INTEGER,
+    error        TEXT
 );
 
 -- Every change of what a workspace stores, written by triggers on files (so no code path can

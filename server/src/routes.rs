@@ -3,7 +3,7 @@
 //! and security headers.
 use axum::Router;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -43,6 +43,7 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
         .route("/files/{id}/download", get(download))
         .route("/files/{id}/thumb", get(thumbnail))
         .route("/usage.csv", get(usage_csv))
+        .route("/stripe/webhook", axum::routing::post(stripe_webhook))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
         // them, served to browsers that accept them.
         .route_service(
@@ -115,6 +116,26 @@ async fn download(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
+}
+
+/// Stripe's webhooks: the signature is the check (no session, no Origin); 400 for a bad
+/// signature or timestamp so Stripe shows the failure, 200 once applied (or seen before).
+async fn stripe_webhook(
+    State(s): State<ServerState>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let sig = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match app::billing::service::webhook(&s.app, &body, sig).await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e @ app::error::AppError::Invalid { .. }) => {
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The signed-in person's daily usage figures as CSV.
@@ -228,7 +249,9 @@ fn urlencode(s: &str) -> String {
 /// refused (API clients use API keys on /api/v1, not cookies).
 async fn check_origin(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if safe || origin_allowed(&st.config.public_url, req.headers()) {
+    // Stripe signs its webhooks; that signature is checked instead.
+    let webhook = req.uri().path() == "/stripe/webhook";
+    if safe || webhook || origin_allowed(&st.config.public_url, req.headers()) {
         return next.run(req).await;
     }
     tracing::warn!(method = %req.method(), "refused a state change from another origin");

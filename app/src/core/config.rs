@@ -40,6 +40,20 @@ pub struct Config {
     /// The plan of every workspace without a live subscription (all of them while billing is
     /// off): an id from the `plans` table.
     pub default_plan: String,
+    /// Stripe, when both keys are set; None: billing is off.
+    pub billing: Option<BillingSettings>,
+}
+
+#[derive(Clone)]
+pub struct BillingSettings {
+    pub secret_key: String,
+    pub webhook_secret: String,
+    /// Stripe's API (a local fake in tests).
+    pub api_base: String,
+    /// Checkout asks for a card even when a trial needs none.
+    pub card_up_front: bool,
+    /// Days a failed payment may stay unpaid before uploads pause.
+    pub dunning_days: i64,
 }
 
 #[derive(Clone)]
@@ -141,6 +155,22 @@ impl Config {
             )?
             .max(1),
             default_plan: var("NEXUS_DEFAULT_PLAN").unwrap_or_else(|| "free".into()),
+            billing: match (var("STRIPE_SECRET_KEY"), var("STRIPE_WEBHOOK_SECRET")) {
+                (Some(secret_key), Some(webhook_secret)) => Some(BillingSettings {
+                    secret_key,
+                    webhook_secret,
+                    api_base: var("STRIPE_API_BASE")
+                        .unwrap_or_else(|| "https://api.stripe.com/".into()),
+                    card_up_front: parse("NEXUS_BILLING_CARD_UP_FRONT", true)?,
+                    dunning_days: parse("NEXUS_BILLING_DUNNING_DAYS", 14)?,
+                }),
+                (None, None) => None,
+                _ => {
+                    return Err(
+                        "set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither".into(),
+                    );
+                }
+            },
         })
     }
 
@@ -202,6 +232,13 @@ impl fmt::Debug for Config {
                 &self.s3.secret_access_key.as_ref().map(|_| "***"),
             )
             .field("presign_ttl_secs", &self.presign_ttl_secs)
+            .field(
+                "billing",
+                &self
+                    .billing
+                    .as_ref()
+                    .map(|b| format!("Stripe at {}, keys ***", b.api_base)),
+            )
             .finish_non_exhaustive()
     }
 }

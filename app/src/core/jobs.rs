@@ -29,6 +29,8 @@ pub const POLL_RESTORES: &str = "poll_restores";
 pub const SEND_MAIL: &str = "send_mail";
 /// The daily usage roll-up (hourly: it rolls up each whole day once).
 pub const ROLLUP_USAGE: &str = "rollup_usage";
+/// Overage reported to Stripe's meter (hourly; nothing without billing).
+pub const REPORT_USAGE: &str = "report_usage";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
@@ -172,6 +174,7 @@ pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
         POLL_RESTORES,
         SEND_MAIL,
         ROLLUP_USAGE,
+        REPORT_USAGE,
     ] {
         enqueue(&st.db, kind, Some(kind), "{}", now, now).await?;
     }
@@ -234,6 +237,13 @@ pub async fn run(st: &AppState, job: &Job) -> Result<Next, AppError> {
             let days = crate::usage::service::rollup_pending(st).await?;
             if days > 0 {
                 tracing::info!(days, "usage rolled up");
+            }
+            Ok(Next::At(now + 3_600_000))
+        }
+        REPORT_USAGE => {
+            let n = crate::billing::service::report_usage(st).await?;
+            if n > 0 {
+                tracing::info!(reports = n, "overage reported to Stripe");
             }
             Ok(Next::At(now + 3_600_000))
         }

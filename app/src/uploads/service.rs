@@ -160,6 +160,7 @@ pub async fn start_upload(
 
     // The plan's storage, before any S3 request.
     crate::usage::service::check_upload(st, &vault.workspace_id, size).await?;
+    crate::billing::service::check_dunning(st, &vault.workspace_id).await?;
 
     let now = st.clock.now_ms();
     let folder_id = files::ensure_folder_path(

@@ -94,6 +94,16 @@ impl Queue {
         })
     }
 
+    /// Files that stopped with an error.
+    pub fn failed(&self) -> usize {
+        self.items.with(|items| {
+            items
+                .iter()
+                .filter(|i| i.phase.with(|p| matches!(p, Phase::Failed(_))))
+                .count()
+        })
+    }
+
     /// Unfinished files now, without subscribing (for callbacks).
     pub fn unfinished_untracked(&self) -> usize {
         self.items.with_untracked(|items| {
@@ -262,6 +272,10 @@ fn QueueView(queue: Queue) -> impl IntoView {
                 format::bytes(m.done),
                 format::bytes(m.total)
             );
+            let failed = queue.failed();
+            if failed > 0 {
+                s.push_str(&format!(" · {failed} failed"));
+            }
             if open > 0 {
                 if let Some(sp) = m.speed() {
                     s.push_str(&format!(" · {}", format::speed(sp)));
@@ -419,8 +433,12 @@ fn ItemActions(key: u64, phase: RwSignal<Phase>, name: String) -> impl IntoView 
                     <button type="button" class="link danger" aria-label=format!("Cancel {n}") on:click=move |_| act("cancel")>"Cancel"</button>
                 </span>
             }.into_any(),
-            Phase::Failed(_) => view! {
+            Phase::Failed(why) => view! {
                 <span class="actions">
+                    // A plan's limit (storage, paused uploads): the way to the plans.
+                    {(why.contains(" plan") || why.contains("Uploads are paused")).then(|| view! {
+                        <a href="/billing">"See the plans"</a>
+                    })}
                     <button type="button" class="link" aria-label=format!("Retry {n}") on:click=move |_| act("retry")>"Retry"</button>
                     <button type="button" class="link danger" aria-label=format!("Cancel {n}") on:click=move |_| act("cancel")>"Cancel"</button>
                 </span>

@@ -259,6 +259,8 @@ pub struct Quota {
     pub plan_name: String,
     pub used_bytes: i64,
     pub included_bytes: i64,
+    /// A payment failed and is not settled: the header shows a banner.
+    pub payment_failed: bool,
 }
 
 impl Quota {

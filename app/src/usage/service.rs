@@ -598,7 +598,13 @@ pub async fn quota(st: &AppState, actor: &Actor) -> Result<Quota, AppError> {
     let (ws, _) = own_workspace(&st.db, actor).await?;
     let plan = plan_for(st, &ws).await?;
     let (stored, _) = stored_bytes(&st.db, &ws).await?;
+    let failed: Option<(Option<i64>,)> =
+        sqlx::query_as("SELECT payment_failed_at FROM subscriptions WHERE workspace_id = $1")
+            .bind(&ws)
+            .fetch_optional(&st.db.pool)
+            .await?;
     Ok(Quota {
+        payment_failed: matches!(failed, Some((Some(_),))),
         included_bytes: plan.included_bytes(),
         plan_name: plan.name,
         used_bytes: stored,

@@ -1,7 +1,7 @@
 //! The usage page (stored per class, this month so far and projected, 12 months as a
 //! server-rendered SVG chart with a table beside it, retrievals, top vaults and folders with
 //! what Deep Archive would save, CSV export), the header's quota meter, and the plans page.
-use super::api::{get_usage_summary, list_plans};
+use super::api::get_usage_summary;
 use super::{MonthUsage, Quota};
 use crate::ErrorNote;
 use crate::files::class_label;
@@ -15,7 +15,10 @@ use leptos_router::components::A;
 #[component]
 pub fn QuotaMeter(quota: Quota) -> impl IntoView {
     let pct = quota.percent();
-    (pct >= 80).then(|| {
+    let failed = quota.payment_failed.then(|| {
+        view! { <A href="/billing" attr:class="payment-alert" attr:data-testid="payment-banner">"Payment failed: update your card"</A> }
+    });
+    let meter = (pct >= 80).then(|| {
         view! {
             <A href="/usage" attr:class={if pct >= 100 { "quota full" } else { "quota" }} attr:data-testid="quota-meter">
                 <meter min="0" max="100" low="80" high="95" optimum="0" value=pct.min(100)
@@ -23,7 +26,8 @@ pub fn QuotaMeter(quota: Quota) -> impl IntoView {
                 {format!(" {pct} % of {} GB", quota.included_bytes >> 30)}
             </A>
         }
-    })
+    });
+    view! { {failed} {meter} }
 }
 
 /// "2026-11" as people read it: "Nov 2026".
@@ -156,44 +160,6 @@ pub fn UsagePage() -> impl IntoView {
                                 </table></div>
                             }.into_any()
                         }
-                    }
-                })}
-            </Transition>
-        </section>
-    }
-}
-
-/// Plans, and (once billing is set up) the subscription.
-#[component]
-pub fn BillingPage() -> impl IntoView {
-    let plans = Resource::new(|| (), |_| list_plans());
-    view! {
-        <Title text="Plans and billing — Nexus Deep Storage" />
-        <section class="panel">
-            <h1>"Plans and billing"</h1>
-            <p class="notice" role="status" data-testid="billing-off">"Billing is not set up on this server: every account is on the plan it names, and nothing is charged."</p>
-            <Transition fallback=|| view! { <p class="muted" role="status">"Loading plans…"</p> }>
-                {move || Suspend::new(async move {
-                    match plans.await {
-                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
-                        Ok(list) => view! {
-                            <div class="table-wrap"><table class="files data">
-                                <thead><tr><th scope="col">"Plan"</th><th scope="col" class="num">"Per month"</th><th scope="col" class="num">"Included"</th><th scope="col" class="num">"Beyond that"</th><th scope="col">"Restore tiers"</th><th scope="col" class="num">"Seats"</th><th scope="col">"API"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|p| view! {
-                                        <tr>
-                                            <th scope="row">{p.name.clone()}</th>
-                                            <td class="num">{dollars(p.monthly_micros)}</td>
-                                            <td class="num">{format!("{} GB", p.included_gb)}</td>
-                                            <td class="num">{if p.overage_micros_gb_month == 0 { "not possible".to_string() } else { format!("${:.4}/GB-month", p.overage_micros_gb_month as f64 / 1e6) }}</td>
-                                            <td>{p.allowed_tiers.replace(',', ", ")}</td>
-                                            <td class="num">{p.seats}</td>
-                                            <td>{if p.api_access == 1 { "yes" } else { "no" }}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table></div>
-                        }.into_any(),
                     }
                 })}
             </Transition>

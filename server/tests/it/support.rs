@@ -121,6 +121,7 @@ impl TestApp {
             restore_poll_max_secs: 5,
             // Tests reach every tier and class; the Free plan's limits have their own tests.
             default_plan: "pro".into(),
+            billing: None,
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
