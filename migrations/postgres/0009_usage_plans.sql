@@ -33,6 +33,9 @@ CREATE TABLE subscriptions (
     cancel_at_period_end   BIGINT NOT NULL DEFAULT 0,
     payment_failed_at      BIGINT,                 -- unsettled failed payment since
     trial_used             BIGINT NOT NULL DEFAULT 0,
+    started_at             BIGINT,                 -- the subscription's start (overage counts from it)
+    stripe_event_at        BIGINT,                 -- newest subscription event applied (older ones are stale)
+    invoice_event_at       BIGINT,                 -- newest invoice event applied
     updated_at             BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX subscriptions_customer ON subscriptions(stripe_customer_id);
@@ -54,6 +57,7 @@ CREATE TABLE meter_reports (
     reported_at  BIGINT,
     error        TEXT
 );
+CREATE INDEX meter_reports_ws_day ON meter_reports(workspace_id, day);
 
 -- Every change of what a workspace stores, written by triggers on files (so no code path can
 -- forget one): +bytes/+1 when an object starts to count, -bytes/-1 when it stops. `leaves` is

@@ -33,6 +33,9 @@ CREATE TABLE subscriptions (
     cancel_at_period_end   INTEGER NOT NULL DEFAULT 0,
     payment_failed_at      INTEGER,                 -- unsettled failed payment since
     trial_used             INTEGER NOT NULL DEFAULT 0,
+    started_at             INTEGER,                 -- the subscription's start (overage counts from it)
+    stripe_event_at        INTEGER,                 -- newest subscription event applied (older ones are stale)
+    invoice_event_at       INTEGER,                 -- newest invoice event applied
     updated_at             INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX subscriptions_customer ON subscriptions(stripe_customer_id);
@@ -54,6 +57,7 @@ CREATE TABLE meter_reports (
     reported_at  INTEGER,
     error        TEXT
 );
+CREATE INDEX meter_reports_ws_day ON meter_reports(workspace_id, day);
 
 -- Every change of what a workspace stores, written by triggers on files (so no code path can
 -- forget one): +bytes/+1 when an object starts to count, -bytes/-1 when it stops. `leaves` is

@@ -105,13 +105,13 @@ def lists(d):
 
 
 def sub_json(s):
-    p = PRICES[s["price"]]
-    item = {
-        "id": s["item"], "object": "subscription_item", "created": s["created"],
+    items = [{
+        "id": it["id"], "object": "subscription_item", "created": s["created"],
         "current_period_start": s["period_start"], "current_period_end": s["period_end"],
-        "discounts": [], "metadata": {}, "plan": plan_of(p), "price": p, "quantity": 1,
-        "subscription": s["id"],
-    }
+        "discounts": [], "metadata": {}, "plan": plan_of(PRICES[it["price"]]),
+        "price": PRICES[it["price"]], "subscription": s["id"],
+        **({} if PRICES[it["price"]]["recurring"]["usage_type"] == "metered" else {"quantity": 1}),
+    } for it in s["items"]]
     return {
         "id": s["id"], "object": "subscription", "automatic_tax": {"enabled": False},
         "billing_cycle_anchor": s["created"], "billing_mode": {"type": "classic"},
@@ -119,7 +119,7 @@ def sub_json(s):
         "canceled_at": s.get("canceled_at"), "collection_method": "charge_automatically",
         "created": s["created"], "currency": "usd", "customer": s["customer"], "discounts": [],
         "invoice_settings": {"issuer": {"type": "self"}},
-        "items": {"object": "list", "data": [item], "has_more": False,
+        "items": {"object": "list", "data": items, "has_more": False,
                   "url": f"/v1/subscription_items?subscription={s['id']}"},
         "livemode": False, "metadata": s.get("metadata", {}), "start_date": s["created"],
         "status": s["status"], "trial_end": s.get("trial_end"), "trial_start": s.get("trial_start"),
@@ -302,13 +302,23 @@ def api(method, path, form, query):
         if form.get("mode") != "subscription":
             return error(400, "Only subscription mode is faked.", "parameter_invalid")
         items = form.get("line_items") or []
-        if not items or items[0].get("price") not in PRICES:
-            return error(400, "line_items[0][price] must name a price.", "resource_missing")
+        if not items or any(i.get("price") not in PRICES for i in items):
+            return error(400, "Each line_items[n][price] must name a price.", "resource_missing")
+        for i in items:
+            metered = PRICES[i["price"]]["recurring"]["usage_type"] == "metered"
+            if metered and i.get("quantity"):
+                return error(400, "Quantity should not be specified where usage_type is `metered`.",
+                             "parameter_invalid")
+            if not metered and not i.get("quantity"):
+                return error(400, "Quantity is required.", "parameter_missing")
+        licensed = [i["price"] for i in items if PRICES[i["price"]]["recurring"]["usage_type"] == "licensed"]
+        if len(licensed) != 1:
+            return error(400, "Exactly one licensed price is faked.", "parameter_invalid")
         for k in ("success_url", "cancel_url"):
             if not form.get(k):
                 return error(400, f"Missing required param: {k}.", "parameter_missing")
         cs = {"id": new_id("cs_test"), "created": now(), "status": "open", "payment_status": "unpaid",
-              "price": items[0]["price"], "customer": form.get("customer"),
+              "price": licensed[0], "prices": [i["price"] for i in items], "customer": form.get("customer"),
               "client_reference_id": form.get("client_reference_id"),
               "trial_days": int((form.get("subscription_data") or {}).get("trial_period_days") or 0),
               "collect": form.get("payment_method_collection", "always"),
@@ -371,10 +381,12 @@ def update_sub(s, form):
     prev = {}
     items = form.get("items") or []
     if items and items[0].get("price"):
-        if items[0]["price"] not in PRICES:
+        target = next((it for it in s["items"] if it["id"] == items[0].get("id")), None)
+        if items[0]["price"] not in PRICES or target is None:
             return
         prev["items"] = {"data": [{"price": {"id": s["price"]}}]}
         old, s["price"] = PRICES[s["price"]], items[0]["price"]
+        target["price"] = s["price"]
         new = PRICES[s["price"]]
         if form.get("proration_behavior", "create_prorations") != "none" and s["status"] == "active":
             left = max(0, s["period_end"] - now()) / (30 * 86400)
@@ -395,7 +407,8 @@ def complete_checkout(cs):
         STATE["customers"][c["id"]] = c
         cs["customer"] = c["id"]
     t = now()
-    s = {"id": new_id("sub"), "item": new_id("si"), "customer": cs["customer"], "price": cs["price"],
+    s = {"id": new_id("sub"), "customer": cs["customer"], "price": cs["price"],
+         "items": [{"id": new_id("si"), "price": p} for p in cs["prices"]],
          "created": t, "cancel_at_period_end": False, "metadata": cs.get("metadata", {})}
     if cs["trial_days"]:
         s.update(status="trialing", trial_start=t, trial_end=t + cs["trial_days"] * 86400,
@@ -522,7 +535,8 @@ class Handler(BaseHTTPRequestHandler):
                 elif parts[2] == "renew":
                     update_sub(s, {"cancel_at_period_end": "false"})
                 elif parts[2] in PRICES:
-                    update_sub(s, {"items": [{"id": s["item"], "price": parts[2]}],
+                    plan_item = next(it for it in s["items"] if it["price"] == s["price"])
+                    update_sub(s, {"items": [{"id": plan_item["id"], "price": parts[2]}],
                                    "proration_behavior": "create_prorations"})
                 return self.redirect(ps["return_url"])
             body = ""

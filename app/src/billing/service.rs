@@ -12,6 +12,8 @@ use stripe_webhook::{EventObject, Webhook};
 /// The meter Stripe sums overage on (a meter with this event name, value summed, priced by
 /// the `nexus_overage` price at $0.01 per unit).
 pub const METER_EVENT: &str = "nexus_overage_cents";
+/// The metered price (lookup key) every paid subscription carries for overage.
+pub const OVERAGE_PRICE: &str = "nexus_overage";
 
 fn client(st: &AppState) -> Result<stripe::Client, AppError> {
     let b = st
@@ -80,6 +82,7 @@ pub async fn check_dunning(st: &AppState, ws: &str) -> Result<(), AppError> {
         return Ok(());
     }
     if let Some(row) = sub_row(st, ws).await?
+        && matches!(row.status.as_str(), "trialing" | "active" | "past_due")
         && let Some(stop) = uploads_stop_at(st, row.payment_failed_at)
         && st.clock.now_ms() >= stop
     {
@@ -113,7 +116,8 @@ pub async fn info(st: &AppState, actor: &Actor) -> Result<BillingInfo, AppError>
         invoices: vec![],
         can_manage: role >= Role::Admin,
     };
-    if !out.enabled {
+    // Invoices (amounts, pay links) are for those who manage billing.
+    if !out.enabled || !out.can_manage {
         return Ok(out);
     }
     let Some(customer) = row.stripe_customer_id.clone() else {
@@ -212,11 +216,8 @@ pub async fn choose_plan(st: &AppState, actor: &Actor, plan_id: &str) -> Result<
             .send(&c)
             .await
             .map_err(|e| stripe_error("RetrieveSubscription", e))?;
-        let item = sub
-            .items
-            .data
-            .first()
-            .ok_or_else(|| AppError::internal("subscription without items"))?;
+        let item = plan_item(&sub)
+            .ok_or_else(|| AppError::internal("subscription without a plan item"))?;
         let mut it = stripe_billing::subscription::UpdateSubscriptionItems::new();
         it.id = Some(item.id.to_string());
         it.price = Some(price);
@@ -234,11 +235,18 @@ pub async fn choose_plan(st: &AppState, actor: &Actor, plan_id: &str) -> Result<
     let mut li = stripe_checkout::checkout_session::CreateCheckoutSessionLineItems::new();
     li.price = Some(price);
     li.quantity = Some(1);
+    let mut items = vec![li];
+    if target.overage_micros_gb_month > 0 {
+        // Metered: no quantity; Stripe bills what the meter sums.
+        let mut over = stripe_checkout::checkout_session::CreateCheckoutSessionLineItems::new();
+        over.price = Some(price_id(&c, OVERAGE_PRICE).await?);
+        items.push(over);
+    }
     let mut req = stripe_checkout::checkout_session::CreateCheckoutSession::new()
         .mode(stripe_checkout::CheckoutSessionMode::Subscription)
         .customer(customer.as_str())
         .client_reference_id(ws.as_str())
-        .line_items(vec![li])
+        .line_items(items)
         .success_url(format!("{base}/billing?checkout=done"))
         .cancel_url(format!("{base}/billing?checkout=canceled"))
         .payment_method_collection(if b.card_up_front {
@@ -287,10 +295,12 @@ async fn ensure_customer(
         .map_err(|e| stripe_error("CreateCustomer", e))?;
     let id = cus.id.to_string();
     let now = st.clock.now_ms();
+    // Two clicks at once make two customers: the first one stored stays the workspace's.
     sqlx::query(
         "INSERT INTO subscriptions (workspace_id, plan_id, status, stripe_customer_id, updated_at)
          VALUES ($1, $2, 'none', $3, $4)
-         ON CONFLICT (workspace_id) DO UPDATE SET stripe_customer_id = excluded.stripe_customer_id",
+         ON CONFLICT (workspace_id) DO UPDATE
+         SET stripe_customer_id = COALESCE(subscriptions.stripe_customer_id, excluded.stripe_customer_id)",
     )
     .bind(ws)
     .bind(&st.config.default_plan)
@@ -298,7 +308,12 @@ async fn ensure_customer(
     .bind(now)
     .execute(&st.db.pool)
     .await?;
-    Ok(id)
+    let (stored,): (Option<String>,) =
+        sqlx::query_as("SELECT stripe_customer_id FROM subscriptions WHERE workspace_id = $1")
+            .bind(ws)
+            .fetch_one(&st.db.pool)
+            .await?;
+    Ok(stored.unwrap_or(id))
 }
 
 /// The Billing Portal for the actor's workspace.
@@ -368,7 +383,7 @@ pub async fn webhook(st: &AppState, payload: &str, signature: &str) -> Result<()
         EventObject::CustomerSubscriptionCreated(s)
         | EventObject::CustomerSubscriptionUpdated(s)
         | EventObject::CustomerSubscriptionDeleted(s) => {
-            apply_subscription(st, &mut tx, &s, now).await?;
+            apply_subscription(st, &mut tx, &s, event.created, now).await?;
         }
         EventObject::CustomerSubscriptionTrialWillEnd(s) => {
             if let Some((ws, user)) = owner_of(&mut tx, s.customer.id().as_str()).await? {
@@ -393,28 +408,33 @@ pub async fn webhook(st: &AppState, payload: &str, signature: &str) -> Result<()
         EventObject::InvoicePaid(i) => {
             if let Some(customer) = i.customer.as_ref() {
                 sqlx::query(
-                    "UPDATE subscriptions SET payment_failed_at = NULL, updated_at = $1
-                     WHERE stripe_customer_id = $2",
+                    "UPDATE subscriptions SET payment_failed_at = NULL, invoice_event_at = $3,
+                         updated_at = $1
+                     WHERE stripe_customer_id = $2 AND COALESCE(invoice_event_at, 0) <= $3",
                 )
                 .bind(now)
                 .bind(customer.id().as_str())
+                .bind(event.created)
                 .execute(&mut *tx)
                 .await?;
             }
         }
         EventObject::InvoicePaymentFailed(i) => {
-            if let Some(customer) = i.customer.as_ref()
-                && let Some((_, user)) = owner_of(&mut tx, customer.id().as_str()).await?
-            {
+            if let Some(customer) = i.customer.as_ref() {
+                // Only if no later invoice event (a payment that went through) came first.
                 let r = sqlx::query(
-                    "UPDATE subscriptions SET payment_failed_at = $1, updated_at = $1
-                     WHERE stripe_customer_id = $2 AND payment_failed_at IS NULL",
+                    "UPDATE subscriptions SET payment_failed_at = COALESCE(payment_failed_at, $1),
+                         invoice_event_at = $3, updated_at = $1
+                     WHERE stripe_customer_id = $2 AND COALESCE(invoice_event_at, 0) <= $3",
                 )
                 .bind(now)
                 .bind(customer.id().as_str())
+                .bind(event.created)
                 .execute(&mut *tx)
                 .await?;
-                if r.rows_affected() > 0 {
+                if r.rows_affected() > 0
+                    && let Some((_, user)) = owner_of(&mut tx, customer.id().as_str()).await?
+                {
                     let days = b.dunning_days;
                     crate::notify::service::notify(
                         &mut tx,
@@ -439,6 +459,14 @@ pub async fn webhook(st: &AppState, payload: &str, signature: &str) -> Result<()
     Ok(())
 }
 
+/// The subscription's plan item (not the metered overage one).
+fn plan_item(s: &stripe_shared::Subscription) -> Option<&stripe_shared::SubscriptionItem> {
+    s.items
+        .data
+        .iter()
+        .find(|i| i.price.lookup_key.as_deref() != Some(OVERAGE_PRICE))
+}
+
 /// The workspace of a Stripe customer, and its owner.
 async fn owner_of(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -458,10 +486,23 @@ async fn apply_subscription(
     st: &AppState,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     s: &stripe_shared::Subscription,
+    event_created: i64,
     now: i64,
 ) -> Result<(), AppError> {
     let customer = s.customer.id().to_string();
-    let item = s.items.data.first();
+    let known: Option<(String,)> =
+        sqlx::query_as("SELECT workspace_id FROM subscriptions WHERE stripe_customer_id = $1")
+            .bind(&customer)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if known.is_none() {
+        // Not ours yet (checkout's completion will say whose it is): fail, so Stripe sends
+        // it again later.
+        return Err(AppError::internal(format!(
+            "subscription event for unknown customer {customer}"
+        )));
+    }
+    let item = plan_item(s);
     let plan_id = item
         .and_then(|i| i.price.lookup_key.as_deref())
         .and_then(|k| k.strip_prefix("nexus_"))
@@ -477,12 +518,17 @@ async fn apply_subscription(
         st.config.default_plan.clone()
     };
     let status = s.status.as_str().to_string();
+    let live = matches!(status.as_str(), "trialing" | "active" | "past_due");
+    // Events can arrive out of order (Stripe retries a failed delivery later): an event older
+    // than the newest one applied changes nothing.
     let r = sqlx::query(
         "UPDATE subscriptions SET plan_id = $1, status = $2, stripe_subscription_id = $3,
              trial_end = $4, current_period_end = $5, cancel_at_period_end = $6,
              trial_used = CASE WHEN $2 IN ('trialing', 'active', 'past_due', 'canceled') THEN 1 ELSE trial_used END,
-             updated_at = $7
-         WHERE stripe_customer_id = $8",
+             started_at = CASE WHEN $10 = 1 THEN COALESCE(started_at, $11) ELSE started_at END,
+             payment_failed_at = CASE WHEN $10 = 1 THEN payment_failed_at ELSE NULL END,
+             stripe_event_at = $9, updated_at = $7
+         WHERE stripe_customer_id = $8 AND COALESCE(stripe_event_at, 0) <= $9",
     )
     .bind(&plan_id)
     .bind(&status)
@@ -492,10 +538,13 @@ async fn apply_subscription(
     .bind(if s.cancel_at_period_end { 1i64 } else { 0 })
     .bind(now)
     .bind(&customer)
+    .bind(event_created)
+    .bind(if live { 1i64 } else { 0 })
+    .bind(s.start_date * 1000)
     .execute(&mut **tx)
     .await?;
     if r.rows_affected() == 0 {
-        tracing::warn!(%customer, "subscription event for a customer we do not know");
+        tracing::info!(%customer, "an older subscription event; a newer one was applied");
     }
     Ok(())
 }
@@ -516,11 +565,14 @@ pub async fn report_usage(st: &AppState) -> Result<i64, AppError> {
          JOIN usage_daily d ON d.workspace_id = s.workspace_id
          WHERE s.status IN ('trialing', 'active', 'past_due') AND s.stripe_customer_id IS NOT NULL
            AND p.overage_micros_gb_month > 0
-           AND d.day >= COALESCE((SELECT MAX(day) FROM meter_reports r
-                                  WHERE r.workspace_id = s.workspace_id AND r.reported_at IS NOT NULL), 0)
+           AND d.day >= CAST(COALESCE(s.started_at, 0) / 86400000 AS BIGINT) AND d.day >= $1
+           AND NOT EXISTS (SELECT 1 FROM meter_reports r WHERE r.workspace_id = s.workspace_id
+                             AND r.day = d.day AND r.reported_at IS NOT NULL)
          GROUP BY s.workspace_id, s.stripe_customer_id, d.day, p.included_gb, p.overage_micros_gb_month
          ORDER BY d.day LIMIT 1000",
     )
+    // Stripe takes meter events up to 35 days old.
+    .bind(crate::usage::day_of(st.clock.now_ms()) - 30)
     .fetch_all(&st.db.pool)
     .await?;
     let retrievals: Vec<(String, i64, i64)> =

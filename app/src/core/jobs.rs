@@ -139,15 +139,18 @@ pub async fn finish(
         .bind(worker)
         .bind(at)
         .bind(now),
-        Err(e) if job.attempts >= job.max_attempts => sqlx::query(
-            "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL,
+        // Periodic jobs keep going (retried at the longest backoff); others end as failed.
+        Err(e) if job.attempts >= job.max_attempts && !PERIODIC.contains(&job.kind.as_str()) => {
+            sqlx::query(
+                "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL,
                 last_error = $3, updated_at = $4
              WHERE id = $1 AND locked_by = $2",
-        )
-        .bind(&job.id)
-        .bind(worker)
-        .bind(e)
-        .bind(now),
+            )
+            .bind(&job.id)
+            .bind(worker)
+            .bind(e)
+            .bind(now)
+        }
         Err(e) => sqlx::query(
             "UPDATE jobs SET state = 'queued', run_at = $3, locked_until = NULL, locked_by = NULL,
                 last_error = $4, updated_at = $5
@@ -163,19 +166,31 @@ pub async fn finish(
     Ok(())
 }
 
-/// Puts the periodic jobs in the table (once; they then keep themselves going).
+/// The jobs that run for ever, each once (its kind is its dedupe key).
+const PERIODIC: [&str; 8] = [
+    ABORT_ABANDONED_UPLOADS,
+    PURGE_EXPIRED_SESSIONS,
+    PURGE_TRASH,
+    APPLY_ALL_RULES,
+    POLL_RESTORES,
+    SEND_MAIL,
+    ROLLUP_USAGE,
+    REPORT_USAGE,
+];
+
+/// Puts the periodic jobs in the table (once; they then keep themselves going), and brings
+/// back any that an older version left as failed.
 pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
     let now = st.clock.now_ms();
-    for kind in [
-        ABORT_ABANDONED_UPLOADS,
-        PURGE_EXPIRED_SESSIONS,
-        PURGE_TRASH,
-        APPLY_ALL_RULES,
-        POLL_RESTORES,
-        SEND_MAIL,
-        ROLLUP_USAGE,
-        REPORT_USAGE,
-    ] {
+    for kind in PERIODIC {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $1
+             WHERE dedupe_key = $2 AND state = 'failed'",
+        )
+        .bind(now)
+        .bind(kind)
+        .execute(&st.db.pool)
+        .await?;
         enqueue(&st.db, kind, Some(kind), "{}", now, now).await?;
     }
     Ok(())

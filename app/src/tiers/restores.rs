@@ -30,6 +30,9 @@ pub const CHECK_BATCH: i64 = 10_000;
 pub const CONCURRENCY: usize = 32;
 /// A restore whose RestoreObject keeps failing gives up after this many tries.
 const MAX_SEND_TRIES: i64 = 8;
+/// A restore S3 has not finished a week after it was asked for (the slowest tier takes 48 h)
+/// is given up as failed, rather than polled for ever.
+const GIVE_UP_MS: i64 = 7 * 86_400_000;
 /// `next_check_at` of a ready copy that never expires (the object is no longer archived).
 const NEVER: i64 = 253_402_300_799_000;
 
@@ -189,7 +192,7 @@ pub async fn request(
     .bind(now)
     .execute(&st.db.pool)
     .await?;
-    let outcome = crate::files::bulk::apply(
+    let outcome = match crate::files::bulk::apply(
         st,
         actor,
         crate::files::bulk::BulkAction::Restore {
@@ -197,13 +200,43 @@ pub async fn request(
         },
         sel,
     )
-    .await?;
+    .await
+    {
+        Ok(o) => o,
+        Err(e) => {
+            // Refused (or cut short): what it added goes on and is reported; an empty
+            // request goes.
+            drop_if_empty(st, &id).await?;
+            close_request(st, &id).await?;
+            return Err(e);
+        }
+    };
+    if let BulkOutcome::Done { files: 0, .. } = outcome {
+        // Everything had a restore under way already (a second click, another tab).
+        drop_if_empty(st, &id).await?;
+        return Err(AppError::invalid(
+            "selection",
+            "A restore is already under way for these files.",
+        ));
+    }
     if matches!(outcome, BulkOutcome::Done { .. }) {
         close_request(st, &id).await?;
     }
     wake(st).await?;
     tracing::info!(request = %id, tier, days, "restore requested");
     Ok((id, outcome))
+}
+
+/// Deletes a request no file was added to.
+async fn drop_if_empty(st: &AppState, request_id: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "DELETE FROM restore_requests WHERE id = $1
+           AND NOT EXISTS (SELECT 1 FROM restores WHERE request_id = $1)",
+    )
+    .bind(request_id)
+    .execute(&st.db.pool)
+    .await?;
+    Ok(())
 }
 
 /// "report.pdf", "folder “2019”", "12 files".
@@ -361,6 +394,7 @@ struct Live {
     storage_class: String,
     size: i64,
     checks: i64,
+    sent_at: Option<i64>,
     tier: String,
     days: i64,
     workspace_id: String,
@@ -393,7 +427,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
 
     // 1. Send RestoreObject for new rows.
     let due: Vec<Live> = sqlx::query_as(
-        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.size, r.checks, q.tier,
+        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.size, r.checks, r.sent_at, q.tier,
             q.days, q.workspace_id, q.vault_id
          FROM restores r JOIN restore_requests q ON q.id = r.request_id
          WHERE r.state = 'requested' AND r.next_check_at <= $1
@@ -487,7 +521,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
 
     // 2. Look at restores in flight that are due.
     let due: Vec<Live> = sqlx::query_as(
-        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.size, r.checks, q.tier,
+        "SELECT r.id, r.request_id, r.file_id, r.s3_key, r.storage_class, r.size, r.checks, r.sent_at, q.tier,
             q.days, q.workspace_id, q.vault_id
          FROM restores r JOIN restore_requests q ON q.id = r.request_id
          WHERE r.state = 'in_progress' AND r.next_check_at <= $1
@@ -510,6 +544,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     stats.checked = checked.len();
     stats.s3_requests += checked.len();
     let now = st.clock.now_ms();
+    let overdue = |row: &Live| row.sent_at.is_some_and(|t| now - t > GIVE_UP_MS);
     for chunk in checked.chunks(500) {
         let mut tx = st.db.begin().await?;
         // Still under way (the common case): one statement per backoff step, not per row.
@@ -533,9 +568,21 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
                 }
                 // The restore S3 knew of is gone (its copy came and went unseen, or S3 lost
                 // the request): ask again.
+                Ok(RestoreStatus::NotRestored | RestoreStatus::Ongoing) | Err(_)
+                    if overdue(row) =>
+                {
+                    stats.failed += mark_failed(
+                        &mut tx,
+                        row,
+                        "Storage did not finish the restore within a week of the request.",
+                        now,
+                    )
+                    .await?;
+                    touched.push(row.request_id.clone());
+                }
                 Ok(RestoreStatus::NotRestored) => {
                     sqlx::query(
-                        "UPDATE restores SET state = 'requested', next_check_at = $1,
+                        "UPDATE restores SET state = 'requested', next_check_at = $1, checks = 0,
                              updated_at = $1
                          WHERE id = $2 AND state = 'in_progress'",
                     )
@@ -594,7 +641,10 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
             stats.expired += 1;
             // A newer restore of the file may have moved its expiry on.
             let f = sqlx::query(
-                "UPDATE files SET state = 'archived', restored_until = NULL
+                "UPDATE files SET restored_until = NULL,
+                     state = CASE WHEN EXISTS (SELECT 1 FROM restores WHERE file_id = $1
+                                     AND state IN ('requested', 'in_progress'))
+                             THEN 'restoring' ELSE 'archived' END
                  WHERE id = $1 AND state = 'restored' AND restored_until <= $2",
             )
             .bind(file_id)
@@ -616,6 +666,25 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
         tx.commit().await?;
     }
 
+    // Requests nobody will report otherwise: a job that added files and then failed for good
+    // (still 'adding' a day on), or whose files went while they were on their way.
+    sqlx::query(
+        "UPDATE restore_requests SET adding = 0 WHERE adding = 1 AND notified_at IS NULL
+           AND requested_at < $1",
+    )
+    .bind(now - 86_400_000)
+    .execute(&st.db.pool)
+    .await?;
+    let stale: Vec<(String,)> = sqlx::query_as(
+        "SELECT q.id FROM restore_requests q
+         WHERE q.notified_at IS NULL AND q.adding = 0
+           AND NOT EXISTS (SELECT 1 FROM restores r WHERE r.request_id = q.id
+                             AND r.state IN ('requested', 'in_progress'))
+         LIMIT 100",
+    )
+    .fetch_all(&st.db.pool)
+    .await?;
+    touched.extend(stale.into_iter().map(|r| r.0));
     touched.sort();
     touched.dedup();
     for request_id in &touched {
@@ -749,6 +818,8 @@ async fn finish_request(st: &AppState, request_id: &str) -> Result<(), AppError>
     if adding != 0 || live > 0 {
         return Ok(());
     }
+    // Its files went (deleted meanwhile): nothing to tell.
+    let quiet = ready + failed == 0;
     let now = st.clock.now_ms();
     let mut tx = st.db.begin().await?;
     let r = sqlx::query(
@@ -760,7 +831,8 @@ async fn finish_request(st: &AppState, request_id: &str) -> Result<(), AppError>
     .bind(request_id)
     .execute(&mut *tx)
     .await?;
-    if r.rows_affected() == 0 {
+    if r.rows_affected() == 0 || quiet {
+        tx.commit().await?;
         return Ok(());
     }
     let expires: Option<(Option<i64>,)> = sqlx::query_as(

@@ -199,7 +199,9 @@ async fn last_rolled_day(db: &Db) -> Result<Option<i64>, AppError> {
 /// The job: rolls up every whole day not rolled up yet (before today), one transaction per
 /// day (its rows are replaced whole, so a day run twice ends the same). Returns the days done.
 pub async fn rollup_pending(st: &AppState) -> Result<i64, AppError> {
-    let today = day_of(st.clock.now_ms());
+    // A day is rolled up a quarter of an hour after it ends: changes are stamped by the
+    // database's clock when written and may commit a little later.
+    let today = day_of(st.clock.now_ms() - 15 * 60_000);
     let first = match last_rolled_day(&st.db).await? {
         Some(d) => d + 1,
         None => {
@@ -564,11 +566,18 @@ pub async fn daily_csv(st: &AppState, actor: &Actor) -> Result<String, AppError>
     let mut out = String::from(
         "date,vault,storage_class,bytes_at_end_of_day,objects_at_end_of_day,byte_hours,storage_cost_usd,early_deletion_fee_usd\n",
     );
+    // Quoted when it holds a separator; a leading ' keeps spreadsheets from running a
+    // name that looks like a formula.
     let esc = |s: &str| {
-        if s.contains([',', '"', '\n']) || s.starts_with(['=', '+', '-', '@']) {
-            format!("\"'{}\"", s.replace('"', "\"\""))
+        let s = if s.starts_with(['=', '+', '-', '@']) {
+            format!("'{s}")
         } else {
             s.to_string()
+        };
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
         }
     };
     for r in rows {

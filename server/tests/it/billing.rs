@@ -200,6 +200,15 @@ async fn checkout_trial_active_plan_change_payment_failed_and_cancel_follow_stri
     let b = info(&c).await;
     assert_eq!(b["status"], "trialing", "{b}");
     assert_eq!(b["plan"]["id"], "plus");
+    // The subscription carries the plan and the metered overage price.
+    let state = fake.control("state", json!({})).await;
+    let prices: Vec<&str> = state["subs"][0]["items"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["price"]["lookup_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(prices, ["nexus_plus", "nexus_overage"]);
     let trial_end = b["trial_end"].as_i64().unwrap();
     let days = (trial_end - st.clock.now_ms()) as f64 / 86_400_000.0;
     assert!((13.9..=14.1).contains(&days), "{days}");
@@ -311,6 +320,25 @@ async fn checkout_trial_active_plan_change_payment_failed_and_cancel_follow_stri
     let b = info(&c).await;
     assert_eq!(b["status"], "canceled", "{b}");
     assert_eq!(b["plan"]["id"], "free");
+    // Stripe retrying an older event late (an update from when the plan was live) changes
+    // nothing: the newest state stays. (A new id, as a redelivery after a failed one is.)
+    let real_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let stale_created = real_now - 86_400;
+    let sub_json = fake.control("state", json!({})).await["subs"][0].clone();
+    let mut live = sub_json.clone();
+    live["status"] = json!("active");
+    let payload = json!({"id": "evt_stale_1", "object": "event", "created": stale_created,
+        "livemode": false, "pending_webhooks": 1, "type": "customer.subscription.updated",
+        "data": {"object": live}})
+    .to_string();
+    assert_eq!(
+        post_webhook(&app, &payload, &sign(&payload, real_now, WHSEC)).await,
+        200
+    );
+    assert_eq!(info(&c).await["status"], "canceled");
     // Every webhook was taken (2xx) and applied once.
     for e in fake.events().await {
         assert_eq!(e["status"], 200, "{e}");
@@ -319,7 +347,11 @@ async fn checkout_trial_active_plan_change_payment_failed_and_cancel_follow_stri
         .fetch_one(&st.db.pool)
         .await
         .unwrap();
-    assert_eq!(applied as usize, fake.events().await.len());
+    assert_eq!(
+        applied as usize,
+        fake.events().await.len() + 1,
+        "and the stale one"
+    );
 }
 
 #[tokio::test]
@@ -399,20 +431,25 @@ async fn overage_is_reported_to_the_meter_once_per_day() {
         .await
         .unwrap();
     subscribe(&c, &fake, "plus").await;
-    // Plus includes 1,024 GB; a day of 1,124 GB is 100 GB over at $0.006/GB-month: 2 cents.
+    // Days before the subscription are not reported: a day of 1,124 GB then, and two days on
+    // a day of it since. Plus includes 1,024 GB; 100 GB over at $0.006/GB-month: 2 cents.
+    let before = app::usage::day_of(st.clock.now_ms()) - 1;
+    app.clock.advance_ms(2 * 86_400_000);
     let day = app::usage::day_of(st.clock.now_ms()) - 1;
-    sqlx::query(
+    for d in [before, day] {
+        sqlx::query(
         "INSERT INTO usage_daily (workspace_id, vault_id, storage_class, day, bytes_end, objects_end,
             billable_end, standard_end, byte_hours, cost_micros, early_fee_micros)
          VALUES ($1, 'v', 'DEEP_ARCHIVE', $2, $3, 1, $3, 0, $4, 0, 0)",
     )
     .bind(&ws)
-    .bind(day)
+    .bind(d)
     .bind(1124i64 << 30)
     .bind((1124i64 << 30) * 24)
     .execute(&st.db.pool)
     .await
     .unwrap();
+    }
     assert_eq!(app::billing::service::report_usage(st).await.unwrap(), 1);
     assert_eq!(
         app::billing::service::report_usage(st).await.unwrap(),
