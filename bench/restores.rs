@@ -188,16 +188,20 @@ async fn main() {
         cycles += 1;
         total.sent += s.sent;
         total.s3_requests += s.s3_requests;
+        total.s3_ms += s.s3_ms;
+        total.total_ms += s.total_ms;
         if !s.more {
             break;
         }
     }
     let send = t.elapsed().as_secs_f64();
     println!(
-        "send: {} RestoreObject in {cycles} cycles, {send:.2} s ({:.0}/s), S3 requests {}",
+        "send: {} RestoreObject in {cycles} cycles, {send:.2} s ({:.0}/s), S3 requests {} — waiting for S3 {:.2} s, database {:.2} s",
         total.sent,
         total.sent as f64 / send,
-        total.s3_requests
+        total.s3_requests,
+        total.s3_ms as f64 / 1000.0,
+        (total.total_ms - total.s3_ms) as f64 / 1000.0
     );
 
     // 3. Every restore due at once: one full poll (as many cycles as the batch size needs).
@@ -214,18 +218,22 @@ async fn main() {
         total.checked += s.checked;
         total.ready += s.ready;
         total.s3_requests += s.s3_requests;
+        total.s3_ms += s.s3_ms;
+        total.total_ms += s.total_ms;
         if !s.more {
             break;
         }
     }
     let full = t.elapsed().as_secs_f64();
     println!(
-        "full poll: {} HeadObject in {cycles} cycles, {full:.2} s ({:.0}/s), S3 requests {}, ready {} — {:.2}× the reference",
+        "full poll: {} HeadObject in {cycles} cycles, {full:.2} s ({:.0}/s), S3 requests {}, ready {} — {:.2}× the reference; waiting for S3 {:.2} s, database {:.2} s",
         total.checked,
         total.checked as f64 / full,
         total.s3_requests,
         total.ready,
-        full / head_ref
+        full / head_ref,
+        total.s3_ms as f64 / 1000.0,
+        (total.total_ms - total.s3_ms) as f64 / 1000.0
     );
 
     // 4. Nothing due: what a cycle costs between looks.

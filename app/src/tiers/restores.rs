@@ -383,6 +383,9 @@ pub struct PollStats {
     pub s3_requests: usize,
     /// Rows were left for the next cycle (a batch was full).
     pub more: bool,
+    /// Time spent waiting for S3, and the whole cycle (milliseconds; the rest is the database).
+    pub s3_ms: u64,
+    pub total_ms: u64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -404,6 +407,7 @@ struct Live {
 /// One cycle of the restore worker (see the module's notes). Idempotent.
 pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     let mut stats = PollStats::default();
+    let started = std::time::Instant::now();
     let now = st.clock.now_ms();
     let retrieval = crate::pricing::service::load_retrieval(&st.db).await?;
     let prices = crate::pricing::service::load(&st.db).await?;
@@ -439,6 +443,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     .await?;
     stats.more |= due.len() as i64 == SEND_BATCH;
     let storage = &st.storage;
+    let s3_started = std::time::Instant::now();
     let mut sent: Vec<(Live, Result<RestoreSent, AppError>)> = futures_util::stream::iter(due)
         .map(|row| async move {
             let r = storage
@@ -449,6 +454,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
+    stats.s3_ms += s3_started.elapsed().as_millis() as u64;
     // Rows in one order, so two workers at once (a lapsed lease) never deadlock.
     sent.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     stats.sent = sent.len();
@@ -532,6 +538,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
     .fetch_all(&st.db.pool)
     .await?;
     stats.more |= due.len() as i64 == CHECK_BATCH;
+    let s3_started = std::time::Instant::now();
     let mut checked: Vec<(Live, Result<RestoreStatus, AppError>)> = futures_util::stream::iter(due)
         .map(|row| async move {
             let r = storage.restore_status(&row.s3_key).await;
@@ -540,6 +547,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
+    stats.s3_ms += s3_started.elapsed().as_millis() as u64;
     checked.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     stats.checked = checked.len();
     stats.s3_requests += checked.len();
@@ -700,6 +708,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
             "restore worker cycle"
         );
     }
+    stats.total_ms = started.elapsed().as_millis() as u64;
     Ok(stats)
 }
 
