@@ -15,6 +15,19 @@ use futures_util::StreamExt;
 use leptos::config::LeptosOptions;
 use std::time::Instant;
 
+/// Worker cycles until one leaves nothing for the next: their summed figures and count.
+async fn until_idle(st: &app::core::AppState) -> (PollStats, usize) {
+    let mut total = PollStats::default();
+    let mut cycles = 0;
+    loop {
+        total.add(&poll(st).await.unwrap());
+        cycles += 1;
+        if !total.more {
+            return (total, cycles);
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let n: i64 = std::env::var("BENCH_RESTORES")
@@ -181,19 +194,7 @@ async fn main() {
 
     // 2. Sending every RestoreObject.
     let t = Instant::now();
-    let mut total = PollStats::default();
-    let mut cycles = 0;
-    loop {
-        let s = poll(&st).await.unwrap();
-        cycles += 1;
-        total.sent += s.sent;
-        total.s3_requests += s.s3_requests;
-        total.s3_ms += s.s3_ms;
-        total.total_ms += s.total_ms;
-        if !s.more {
-            break;
-        }
-    }
+    let (total, cycles) = until_idle(&st).await;
     let send = t.elapsed().as_secs_f64();
     println!(
         "send: {} RestoreObject in {cycles} cycles, {send:.2} s ({:.0}/s), S3 requests {} — waiting for S3 {:.2} s, database {:.2} s",
@@ -210,20 +211,7 @@ async fn main() {
         .await
         .unwrap();
     let t = Instant::now();
-    let mut total = PollStats::default();
-    let mut cycles = 0;
-    loop {
-        let s = poll(&st).await.unwrap();
-        cycles += 1;
-        total.checked += s.checked;
-        total.ready += s.ready;
-        total.s3_requests += s.s3_requests;
-        total.s3_ms += s.s3_ms;
-        total.total_ms += s.total_ms;
-        if !s.more {
-            break;
-        }
-    }
+    let (total, cycles) = until_idle(&st).await;
     let full = t.elapsed().as_secs_f64();
     println!(
         "full poll: {} HeadObject in {cycles} cycles, {full:.2} s ({:.0}/s), S3 requests {}, ready {} — {:.2}× the reference; waiting for S3 {:.2} s, database {:.2} s",

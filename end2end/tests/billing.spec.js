@@ -4,8 +4,6 @@
 const { test, expect } = require('@playwright/test');
 const { signUp } = require('../support');
 
-test.skip(!process.env.NEXUS_E2E_STRIPE, 'needs the Stripe fake (scripts/test starts it)');
-
 test('choose Plus through Checkout, see the trial, cancel in the portal, told what happens', async ({ page }, testInfo) => {
   await signUp(page, 'billing');
   await page.getByRole('link', { name: 'Usage', exact: true }).click();

@@ -388,6 +388,21 @@ pub struct PollStats {
     pub total_ms: u64,
 }
 
+impl PollStats {
+    /// Adds another cycle's figures to these (for runs of several cycles).
+    pub fn add(&mut self, o: &PollStats) {
+        self.sent += o.sent;
+        self.checked += o.checked;
+        self.ready += o.ready;
+        self.expired += o.expired;
+        self.failed += o.failed;
+        self.s3_requests += o.s3_requests;
+        self.more = o.more;
+        self.s3_ms += o.s3_ms;
+        self.total_ms += o.total_ms;
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct Live {
     id: String,

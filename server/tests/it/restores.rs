@@ -6,7 +6,6 @@
 use crate::support::{Client, TestApp, random_bytes, sha_hex};
 use app::core::Actor;
 use app::files::Selection;
-use app::files::bulk::{BulkAction, apply};
 use app::tiers::restores::{PollStats, poll};
 use serde_json::json;
 
@@ -47,14 +46,7 @@ impl Setup {
     async fn archived(&self, name: &str, bytes: &[u8], class: &str) -> String {
         let f = crate::support::upload(&self.c, &self.vault, name, bytes).await;
         let id = f["id"].as_str().unwrap().to_string();
-        apply(
-            &self.app.state,
-            &self.actor,
-            BulkAction::Class { to: class.into() },
-            self.sel(&[&id]),
-        )
-        .await
-        .unwrap();
+        crate::support::to_class(&self.app.state, &self.user, &self.vault, &id, class).await;
         id
     }
 
@@ -71,13 +63,7 @@ impl Setup {
     async fn poll_until(&self, done: impl Fn(&PollStats) -> bool) -> PollStats {
         let mut total = PollStats::default();
         for _ in 0..40 {
-            let s = poll(&self.app.state).await.unwrap();
-            total.sent += s.sent;
-            total.checked += s.checked;
-            total.ready += s.ready;
-            total.expired += s.expired;
-            total.failed += s.failed;
-            total.s3_requests += s.s3_requests;
+            total.add(&poll(&self.app.state).await.unwrap());
             if done(&total) {
                 return total;
             }

@@ -473,3 +473,26 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     rand::rng().fill_bytes(&mut v);
     v
 }
+
+/// Moves one of the user's files to `class` through the app's service (as the class dialog
+/// does).
+pub async fn to_class(
+    st: &app::core::AppState,
+    user_id: &str,
+    vault_id: &str,
+    file_id: &str,
+    class: &str,
+) {
+    app::files::bulk::apply(
+        st,
+        &app::core::Actor::job_for(user_id),
+        app::files::bulk::BulkAction::Class { to: class.into() },
+        app::files::Selection {
+            vault_id: vault_id.into(),
+            file_ids: vec![file_id.into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+}

@@ -238,23 +238,9 @@ async fn every_change_of_what_is_stored_is_recorded_by_the_database() {
     let c = app.client();
     let vault = c.sign_up("changes@example.com").await;
     let user = c.current_user().await["id"].as_str().unwrap().to_string();
-    let actor = Actor::job_for(&user);
     let f = crate::support::upload(&c, &vault, "a.bin", &random_bytes(5000)).await;
     let id = f["id"].as_str().unwrap().to_string();
-    app::files::bulk::apply(
-        st,
-        &actor,
-        app::files::bulk::BulkAction::Class {
-            to: "GLACIER".into(),
-        },
-        app::files::Selection {
-            vault_id: vault.clone(),
-            file_ids: vec![id.clone()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    crate::support::to_class(st, &user, &vault, &id, "GLACIER").await;
     // Rename and move change nothing stored.
     let r = c
         .call(
@@ -308,20 +294,7 @@ async fn the_free_plan_refuses_an_upload_over_its_storage_and_expedited_restores
     let f = crate::support::upload(&c, &vault, "old.bin", &random_bytes(2000)).await;
     let id = f["id"].as_str().unwrap().to_string();
     let user = c.current_user().await["id"].as_str().unwrap().to_string();
-    app::files::bulk::apply(
-        st,
-        &Actor::job_for(&user),
-        app::files::bulk::BulkAction::Class {
-            to: "GLACIER".into(),
-        },
-        app::files::Selection {
-            vault_id: vault.clone(),
-            file_ids: vec![id.clone()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    crate::support::to_class(st, &user, &vault, &id, "GLACIER").await;
     let sel = json!({"vault_id": vault, "file_ids": [id]});
     let p = c
         .call_json("preview_restore", json!({"selection": sel, "days": 1}))
