@@ -2,9 +2,10 @@
 // drag, shift-click ranges, search, bulk delete, the trash, the keyboard, and views that
 // are links (reload and back keep them).
 const { test, expect } = require('@playwright/test');
-const { signUp } = require('../support');
+const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
+
+test.afterEach(removeScratch);
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 async function newFolder(page, name) {
@@ -19,7 +20,7 @@ const row = (page, name) => page.getByRole('row', { name: new RegExp(name.replac
 const clickRow = (page, name, modifiers = []) => row(page, name).locator('td').nth(3).click({ modifiers });
 
 test('folders, moves by dialog and drag, ranges, search, delete and restore; views survive reloads', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-browse-'));
+  const dir = scratchDir('nexus-browse-');
   const names = ['a1.txt', 'a2.txt', 'a3.txt', 'a4.txt', 'a5.txt'];
   names.forEach((n) => fs.writeFileSync(path.join(dir, n), `content of ${n}`));
   // A real image, so the browser makes a preview.
@@ -129,7 +130,7 @@ test('a narrow screen shows the list without sideways scrolling', async ({ page 
 });
 
 test('a file moves to Deep Archive through the class dialog, and its download waits for a restore', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-class-'));
+  const dir = scratchDir('nexus-class-');
   fs.writeFileSync(path.join(dir, 'tax-2019.pdf'), 'old records');
   await signUp(page, 'classes');
   await page.getByLabel('Choose files').setInputFiles(path.join(dir, 'tax-2019.pdf'));
@@ -157,7 +158,7 @@ test('a file moves to Deep Archive through the class dialog, and its download wa
 });
 
 test('an archiving rule previews what it moves, and Apply now moves it', async ({ page }) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-rules-'));
+  const dir = scratchDir('nexus-rules-');
   fs.writeFileSync(path.join(dir, 'holiday.mov'), 'not really a movie');
   await signUp(page, 'rules');
   await page.getByLabel('Choose files').setInputFiles(path.join(dir, 'holiday.mov'));

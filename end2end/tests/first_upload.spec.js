@@ -3,8 +3,10 @@
 const { test, expect } = require('@playwright/test');
 const crypto = require('crypto');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
+const { scratchDir, removeScratch, downloadSha256 } = require('../support');
+
+test.afterEach(removeScratch);
 
 const MIB = 1024 * 1024;
 
@@ -13,7 +15,7 @@ function sha256(file) {
 }
 
 test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const dir = scratchDir('nexus-e2e-');
   const file = path.join(dir, 'random-64MiB.bin');
   fs.writeFileSync(file, crypto.randomBytes(64 * MIB));
   const email = `e2e-${Date.now()}@example.com`;
@@ -56,9 +58,7 @@ test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, te
     row.getByRole('link', { name: 'Download random-64MiB.bin' }).click(),
   ]);
   expect(download.suggestedFilename()).toBe('random-64MiB.bin');
-  const saved = path.join(dir, 'downloaded.bin');
-  await download.saveAs(saved);
-  expect(sha256(saved)).toBe(sha256(file));
+  expect(await downloadSha256(download)).toBe(sha256(file));
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);

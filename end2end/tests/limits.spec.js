@@ -2,15 +2,16 @@
 // refused before any byte moves, with the reason and a way to the plans; Expedited restores
 // are shown as not included. (The e2e server runs on the default Free plan.)
 const { test, expect } = require('@playwright/test');
-const { signUp } = require('../support');
+const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
+
+test.afterEach(removeScratch);
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const row = (page, name) => page.getByRole('row', { name: new RegExp(name.replace('.', '\\.')) });
 
 test('an upload past the Free plan and an Expedited restore are refused up front', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-limits-'));
+  const dir = scratchDir('nexus-limits-');
   // 11 GiB without writing 11 GiB: a sparse file.
   const big = path.join(dir, 'whole-disk.img');
   fs.closeSync(fs.openSync(big, 'w'));

@@ -3,17 +3,18 @@
 // follow it on the Restores page until the (fast, embedded) restore is ready, get the
 // notification and the mail (outbox page), download, and check the SHA-256.
 const { test, expect } = require('@playwright/test');
-const { signUp } = require('../support');
+const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
+
+test.afterEach(removeScratch);
 const crypto = require('crypto');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const row = (page, name) => page.getByRole('row', { name: new RegExp(name.replace('.', '\\.')) });
 const clickRow = (page, name) => row(page, name).locator('td').nth(3).click();
 
 test('upload, Deep Archive, refused download, Bulk restore with its estimate, notified, download, same SHA-256', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-restore-'));
+  const dir = scratchDir('nexus-restore-');
   const bytes = crypto.randomBytes(3 * 1024 * 1024 + 123);
   const sha = crypto.createHash('sha256').update(bytes).digest('hex');
   fs.writeFileSync(path.join(dir, 'scan-1998.tif'), bytes);

@@ -2,10 +2,11 @@
 // reload mid-upload and continue, a folder of 300 files, storage failures mid-part, vault
 // rules, duplicates.
 const { test, expect } = require('@playwright/test');
-const { signUp } = require('../support');
+const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
+
+test.afterEach(removeScratch);
 const crypto = require('crypto');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
@@ -41,19 +42,18 @@ async function waitPercent(page, name, atLeast) {
   await expect.poll(() => percent(page, name), { timeout: 120_000, intervals: [50] }).toBeGreaterThanOrEqual(atLeast);
 }
 
-async function download(page, dir, name) {
+// Downloads `name` through its row's link; resolves to the downloaded bytes' SHA-256.
+async function downloadedSha256(page, name) {
   const row = page.getByRole('row', { name: new RegExp(name.replace('.', '\\.')) });
   const [dl] = await Promise.all([
     page.waitForEvent('download'),
     row.getByRole('link', { name: `Download ${name}` }).click(),
   ]);
-  const saved = path.join(dir, `downloaded-${name}`);
-  await dl.saveAs(saved);
-  return saved;
+  return downloadSha256(dl);
 }
 
 test('1 GiB: pause at 30 %, resume, finish, download intact', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const dir = scratchDir('nexus-e2e-');
   const file = randomFile(dir, 'big.bin', 1024 * MIB);
   await signUp(page, 'pause');
   await page.getByLabel('Choose files').setInputFiles(file);
@@ -73,13 +73,12 @@ test('1 GiB: pause at 30 %, resume, finish, download intact', async ({ page }, t
   await expect(page.getByText(/^Uploaded · 1\.1 GB/)).toBeVisible({ timeout: 170_000 });
   await expect(page.getByTestId('queue-status')).toContainText('Finished · 1 of 1 file');
   await expect(page).not.toHaveTitle(/uploading/);
-  const saved = await download(page, dir, 'big.bin');
-  expect(sha256(saved)).toBe(sha256(file));
+  expect(await downloadedSha256(page, 'big.bin')).toBe(sha256(file));
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('reload at 50 % of 256 MiB, pick the file again, only missing parts are sent', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const dir = scratchDir('nexus-e2e-');
   const file = randomFile(dir, 'mid.bin', 256 * MIB);
   await signUp(page, 'reload');
   // Slow the parts down so the reload lands mid-upload.
@@ -114,13 +113,12 @@ rows = db.execute("""SELECT p.part_number, p.put_count FROM upload_parts p
 print(",".join(str(c) for _, c in rows))`, process.env.NEXUS_E2E_DB]).toString().trim().split(',');
   expect(counts.length).toBe(32);
   expect(counts.every((c) => c === '1'), `put counts: ${counts}`).toBe(true);
-  const saved = await download(page, dir, 'mid.bin');
-  expect(sha256(saved)).toBe(sha256(file));
+  expect(await downloadedSha256(page, 'mid.bin')).toBe(sha256(file));
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a folder of 300 files in 3 levels keeps its structure', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const dir = scratchDir('nexus-e2e-');
   const top = path.join(dir, 'album');
   const levels = [top, path.join(top, 'trip'), path.join(top, 'trip', 'day1')];
   levels.forEach((d) => fs.mkdirSync(d, { recursive: true }));
@@ -155,7 +153,7 @@ test('a folder of 300 files in 3 levels keeps its structure', async ({ page }, t
 
 test('storage failing mid-part: the upload retries and completes', async ({ page, request }) => {
   expect(PROXY, 'NEXUS_E2E_S3_PROXY: scripts/test starts the fault proxy').toBeTruthy();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const dir = scratchDir('nexus-e2e-');
   const file = randomFile(dir, 'flaky.bin', 40 * MIB);
   await signUp(page, 'faults');
   await request.post(`${PROXY}/__faults?fail=3`);
@@ -165,13 +163,12 @@ test('storage failing mid-part: the upload retries and completes', async ({ page
   const stats = await (await request.get(`${PROXY}/__faults`)).json();
   expect(stats.injected).toBeGreaterThanOrEqual(3);
   expect(stats.pending).toBe(0);
-  const saved = await download(page, dir, 'flaky.bin');
-  expect(sha256(saved)).toBe(sha256(file));
+  expect(await downloadedSha256(page, 'flaky.bin')).toBe(sha256(file));
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('vault rules refuse a file before upload; a duplicate asks what to do', async ({ page }, testInfo) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-e2e-'));
+  const dir = scratchDir('nexus-e2e-');
   await signUp(page, 'rules');
   let partPuts = 0;
   page.on('request', (r) => { if (/partNumber=/.test(r.url()) && r.method() === 'PUT') partPuts += 1; });
