@@ -52,9 +52,22 @@ async function downloadedSha256(page, name) {
   return downloadSha256(dl);
 }
 
+// The SHA-256 the browser computed and the server stored, as the details panel shows it.
+async function expectStoredSha256(page, name, want) {
+  await page.getByRole('row', { name: new RegExp(name.replace('.', '\\.')) }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('complementary', { name: 'File details' })).toContainText(want);
+  await page.keyboard.press('Escape');
+}
+
 test('1 GiB: pause at 30 %, resume, finish, download intact', async ({ page }, testInfo) => {
   const dir = scratchDir('nexus-e2e-');
   const file = randomFile(dir, 'big.bin', 1024 * MIB);
+  // The file is hashed in the hash worker, not on the page's thread.
+  const workers = [];
+  page.on('worker', (w) => workers.push(w.url()));
+  const warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning' || m.type() === 'error') warnings.push(m.text()); });
   await signUp(page, 'pause');
   await page.getByLabel('Choose files').setInputFiles(file);
   await waitPercent(page, 'big.bin', 30);
@@ -73,7 +86,11 @@ test('1 GiB: pause at 30 %, resume, finish, download intact', async ({ page }, t
   await expect(page.getByText(/^Uploaded · 1\.1 GB/)).toBeVisible({ timeout: 170_000 });
   await expect(page.getByTestId('queue-status')).toContainText('Finished · 1 of 1 file');
   await expect(page).not.toHaveTitle(/uploading/);
-  expect(await downloadedSha256(page, 'big.bin')).toBe(sha256(file));
+  expect(workers.some((u) => u.endsWith('/hash-worker.js'))).toBe(true);
+  expect(warnings.filter((w) => /hash/i.test(w))).toEqual([]);
+  const want = sha256(file);
+  expect(await downloadedSha256(page, 'big.bin')).toBe(want);
+  await expectStoredSha256(page, 'big.bin', want);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -149,6 +166,17 @@ test('a folder of 300 files in 3 levels keeps its structure', async ({ page }, t
   await expect(page.getByRole('button', { name: 'Show more' })).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('folder.png') });
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('where no hash worker can start, the page hashes the file itself', async ({ page }) => {
+  const dir = scratchDir('nexus-e2e-');
+  const file = randomFile(dir, 'nowork.bin', 40 * MIB);
+  await page.route('**/hash-worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await signUp(page, 'noworker');
+  await page.getByLabel('Choose files').setInputFiles(file);
+  await expect(page.getByText(/^Uploaded · 42 MB/)).toBeVisible({ timeout: 120_000 });
+  expect(await downloadedSha256(page, 'nowork.bin')).toBe(sha256(file));
+  await expectStoredSha256(page, 'nowork.bin', sha256(file));
 });
 
 test('storage failing mid-part: the upload retries and completes', async ({ page, request }) => {

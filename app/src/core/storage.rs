@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use super::config::S3Settings;
 use crate::error::AppError;
+use crate::uploads::PartChecksum;
 
 #[derive(Clone)]
 pub struct Storage {
@@ -25,9 +26,10 @@ pub struct ObjectHead {
     pub size: i64,
     pub storage_class: String,
     pub etag: Option<String>,
-    /// `x-amz-checksum-sha256` as S3 reports it (for a multipart object: the base64 SHA-256
-    /// of the parts' SHA-256 digests, then `-<parts>`); None when the store keeps none.
-    pub checksum_sha256: Option<String>,
+    /// The object's checksum as S3 reports it (`x-amz-checksum-crc32` or `-sha256`; for a
+    /// multipart object the checksum of the parts' checksums, then `-<parts>`); None when
+    /// the store keeps none.
+    pub checksum: Option<String>,
 }
 
 /// A part S3 holds.
@@ -36,7 +38,8 @@ pub struct StoredPart {
     pub number: i32,
     pub size: i64,
     pub etag: String,
-    pub checksum_sha256: Option<String>,
+    /// The checksum it was stored with (CRC32 or SHA-256, base64), when the store keeps it.
+    pub checksum: Option<String>,
 }
 
 /// What S3 said to a RestoreObject.
@@ -212,6 +215,7 @@ impl Storage {
         key: &str,
         content_type: &str,
         class: &str,
+        sum: PartChecksum,
     ) -> Result<String, AppError> {
         let out = self
             .client
@@ -220,8 +224,11 @@ impl Storage {
             .key(key)
             .content_type(content_type)
             .storage_class(StorageClass::from(class))
-            // Every part then carries its SHA-256, which S3 checks on arrival.
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            // Every part then carries its checksum, which S3 checks on arrival.
+            .checksum_algorithm(match sum {
+                PartChecksum::Crc32 => ChecksumAlgorithm::Crc32,
+                PartChecksum::Sha256 => ChecksumAlgorithm::Sha256,
+            })
             .send()
             .await
             .map_err(|e| s3_error("CreateMultipartUpload", e))?;
@@ -230,14 +237,14 @@ impl Storage {
     }
 
     /// A PUT URL for one part: exact key, upload id, part number, content length and the
-    /// part's SHA-256 (base64) are signed; S3 refuses bytes that do not match the checksum.
+    /// part's checksum (base64) are signed; S3 refuses bytes that do not match the checksum.
     pub async fn presign_upload_part(
         &self,
         key: &str,
         upload_id: &str,
         part_number: i32,
         content_length: i64,
-        checksum_sha256: Option<&str>,
+        checksum: Option<(PartChecksum, &str)>,
         ttl_secs: u64,
     ) -> Result<PresignedPut, AppError> {
         self.presign_upload_part_at(
@@ -245,7 +252,7 @@ impl Storage {
             upload_id,
             part_number,
             content_length,
-            checksum_sha256,
+            checksum,
             ttl_secs,
             None,
         )
@@ -260,7 +267,7 @@ impl Storage {
         upload_id: &str,
         part_number: i32,
         content_length: i64,
-        checksum_sha256: Option<&str>,
+        checksum: Option<(PartChecksum, &str)>,
         ttl_secs: u64,
         start: Option<SystemTime>,
     ) -> Result<PresignedPut, AppError> {
@@ -279,8 +286,13 @@ impl Storage {
             .key(key)
             .upload_id(upload_id)
             .part_number(part_number)
-            .content_length(content_length)
-            .set_checksum_sha256(checksum_sha256.map(str::to_owned))
+            .content_length(content_length);
+        let req = match checksum {
+            Some((PartChecksum::Crc32, sum)) => req.checksum_crc32(sum),
+            Some((PartChecksum::Sha256, sum)) => req.checksum_sha256(sum),
+            None => req,
+        };
+        let req = req
             .presigned(cfg)
             .await
             .map_err(|e| s3_error("presign UploadPart", e))?;
@@ -292,15 +304,17 @@ impl Storage {
         key: &str,
         upload_id: &str,
         parts: &[(i32, String, Option<String>)],
+        sum: PartChecksum,
     ) -> Result<(), AppError> {
         let parts = parts
             .iter()
-            .map(|(n, etag, sha)| {
-                CompletedPart::builder()
-                    .part_number(*n)
-                    .e_tag(etag)
-                    .set_checksum_sha256(sha.clone())
-                    .build()
+            .map(|(n, etag, checksum)| {
+                let p = CompletedPart::builder().part_number(*n).e_tag(etag);
+                match sum {
+                    PartChecksum::Crc32 => p.set_checksum_crc32(checksum.clone()),
+                    PartChecksum::Sha256 => p.set_checksum_sha256(checksum.clone()),
+                }
+                .build()
             })
             .collect();
         self.client
@@ -391,7 +405,10 @@ impl Storage {
                     number: p.part_number().unwrap_or(0),
                     size: p.size().unwrap_or(0),
                     etag: p.e_tag().unwrap_or_default().to_string(),
-                    checksum_sha256: p.checksum_sha256().map(str::to_owned),
+                    checksum: p
+                        .checksum_crc32()
+                        .or(p.checksum_sha256())
+                        .map(str::to_owned),
                 });
             }
             match (page.is_truncated(), page.next_part_number_marker()) {
@@ -421,7 +438,10 @@ impl Storage {
                     .map(|c| c.as_str().to_string())
                     .unwrap_or_else(|| "STANDARD".into()),
                 etag: h.e_tag().map(str::to_owned),
-                checksum_sha256: h.checksum_sha256().map(str::to_owned),
+                checksum: h
+                    .checksum_crc32()
+                    .or(h.checksum_sha256())
+                    .map(str::to_owned),
             })),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(None),
             Err(e) => Err(s3_error("HeadObject", e)),

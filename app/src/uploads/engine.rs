@@ -1,21 +1,23 @@
 //! The browser half of uploads (hydrate only). For each queued file: hash it first when small
 //! (to find a duplicate before any byte moves), start or resume the multipart upload, then
-//! read it part by part in order — feeding the file's SHA-256 as it goes — and PUT each part
-//! straight to S3 with XHR (for progress), several at once, each with its SHA-256 signed into
-//! its URL. A failed part is retried with backoff; an expired URL is signed again. Parts are
+//! hash it part by part in order in the hash worker (the file's SHA-256 and each part's CRC32,
+//! [`super::hashing`]) and PUT each part straight from the file to S3 with XHR (for progress),
+//! several at once, each with its CRC32 signed into its URL. A failed part is retried with backoff; an expired URL is signed again. Parts are
 //! reported as they land, so a reload loses nothing: the page lists the unfinished upload and
 //! the same file, picked again, sends only the missing parts.
 use super::api::{
     abort_upload, complete_upload, list_open_uploads, parts_done, presign_parts, resume_upload,
     start_upload,
 };
+use super::hashing::FileHash;
 use super::ui::{DEFAULT_PARALLEL, Item, Phase, Queue};
-use super::{CompletedPart, Meter, NewUpload, OnDuplicate, PartRequest, PartUrl, UploadTicket};
+use super::{
+    CompletedPart, Meter, NewUpload, OnDuplicate, PartRequest, PartUrl, UploadTicket, part_count,
+    part_size_for,
+};
 use crate::error::AppError;
-use base64::Engine as _;
 use futures_channel::oneshot;
 use leptos::prelude::*;
-use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
@@ -496,62 +498,47 @@ pub fn choose_duplicate(key: u64, choice: Option<OnDuplicate>, all: bool) {
     }
 }
 
-async fn read(file: &File, start: i64, end: i64) -> Result<js_sys::ArrayBuffer, Stop> {
-    let blob = file
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .map_err(|_| Stop::Failed("the file could not be read".into()))?;
-    JsFuture::from(blob.array_buffer())
-        .await
-        .map_err(|_| Stop::Failed("the file could not be read (was it moved or changed?)".into()))?
-        .dyn_into()
-        .map_err(|_| Stop::Failed("the file could not be read".into()))
+/// A small file's hashes, computed before its upload starts: its SHA-256 (to find a duplicate
+/// before any byte moves) and its parts' CRC32s for the part size the server will choose.
+struct Hashed {
+    sha256: String,
+    part_size: i64,
+    parts: Vec<String>,
 }
 
-/// SHA-256 of a buffer, base64 (what `x-amz-checksum-sha256` carries), by the browser's own
-/// crypto: native speed, off the wasm heap.
-async fn digest_b64(buf: &js_sys::ArrayBuffer) -> Result<String, Stop> {
-    let subtle = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.subtle())
-        .ok_or_else(|| Stop::Failed("this browser has no WebCrypto".into()))?;
-    let p = subtle
-        .digest_with_str_and_buffer_source("SHA-256", buf)
-        .map_err(|_| Stop::Failed("hashing failed".into()))?;
-    let out = JsFuture::from(p)
-        .await
-        .map_err(|_| Stop::Failed("hashing failed".into()))?;
-    let bytes = js_sys::Uint8Array::new(&out).to_vec();
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-}
-
-/// Hex SHA-256 of a whole (small) file, in 8 MiB reads so the page stays responsive.
-async fn hash_file(file: &File) -> Result<String, Stop> {
+async fn hash_first(file: &File) -> Result<Hashed, Stop> {
     let size = file.size() as i64;
-    let mut h = Sha256::new();
-    let mut at = 0;
-    while at < size {
-        let end = (at + 8 * 1024 * 1024).min(size);
-        let buf = read(file, at, end).await?;
-        h.update(js_sys::Uint8Array::new(&buf).to_vec());
-        at = end;
+    let part_size = part_size_for(size);
+    let hash = FileHash::new().await;
+    let mut parts = Vec::new();
+    for n in 0..part_count(size, part_size) {
+        let start = n * part_size;
+        let end = (start + part_size).min(size);
+        parts.push(hash.part(file, start, end).await.map_err(hash_failed)?);
     }
-    Ok(hex_lower(&h.finalize()))
+    let sha256 = hash.finish().await.map_err(hash_failed)?;
+    Ok(Hashed {
+        sha256,
+        part_size,
+        parts,
+    })
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+fn hash_failed(e: String) -> Stop {
+    Stop::Failed(format!("the file could not be hashed: {e}"))
 }
 
 /// Starts the upload (asking about a duplicate when the content is known first); answers the
-/// choice made, which completing repeats.
-async fn start(job: &Job) -> Result<(UploadTicket, Option<OnDuplicate>), Stop> {
+/// choice made, which completing repeats, and a small file's hashes.
+async fn start(job: &Job) -> Result<(UploadTicket, Option<OnDuplicate>, Option<Hashed>), Stop> {
     let size = job.file.size() as i64;
-    let sha256 = if size <= HASH_FIRST_MAX {
+    let hashed = if size <= HASH_FIRST_MAX {
         job.item.phase.set(Phase::Hashing);
-        Some(hash_file(&job.file).await?)
+        Some(hash_first(&job.file).await?)
     } else {
         None
     };
+    let sha256 = hashed.as_ref().map(|h| h.sha256.clone());
     let mut on_duplicate = None;
     loop {
         checkpoint(job).await?;
@@ -566,7 +553,7 @@ async fn start(job: &Job) -> Result<(UploadTicket, Option<OnDuplicate>), Stop> {
             on_duplicate,
         };
         match with_retry(|| start_upload(req.clone())).await {
-            Ok(t) => return Ok((t, on_duplicate)),
+            Ok(t) => return Ok((t, on_duplicate, hashed)),
             Err(AppError::Duplicate { name, .. }) => {
                 on_duplicate = Some(ask_duplicate(job, name).await?);
             }
@@ -580,6 +567,7 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     let size = job.file.size() as i64;
     let resume = job.upload_id.borrow().clone();
     let mut on_duplicate = None;
+    let mut hashed = None;
     let (ticket, stored) = match resume {
         Some(id) => {
             let info = with_retry(|| resume_upload(id.clone())).await?;
@@ -591,7 +579,7 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
             let stored: HashMap<i64, (String, Option<String>)> = info
                 .stored
                 .into_iter()
-                .map(|p| (p.number, (p.etag, p.sha256)))
+                .map(|p| (p.number, (p.etag, p.checksum)))
                 .collect();
             let t = UploadTicket {
                 upload_id: info.upload.upload_id,
@@ -603,8 +591,9 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
             (t, stored)
         }
         None => {
-            let (t, choice) = start(job).await?;
+            let (t, choice, h) = start(job).await?;
             on_duplicate = choice;
+            hashed = h.filter(|h| h.part_size == t.part_size);
             *job.upload_id.borrow_mut() = Some(t.upload_id.clone());
             idb_put(&t, job);
             (t, HashMap::new())
@@ -615,7 +604,11 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     let etags: Rc<RefCell<BTreeMap<i64, String>>> = Rc::new(RefCell::new(BTreeMap::new()));
     let failure: Rc<RefCell<Option<Stop>>> = Rc::new(RefCell::new(None));
     let mut running: Vec<oneshot::Receiver<()>> = Vec::new();
-    let mut hasher = Sha256::new();
+    // Hashed in order, in the worker, while earlier parts are on their way.
+    let hash = match hashed {
+        Some(_) => None,
+        None => Some(FileHash::new().await),
+    };
 
     for n in 1..=ticket.part_count {
         checkpoint(job).await?;
@@ -624,19 +617,22 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
         }
         let start = (n - 1) * ticket.part_size;
         let end = (start + ticket.part_size).min(size);
-        let buf = read(&job.file, start, end).await?;
-        // The file's hash is fed in order, whatever order parts land in.
-        hasher.update(js_sys::Uint8Array::new(&buf).to_vec());
-        let sha = digest_b64(&buf).await?;
-        drop(buf);
+        let sum = match (&hashed, &hash) {
+            (Some(h), _) => h.parts[(n - 1) as usize].clone(),
+            (None, Some(hash)) => hash
+                .part(&job.file, start, end)
+                .await
+                .map_err(hash_failed)?,
+            (None, None) => unreachable!("one of the two is there"),
+        };
         // The PUT sends the file's own slice (the browser streams it from disk); S3 checks
         // it against the checksum just computed, so a file changed meanwhile is refused.
         let body = job
             .file
             .slice_with_f64_and_f64(start as f64, end as f64)
             .map_err(|_| Stop::Failed("the file could not be read".into()))?;
-        if let Some((etag, stored_sha)) = stored.get(&n) {
-            if stored_sha.as_ref().is_some_and(|s| s != &sha) {
+        if let Some((etag, stored_sum)) = stored.get(&n) {
+            if stored_sum.as_ref().is_some_and(|s| s != &sum) {
                 return Err(Stop::Failed(format!(
                     "this is not the file the upload started with (part {n} differs); cancel it and upload the file again"
                 )));
@@ -662,7 +658,7 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
         let upload_id = ticket.upload_id.clone();
         let single = ticket.part_count == 1;
         leptos::task::spawn_local(async move {
-            let result = send_part(&job2, &slots, &upload_id, n, end - start, &body, &sha).await;
+            let result = send_part(&job2, &slots, &upload_id, n, end - start, &body, &sum).await;
             slots.release();
             match result {
                 Ok(etag) => {
@@ -694,7 +690,11 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     }
     checkpoint(job).await?;
     flush_done(job, &ticket.upload_id, true).await;
-    let sha256 = hex_lower(&hasher.finalize());
+    let sha256 = match (hashed, &hash) {
+        (Some(h), _) => h.sha256,
+        (None, Some(hash)) => hash.finish().await.map_err(hash_failed)?,
+        (None, None) => unreachable!("one of the two is there"),
+    };
     let parts: Vec<CompletedPart> = etags
         .borrow()
         .iter()
@@ -815,7 +815,7 @@ async fn send_part(
     n: i64,
     len: i64,
     buf: &web_sys::Blob,
-    sha: &str,
+    sum: &str,
 ) -> Result<String, Stop> {
     let mut url: Option<(PartUrl, f64)> = None;
     let mut attempt = 0u32;
@@ -851,7 +851,7 @@ async fn send_part(
         {
             let req = vec![PartRequest {
                 number: n,
-                sha256: sha.to_string(),
+                checksum: sum.to_string(),
             }];
             let signed = with_retry(|| presign_parts(upload_id.to_string(), req.clone())).await?;
             let u = signed

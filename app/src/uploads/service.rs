@@ -1,7 +1,7 @@
 use super::{
-    CompletedPart, MAX_FILE_SIZE, NewUpload, OnDuplicate, OpenUpload, PartRequest, PartUrl,
-    ResumeInfo, StoredPart, UploadTicket, composite_sha256, is_sha256_b64, part_count, part_len,
-    part_size_for, type_allowed,
+    CompletedPart, MAX_FILE_SIZE, NewUpload, OnDuplicate, OpenUpload, PartChecksum, PartRequest,
+    PartUrl, ResumeInfo, StoredPart, UploadTicket, part_count, part_len, part_size_for,
+    type_allowed,
 };
 use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
@@ -32,7 +32,17 @@ struct UploadRow {
     size: i64,
     name: String,
     created_by: String,
+    part_checksum: String,
 }
+
+impl UploadRow {
+    /// The checksum its parts carry; an upload started before CRC32 parts keeps SHA-256.
+    fn sum(&self) -> PartChecksum {
+        PartChecksum::from_name(&self.part_checksum).unwrap_or(PartChecksum::Sha256)
+    }
+}
+
+use super::UPLOAD_PART_CHECKSUM as NEW_PART_CHECKSUM;
 
 fn check_content_type(ct: &str) -> Result<String, AppError> {
     let ct = ct.trim();
@@ -183,7 +193,12 @@ pub async fn start_upload(
     let parts = part_count(size, part_size);
     let s3_upload_id = st
         .storage
-        .create_multipart(&key, &content_type, &vault.default_storage_class)
+        .create_multipart(
+            &key,
+            &content_type,
+            &vault.default_storage_class,
+            NEW_PART_CHECKSUM,
+        )
         .await?;
 
     let upload_id = new_id();
@@ -212,8 +227,9 @@ pub async fn start_upload(
         .await?;
         sqlx::query(
             "INSERT INTO uploads (id, file_id, workspace_id, s3_upload_id, part_size, part_count,
-                created_by, created_at, updated_at, expires_at, last_modified, folder_path)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
+                created_by, created_at, updated_at, expires_at, last_modified, folder_path,
+                part_checksum)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12)",
         )
         .bind(&upload_id)
         .bind(&file_id)
@@ -226,6 +242,7 @@ pub async fn start_upload(
         .bind(now + abandon_after_ms(st))
         .bind(req.last_modified)
         .bind(&folder_path)
+        .bind(NEW_PART_CHECKSUM.name())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -249,7 +266,7 @@ pub async fn start_upload(
 
 const UPLOAD_SELECT: &str = "SELECT u.id, u.file_id, u.workspace_id, f.vault_id, f.folder_id,
         u.s3_upload_id, u.part_size, CAST(u.part_count AS BIGINT) AS part_count, u.completed_at,
-        u.expires_at, f.s3_key, f.size, f.name, u.created_by
+        u.expires_at, f.s3_key, f.size, f.name, u.created_by, u.part_checksum
     FROM uploads u JOIN files f ON f.id = u.file_id";
 
 async fn load_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<UploadRow, AppError> {
@@ -294,7 +311,7 @@ fn open_only(up: &UploadRow) -> Result<(), AppError> {
 }
 
 /// Presigned PUT URLs for the given parts: each signs the exact key, upload id, part number,
-/// content length and the part's SHA-256, and lives at most the configured TTL. The declared
+/// content length and the part's checksum, and lives at most the configured TTL. The declared
 /// checksum is recorded: it is what the completed object is checked against.
 pub async fn presign_parts(
     st: &AppState,
@@ -318,10 +335,14 @@ pub async fn presign_parts(
                 format!("Part {} is not part of this upload.", p.number),
             ));
         }
-        if !is_sha256_b64(&p.sha256) {
+        if !up.sum().is_valid(&p.checksum) {
             return Err(AppError::invalid(
                 "parts",
-                format!("Part {} needs its SHA-256 (base64).", p.number),
+                format!(
+                    "Part {} needs its {} checksum (base64).",
+                    p.number,
+                    up.sum().name()
+                ),
             ));
         }
     }
@@ -331,17 +352,17 @@ pub async fn presign_parts(
         let size = part_len(up.size, up.part_size, p.number);
         // A part signed again with other content (the file changed) is not stored yet.
         sqlx::query(
-            "INSERT INTO upload_parts (upload_id, part_number, size, sha256, created_at)
+            "INSERT INTO upload_parts (upload_id, part_number, size, checksum, created_at)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (upload_id, part_number) DO UPDATE SET
-                etag = CASE WHEN upload_parts.sha256 = excluded.sha256 THEN upload_parts.etag ELSE NULL END,
-                stored_at = CASE WHEN upload_parts.sha256 = excluded.sha256 THEN upload_parts.stored_at ELSE NULL END,
-                sha256 = excluded.sha256",
+                etag = CASE WHEN upload_parts.checksum = excluded.checksum THEN upload_parts.etag ELSE NULL END,
+                stored_at = CASE WHEN upload_parts.checksum = excluded.checksum THEN upload_parts.stored_at ELSE NULL END,
+                checksum = excluded.checksum",
         )
         .bind(&up.id)
         .bind(p.number)
         .bind(size)
-        .bind(&p.sha256)
+        .bind(&p.checksum)
         .bind(now)
         .execute(&st.db.pool)
         .await?;
@@ -352,7 +373,7 @@ pub async fn presign_parts(
                 &up.s3_upload_id,
                 p.number as i32,
                 size,
-                Some(&p.sha256),
+                Some((up.sum(), &p.checksum)),
                 st.config.presign_ttl_secs,
             )
             .await?;
@@ -453,16 +474,23 @@ pub async fn resume_upload(
     let up = load_upload(st, actor, upload_id).await?;
     open_only(&up)?;
     check_not_expired(st, &up)?;
-    // (part number, declared SHA-256, ETag, stored at)
+    if up.sum() != NEW_PART_CHECKSUM {
+        // Its parts were signed with SHA-256 checksums, which this version's pages no longer
+        // compute; S3 refuses a part under another algorithm.
+        return Err(AppError::conflict(
+            "This upload was started by an earlier version of Nexus and cannot be continued. Cancel it and upload the file again.",
+        ));
+    }
+    // (part number, declared checksum, ETag, stored at)
     type Recorded = (i64, Option<String>, Option<String>, Option<i64>);
     let recorded: Vec<Recorded> = sqlx::query_as(
-        "SELECT CAST(part_number AS BIGINT), sha256, etag, stored_at FROM upload_parts
+        "SELECT CAST(part_number AS BIGINT), checksum, etag, stored_at FROM upload_parts
          WHERE upload_id = $1 ORDER BY part_number",
     )
     .bind(&up.id)
     .fetch_all(&st.db.pool)
     .await?;
-    let sha_of = |n: i64| recorded.iter().find(|r| r.0 == n).and_then(|r| r.1.clone());
+    let sum_of = |n: i64| recorded.iter().find(|r| r.0 == n).and_then(|r| r.1.clone());
     let stored: Vec<StoredPart> = match st.storage.list_parts(&up.s3_key, &up.s3_upload_id).await {
         Ok(listed) => {
             let now = st.clock.now_ms();
@@ -473,7 +501,7 @@ pub async fn resume_upload(
                 if p.size != part_len(up.size, up.part_size, n) {
                     continue;
                 }
-                let sha = p.checksum_sha256.or_else(|| sha_of(n));
+                let sum = p.checksum.or_else(|| sum_of(n));
                 // A part stored but not reported (the page closed first) is recorded now.
                 sqlx::query(
                     "UPDATE upload_parts SET etag = $1, stored_at = COALESCE(stored_at, $2),
@@ -489,7 +517,7 @@ pub async fn resume_upload(
                 out.push(StoredPart {
                     number: n,
                     etag: p.etag,
-                    sha256: sha,
+                    checksum: sum,
                 });
             }
             out
@@ -505,7 +533,7 @@ pub async fn resume_upload(
                     Some(StoredPart {
                         number: r.0,
                         etag: r.2.clone()?,
-                        sha256: r.1.clone(),
+                        checksum: r.1.clone(),
                     })
                 })
                 .collect()
@@ -555,7 +583,7 @@ pub async fn complete_upload(
     }
     check_not_expired(st, &up)?;
     let sums: Vec<(i64, Option<String>)> = sqlx::query_as(
-        "SELECT CAST(part_number AS BIGINT), sha256 FROM upload_parts
+        "SELECT CAST(part_number AS BIGINT), checksum FROM upload_parts
          WHERE upload_id = $1 ORDER BY part_number",
     )
     .bind(&up.id)
@@ -676,7 +704,7 @@ async fn finish_complete(
         .map(|(p, sum)| (p.number as i32, p.etag.clone(), Some(sum.clone())))
         .collect();
     st.storage
-        .complete_multipart(&up.s3_key, &up.s3_upload_id, &list)
+        .complete_multipart(&up.s3_key, &up.s3_upload_id, &list, up.sum())
         .await?;
 
     let head = st.storage.head(&up.s3_key).await?;
@@ -695,8 +723,8 @@ async fn finish_complete(
         )
         .await;
     }
-    let expected = composite_sha256(checksums);
-    match (&head.checksum_sha256, &expected) {
+    let expected = up.sum().composite(checksums);
+    match (&head.checksum, &expected) {
         (Some(got), Some(want)) if !super::same_composite(got, want) => {
             return discard_bad_object(
                 st,

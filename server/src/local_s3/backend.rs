@@ -1,17 +1,18 @@
 //! The storage behind the embedded endpoint: `s3s_fs::FileSystem` with the operations the app
-//! and S3 clients use forwarded, ListParts completed with each part's ETag, and S3's SHA-256
-//! checksums: a part sent with `x-amz-checksum-sha256` is refused (`BadDigest`) unless its
-//! bytes match, CompleteMultipartUpload checks each part's checksum, and HeadObject reports
-//! the object's composite checksum as S3 does. And Glacier: each object keeps its storage
+//! and S3 clients use forwarded, ListParts completed with each part's ETag, and S3's CRC32
+//! and SHA-256 checksums: a part sent with `x-amz-checksum-crc32` or `-sha256` is refused
+//! (`BadDigest`) unless its bytes match, CompleteMultipartUpload checks each part's checksum,
+//! and HeadObject reports the object's composite checksum as S3 does. And Glacier: each object keeps its storage
 //! class (CopyObject onto itself changes it), GLACIER and DEEP_ARCHIVE objects cannot be read
 //! or copied until restored, RestoreObject starts a restore that finishes after a delay per
 //! class and tier ([`GlacierTimes`]), and the restored copy expires after its days.
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use futures_util::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
+
+use app::uploads::PartChecksum;
 
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
@@ -23,7 +24,8 @@ pub struct LocalS3 {
     /// `<parts_dir>/<upload id>/<part number>` holds the part's ETag (outside `root`, where a
     /// folder would be listed as a bucket).
     parts_dir: PathBuf,
-    /// `<meta_dir>/<sha256(bucket/key)>.sha256` holds an object's checksum, and `.state` its
+    /// `<meta_dir>/<sha256(bucket/key)>.<crc32|sha256>` holds an object's checksum (the
+    /// extension names the algorithm, as for parts), and `.state` its
     /// storage class and restore (JSON), so both survive restarts.
     meta_dir: PathBuf,
     glacier: GlacierTimes,
@@ -250,11 +252,13 @@ impl LocalS3 {
         is_upload_id(upload_id).then(|| self.parts_dir.join(upload_id).join(part.to_string()))
     }
 
-    fn part_checksum_path(&self, upload_id: &str, part: i32) -> Option<PathBuf> {
+    /// `<parts_dir>/<upload id>/<part>.<crc32|sha256>`: the checksum a part was verified
+    /// against, the extension naming its algorithm.
+    fn part_checksum_path(&self, upload_id: &str, part: i32, alg: PartChecksum) -> Option<PathBuf> {
         is_upload_id(upload_id).then(|| {
             self.parts_dir
                 .join(upload_id)
-                .join(format!("{part}.sha256"))
+                .join(format!("{part}.{}", alg.name().to_ascii_lowercase()))
         })
     }
 
@@ -265,20 +269,23 @@ impl LocalS3 {
         upload_id: &str,
         part: i32,
         etag: &str,
-        checksum: Option<&str>,
+        checksum: Option<(PartChecksum, &str)>,
     ) -> S3Result<()> {
         let Some(path) = self.part_etag_path(upload_id, part) else {
             return Ok(());
         };
-        let sum_path = self.part_checksum_path(upload_id, part);
         let write = async {
             tokio::fs::create_dir_all(path.parent().expect("has parent")).await?;
-            match (checksum, &sum_path) {
-                (Some(sum), Some(p)) => tokio::fs::write(p, sum).await?,
-                (None, Some(p)) => {
-                    tokio::fs::remove_file(p).await.ok();
+            for alg in ALGORITHMS {
+                let Some(p) = self.part_checksum_path(upload_id, part, alg) else {
+                    continue;
+                };
+                match checksum {
+                    Some((a, sum)) if a == alg => tokio::fs::write(p, sum).await?,
+                    _ => {
+                        tokio::fs::remove_file(p).await.ok();
+                    }
                 }
-                _ => {}
             }
             tokio::fs::write(&path, etag).await
         };
@@ -287,10 +294,15 @@ impl LocalS3 {
             .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))
     }
 
-    async fn part_checksum(&self, upload_id: &str, part: i32) -> Option<String> {
-        tokio::fs::read_to_string(self.part_checksum_path(upload_id, part)?)
-            .await
-            .ok()
+    async fn part_checksum(&self, upload_id: &str, part: i32) -> Option<(PartChecksum, String)> {
+        for alg in ALGORITHMS {
+            if let Ok(sum) =
+                tokio::fs::read_to_string(self.part_checksum_path(upload_id, part, alg)?).await
+            {
+                return Some((alg, sum));
+            }
+        }
+        None
     }
 
     /// Whether the object's file is there (s3s-fs keeps `<root>/<bucket>/<key>`).
@@ -301,33 +313,49 @@ impl LocalS3 {
                 .is_ok_and(|m| m.is_file())
     }
 
-    fn object_checksum_path(&self, bucket: &str, key: &str) -> PathBuf {
+    fn object_checksum_path(&self, bucket: &str, key: &str, alg: PartChecksum) -> PathBuf {
         let name = hex::encode(Sha256::digest(format!("{bucket}/{key}")));
-        self.meta_dir.join(format!("{name}.sha256"))
+        self.meta_dir
+            .join(format!("{name}.{}", alg.name().to_ascii_lowercase()))
+    }
+
+    async fn object_checksum(&self, bucket: &str, key: &str) -> Option<(PartChecksum, String)> {
+        for alg in ALGORITHMS {
+            if let Ok(sum) =
+                tokio::fs::read_to_string(self.object_checksum_path(bucket, key, alg)).await
+            {
+                return Some((alg, sum));
+            }
+        }
+        None
     }
 
     async fn forget_object_checksum(&self, bucket: &str, key: &str) {
-        tokio::fs::remove_file(self.object_checksum_path(bucket, key))
-            .await
-            .ok();
+        for alg in ALGORITHMS {
+            tokio::fs::remove_file(self.object_checksum_path(bucket, key, alg))
+                .await
+                .ok();
+        }
     }
 }
 
-/// Wraps a request body so that it ends in an error, not end-of-stream, when its SHA-256 is
+const ALGORITHMS: [PartChecksum; 2] = [PartChecksum::Crc32, PartChecksum::Sha256];
+
+/// Wraps a request body so that it ends in an error, not end-of-stream, when its checksum is
 /// not `expected` (base64): s3s-fs then drops the part instead of keeping it.
-fn verify_sha256(
+fn verify_checksum(
     body: StreamingBlob,
+    alg: PartChecksum,
     expected: String,
     mismatch: Arc<Mutex<bool>>,
 ) -> StreamingBlob {
-    let hasher = Arc::new(Mutex::new(Sha256::new()));
+    let hasher = Arc::new(Mutex::new(alg.hasher()));
     let h = hasher.clone();
     let bytes = body
         .map_err(|e| BodyError(e.to_string()))
         .inspect_ok(move |b| h.lock().expect("hasher").update(b));
     let check = futures_util::stream::once(async move {
-        let got = base64::engine::general_purpose::STANDARD
-            .encode(hasher.lock().expect("hasher").clone().finalize());
+        let got = hasher.lock().expect("hasher").clone().finish();
         if got == expected {
             None
         } else {
@@ -337,6 +365,17 @@ fn verify_sha256(
     })
     .filter_map(|x| async move { x });
     StreamingBlob::wrap(bytes.chain(check))
+}
+
+/// Sets an output's checksum field for `alg` (S3 reports the one the object was made with).
+macro_rules! set_checksum {
+    ($out:expr, $sum:expr) => {
+        match $sum {
+            Some((PartChecksum::Crc32, v)) => $out.checksum_crc32 = Some(v),
+            Some((PartChecksum::Sha256, v)) => $out.checksum_sha256 = Some(v),
+            None => {}
+        }
+    };
 }
 
 /// Upload ids are UUIDs made by s3s-fs; anything else never names a file.
@@ -418,12 +457,15 @@ impl S3 for LocalS3 {
             .checksum_mode
             .as_ref()
             .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
-        let path = self.object_checksum_path(&req.input.bucket, &req.input.key);
+        let sum = if wants {
+            self.object_checksum(&req.input.bucket, &req.input.key)
+                .await
+        } else {
+            None
+        };
         let st = self.state(&req.input.bucket, &req.input.key).await;
         let mut out = self.fs.head_object(req).await?;
-        if wants && let Ok(sum) = tokio::fs::read_to_string(path).await {
-            out.output.checksum_sha256 = Some(sum);
-        }
+        set_checksum!(out.output, sum);
         if !st.class.is_empty() {
             out.output.storage_class = Some(StorageClass::from(st.class.clone()));
         }
@@ -609,27 +651,33 @@ impl S3 for LocalS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let mut req = req;
         let (upload_id, part) = (req.input.upload_id.clone(), req.input.part_number);
-        let expected = req.input.checksum_sha256.clone();
+        let expected = match (&req.input.checksum_crc32, &req.input.checksum_sha256) {
+            (Some(c), _) => Some((PartChecksum::Crc32, c.clone())),
+            (None, Some(s)) => Some((PartChecksum::Sha256, s.clone())),
+            (None, None) => None,
+        };
         let mismatch = Arc::new(Mutex::new(false));
-        if let Some(sum) = expected.clone()
+        if let Some((alg, sum)) = expected.clone()
             && let Some(body) = req.input.body.take()
         {
-            req.input.body = Some(verify_sha256(body, sum, mismatch.clone()));
+            req.input.body = Some(verify_checksum(body, alg, sum, mismatch.clone()));
         }
         let mut out = match self.fs.upload_part(req).await {
             Err(_) if *mismatch.lock().expect("flag") => {
+                let alg = expected.as_ref().map_or("", |(a, _)| a.name());
                 return Err(s3_error!(
                     BadDigest,
-                    "The SHA256 you specified did not match the calculated checksum."
+                    "The {alg} you specified did not match the calculated checksum."
                 ));
             }
             other => other?,
         };
         if let Some(etag) = &out.output.e_tag {
-            self.record_part(&upload_id, part, etag.value(), expected.as_deref())
+            let sum = expected.as_ref().map(|(a, v)| (*a, v.as_str()));
+            self.record_part(&upload_id, part, etag.value(), sum)
                 .await?;
         }
-        out.output.checksum_sha256 = expected;
+        set_checksum!(out.output, expected);
         Ok(out)
     }
 
@@ -651,7 +699,8 @@ impl S3 for LocalS3 {
                 {
                     p.e_tag = Some(ETag::Strong(etag));
                 }
-                p.checksum_sha256 = self.part_checksum(&upload_id, n).await;
+                let sum = self.part_checksum(&upload_id, n).await;
+                set_checksum!(p, sum);
             }
             parts.sort_by_key(|p| p.part_number);
         }
@@ -717,7 +766,14 @@ impl S3 for LocalS3 {
                 // As S3 does for an upload created with a checksum algorithm: each listed
                 // part's checksum must be the one it was stored with.
                 let stored_sum = self.part_checksum(&upload_id, n).await;
-                if stored_sum.is_some() && p.checksum_sha256 != stored_sum {
+                let sent_sum = match &stored_sum {
+                    Some((PartChecksum::Crc32, _)) => p.checksum_crc32.clone(),
+                    Some((PartChecksum::Sha256, _)) => p.checksum_sha256.clone(),
+                    None => None,
+                };
+                if let Some((_, stored)) = &stored_sum
+                    && sent_sum.as_ref() != Some(stored)
+                {
                     return Err(s3_error!(
                         InvalidPart,
                         "part {n}'s checksum differs from the one it was stored with"
@@ -726,27 +782,32 @@ impl S3 for LocalS3 {
                 checksums.push(stored_sum);
             }
         }
-        let composite = if !checksums.is_empty() && checksums.iter().all(Option::is_some) {
-            let sums: Vec<String> = checksums.into_iter().flatten().collect();
-            app::uploads::composite_sha256(&sums)
-        } else {
-            None
+        // One algorithm for every part, as S3 requires of an upload made with one.
+        let alg = checksums.first().and_then(|c| c.as_ref().map(|(a, _)| *a));
+        let composite = match alg {
+            Some(alg)
+                if checksums
+                    .iter()
+                    .all(|c| c.as_ref().is_some_and(|(a, _)| *a == alg)) =>
+            {
+                let sums: Vec<String> = checksums.into_iter().flatten().map(|(_, v)| v).collect();
+                alg.composite(&sums).map(|v| (alg, v))
+            }
+            _ => None,
         };
         let mut out = self.fs.complete_multipart_upload(req).await?;
-        let sum_path = self.object_checksum_path(&bucket, &key);
-        match &composite {
-            Some(sum) => {
-                let write = async {
-                    tokio::fs::create_dir_all(&self.meta_dir).await?;
-                    tokio::fs::write(&sum_path, sum).await
-                };
-                write
-                    .await
-                    .map_err(|e| s3_error!(InternalError, "recording checksum: {e}"))?;
-            }
-            None => self.forget_object_checksum(&bucket, &key).await,
+        self.forget_object_checksum(&bucket, &key).await;
+        if let Some((alg, sum)) = &composite {
+            let path = self.object_checksum_path(&bucket, &key, *alg);
+            let write = async {
+                tokio::fs::create_dir_all(&self.meta_dir).await?;
+                tokio::fs::write(&path, sum).await
+            };
+            write
+                .await
+                .map_err(|e| s3_error!(InternalError, "recording checksum: {e}"))?;
         }
-        out.output.checksum_sha256 = composite;
+        set_checksum!(out.output, composite);
         if let Some(dir) = self
             .part_etag_path(&upload_id, 0)
             .and_then(|p| p.parent().map(|d| d.to_owned()))

@@ -36,9 +36,7 @@ async fn a_part_url_signs_key_size_and_a_short_life() {
     let (_, url, part) = one_part_upload(&app, 1000).await;
     assert!(url.contains("X-Amz-Expires=900"), "{url}");
     assert!(
-        part["headers"]
-            .to_string()
-            .contains("x-amz-checksum-sha256"),
+        part["headers"].to_string().contains("x-amz-checksum-crc32"),
         "{part}"
     );
     let signed = url
@@ -98,11 +96,19 @@ async fn an_expired_part_url_is_refused() {
     let (upload_id, _, part) = one_part_upload(&app, 1000).await;
     let (key, s3_upload) = app.s3_names(&upload_id).await;
     let signed_at = SystemTime::now() - Duration::from_secs(20 * 60);
-    let sum = crate::support::sha_b64(&[7; 1000]);
+    let sum = crate::support::part_sum(&[7; 1000]);
     let old = app
         .state
         .storage
-        .presign_upload_part_at(&key, &s3_upload, 1, 1000, Some(&sum), 900, Some(signed_at))
+        .presign_upload_part_at(
+            &key,
+            &s3_upload,
+            1,
+            1000,
+            Some((app::uploads::PartChecksum::Crc32, &sum)),
+            900,
+            Some(signed_at),
+        )
         .await
         .unwrap();
     let (status, body) = put(&part, &old.url, vec![7; 1000]).await;
@@ -118,9 +124,9 @@ async fn presigning_refuses_parts_outside_the_upload() {
     let t = c.start_upload(&vault, "r.bin", "1000", "").await;
     let upload_id = t.body["upload_id"].as_str().unwrap();
     for parts in [
-        serde_json::json!([{"number": 0, "sha256": crate::support::sha_b64(b"")}]),
-        serde_json::json!([{"number": 2, "sha256": crate::support::sha_b64(b"")}]),
-        serde_json::json!([{"number": 1, "sha256": "not base64 of a digest"}]),
+        serde_json::json!([{"number": 0, "checksum": crate::support::part_sum(b"")}]),
+        serde_json::json!([{"number": 2, "checksum": crate::support::part_sum(b"")}]),
+        serde_json::json!([{"number": 1, "checksum": "not base64 of a checksum"}]),
         serde_json::json!([{"number": 1}]),
         serde_json::json!([]),
     ] {

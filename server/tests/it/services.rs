@@ -130,7 +130,7 @@ async fn service_calls_check_the_actor_first() {
             &ticket.upload_id,
             &[app::uploads::PartRequest {
                 number: 1,
-                sha256: crate::support::sha_b64(b""),
+                checksum: crate::support::part_sum(b""),
             }],
         )
         .await

@@ -1,8 +1,9 @@
 //! `core::Storage` against a real S3: the embedded endpoint by default, moto server when
 //! `TEST_S3_ENDPOINT` is set (scripts/test runs both), so the app's S3 code is not tuned to
 //! our own endpoint.
-use crate::support::{TestApp, random_bytes, sha_b64, using_external_s3};
+use crate::support::{TestApp, random_bytes, using_external_s3};
 use app::core::storage::PresignedPut;
+use app::uploads::PartChecksum;
 use sha2::{Digest, Sha256};
 
 const MIB: usize = 1024 * 1024;
@@ -26,12 +27,13 @@ async fn put_part(url: &PresignedPut, bytes: &[u8]) -> String {
 
 /// Starts a multipart upload of `key` and stores one 5-byte part through a presigned URL.
 async fn upload_hello(s: &app::core::Storage, key: &str) -> String {
+    let crc = PartChecksum::Crc32;
     let upload = s
-        .create_multipart(key, "text/plain", "STANDARD")
+        .create_multipart(key, "text/plain", "STANDARD", crc)
         .await
         .unwrap();
     let url = s
-        .presign_upload_part(key, &upload, 1, 5, Some(&sha_b64(b"hello")), 300)
+        .presign_upload_part(key, &upload, 1, 5, Some((crc, &crc.of(b"hello"))), 300)
         .await
         .unwrap();
     put_part(&url, b"hello").await;
@@ -45,21 +47,32 @@ async fn storage_multipart_round_trip() {
     s.ensure_bucket().await.unwrap();
     s.ensure_bucket().await.unwrap(); // idempotent
     s.ping().await.unwrap();
+    // CRC32 parts (what uploads use) and SHA-256 parts (uploads started before).
+    round_trip(s, "ws/w/v/round-trip", PartChecksum::Crc32).await;
+    round_trip(s, "ws/w/v/round-trip-sha", PartChecksum::Sha256).await;
+}
 
-    let key = "ws/w/v/round-trip";
+async fn round_trip(s: &app::core::Storage, key: &str, alg: PartChecksum) {
     let bytes = random_bytes(13 * MIB);
     let part = 8 * MIB;
     let upload = s
-        .create_multipart(key, "application/octet-stream", "STANDARD")
+        .create_multipart(key, "application/octet-stream", "STANDARD", alg)
         .await
         .unwrap();
-    let (s1, s2) = (sha_b64(&bytes[..part]), sha_b64(&bytes[part..]));
+    let (s1, s2) = (alg.of(&bytes[..part]), alg.of(&bytes[part..]));
     let u1 = s
-        .presign_upload_part(key, &upload, 1, part as i64, Some(&s1), 300)
+        .presign_upload_part(key, &upload, 1, part as i64, Some((alg, &s1)), 300)
         .await
         .unwrap();
     let u2 = s
-        .presign_upload_part(key, &upload, 2, (bytes.len() - part) as i64, Some(&s2), 300)
+        .presign_upload_part(
+            key,
+            &upload,
+            2,
+            (bytes.len() - part) as i64,
+            Some((alg, &s2)),
+            300,
+        )
         .await
         .unwrap();
     let e1 = put_part(&u1, &bytes[..part]).await;
@@ -79,21 +92,22 @@ async fn storage_multipart_round_trip() {
             (listed[1].number, listed[1].size, listed[1].etag.as_str()),
             (2, (bytes.len() - part) as i64, e2.as_str())
         );
-        assert_eq!(listed[0].checksum_sha256.as_deref(), Some(s1.as_str()));
+        assert_eq!(listed[0].checksum.as_deref(), Some(s1.as_str()));
     }
 
     s.complete_multipart(
         key,
         &upload,
         &[(1, e1, Some(s1.clone())), (2, e2, Some(s2.clone()))],
+        alg,
     )
     .await
     .unwrap();
     let head = s.head(key).await.unwrap().expect("object exists");
     assert_eq!(head.size, bytes.len() as i64);
-    // S3's composite checksum: the hash of the parts' hashes, then the part count.
-    if let Some(sum) = &head.checksum_sha256 {
-        let want = app::uploads::composite_sha256(&[s1, s2]).unwrap();
+    // S3's composite checksum: the checksum of the parts' checksums, then the part count.
+    if let Some(sum) = &head.checksum {
+        let want = alg.composite(&[s1, s2]).unwrap();
         assert!(app::uploads::same_composite(sum, &want), "{sum} vs {want}");
     } else {
         assert!(using_external_s3(), "the embedded endpoint keeps checksums");
@@ -145,8 +159,9 @@ async fn storage_refuses_to_complete_with_a_wrong_etag() {
             &[(
                 1,
                 "\"00000000000000000000000000000000\"".into(),
-                Some(sha_b64(b"hello")),
+                Some(PartChecksum::Crc32.of(b"hello")),
             )],
+            PartChecksum::Crc32,
         )
         .await;
     assert!(
@@ -163,18 +178,19 @@ async fn storage_refuses_a_part_whose_bytes_do_not_match_the_signed_checksum() {
     let app = TestApp::spawn().await;
     let s = &app.state.storage;
     let key = "ws/w/v/bad-digest";
+    let crc = PartChecksum::Crc32;
     let upload = s
-        .create_multipart(key, "text/plain", "STANDARD")
+        .create_multipart(key, "text/plain", "STANDARD", crc)
         .await
         .unwrap();
     let url = s
-        .presign_upload_part(key, &upload, 1, 5, Some(&sha_b64(b"hello")), 300)
+        .presign_upload_part(key, &upload, 1, 5, Some((crc, &crc.of(b"hello"))), 300)
         .await
         .unwrap();
     assert!(
         url.headers
             .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-checksum-sha256")),
+            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-checksum-crc32")),
         "the checksum is a signed header: {:?}",
         url.headers
     );

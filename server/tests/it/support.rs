@@ -324,10 +324,10 @@ impl Client {
 
     /// Part URLs declaring a placeholder checksum (for tests that PUT no bytes).
     pub async fn presign(&self, upload_id: &str, parts: &[i64]) -> Answer {
-        let sum = sha_b64(b"");
+        let sum = part_sum(b"");
         let parts: Vec<_> = parts
             .iter()
-            .map(|n| serde_json::json!({"number": n, "sha256": sum}))
+            .map(|n| serde_json::json!({"number": n, "checksum": sum}))
             .collect();
         let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
         self.call_json("presign_parts", body).await
@@ -345,7 +345,7 @@ impl Client {
             .iter()
             .map(|&n| {
                 let chunk = part_of(bytes, part_size, n);
-                serde_json::json!({"number": n, "sha256": sha_b64(chunk)})
+                serde_json::json!({"number": n, "checksum": part_sum(chunk)})
             })
             .collect();
         let body = serde_json::json!({"upload_id": upload_id, "parts": parts});
@@ -382,10 +382,9 @@ impl Client {
 
 pub const PASSWORD: &str = "correct horse battery";
 
-pub fn sha_b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    use sha2::Digest;
-    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+/// A part's checksum as the browser sends it (CRC32, base64).
+pub fn part_sum(bytes: &[u8]) -> String {
+    app::uploads::PartChecksum::Crc32.of(bytes)
 }
 
 pub fn sha_hex(bytes: &[u8]) -> String {
