@@ -126,7 +126,9 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("""SELECT p.part_number, p.put_count FROM upload_parts p
   JOIN uploads u ON u.id = p.upload_id JOIN files f ON f.id = u.file_id
-  WHERE f.name = 'mid.bin' ORDER BY p.part_number""").fetchall()
+  WHERE u.id = (SELECT u2.id FROM uploads u2 JOIN files f2 ON f2.id = u2.file_id
+                WHERE f2.name = 'mid.bin' ORDER BY u2.created_at DESC LIMIT 1)
+  ORDER BY p.part_number""").fetchall()
 print(",".join(str(c) for _, c in rows))`, process.env.NEXUS_E2E_DB]).toString().trim().split(',');
   expect(counts.length).toBe(32);
   expect(counts.every((c) => c === '1'), `put counts: ${counts}`).toBe(true);

@@ -16,7 +16,8 @@ use super::{
     part_size_for,
 };
 use crate::error::AppError;
-use futures_channel::oneshot;
+use futures_channel::{mpsc, oneshot};
+use futures_util::{SinkExt, StreamExt};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -28,6 +29,10 @@ use web_sys::{File, ProgressEvent, XmlHttpRequest};
 
 /// Files at most this large are hashed before they start, so duplicates cost no upload.
 const HASH_FIRST_MAX: i64 = 32 * 1024 * 1024;
+/// Parts hashed ahead of the ones being sent (the hashing waits beyond this).
+const HASH_AHEAD: usize = 16;
+/// Part URLs asked for at once (fewer at the end of a file).
+const SIGN_BATCH: usize = 8;
 /// Tries per part before the upload stops with an error.
 const PART_ATTEMPTS: u32 = 8;
 /// Part URLs live 15 minutes; older ones are signed again before use.
@@ -604,83 +609,161 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     let etags: Rc<RefCell<BTreeMap<i64, String>>> = Rc::new(RefCell::new(BTreeMap::new()));
     let failure: Rc<RefCell<Option<Stop>>> = Rc::new(RefCell::new(None));
     let mut running: Vec<oneshot::Receiver<()>> = Vec::new();
-    // Hashed in order, in the worker, while earlier parts are on their way.
-    let hash = match hashed {
-        Some(_) => None,
-        None => Some(FileHash::new().await),
-    };
 
-    for n in 1..=ticket.part_count {
+    // Hashing runs ahead of sending, in order, in its own task (the work itself is in the
+    // hash worker): parts already stored are checked and counted there, the others come
+    // here with their checksums, and their URLs are signed a batch at a time.
+    let (mut ready_tx, mut ready_rx) = mpsc::channel::<Result<ReadyPart, Stop>>(HASH_AHEAD);
+    let (sha_tx, sha_rx) = oneshot::channel::<Result<String, Stop>>();
+    {
+        let (job, etags, part_size, part_count) = (
+            job.clone(),
+            etags.clone(),
+            ticket.part_size,
+            ticket.part_count,
+        );
+        leptos::task::spawn_local(async move {
+            let hash = match hashed {
+                Some(h) => Err(h),
+                None => Ok(FileHash::new().await),
+            };
+            for n in 1..=part_count {
+                if job.cancelled.get() {
+                    return;
+                }
+                let start = (n - 1) * part_size;
+                let end = (start + part_size).min(size);
+                let sum = match &hash {
+                    Err(h) => Ok(h.parts[(n - 1) as usize].clone()),
+                    Ok(hash) => hash.part(&job.file, start, end).await.map_err(hash_failed),
+                };
+                let ready = sum.and_then(|sum| {
+                    if let Some((etag, stored_sum)) = stored.get(&n) {
+                        if stored_sum.as_ref().is_some_and(|s| s != &sum) {
+                            return Err(Stop::Failed(format!(
+                                "this is not the file the upload started with (part {n} differs); cancel it and upload the file again"
+                            )));
+                        }
+                        etags.borrow_mut().insert(n, etag.clone());
+                        job.confirmed.set(job.confirmed.get() + (end - start));
+                        progress(&job);
+                        return Ok(None);
+                    }
+                    // The PUT sends the file's own slice (the browser streams it from disk);
+                    // S3 checks it against the checksum just computed, so a file changed
+                    // meanwhile is refused.
+                    let body = job
+                        .file
+                        .slice_with_f64_and_f64(start as f64, end as f64)
+                        .map_err(|_| Stop::Failed("the file could not be read".into()))?;
+                    Ok(Some(ReadyPart {
+                        number: n,
+                        len: end - start,
+                        body,
+                        sum,
+                    }))
+                });
+                let stop = ready.is_err();
+                match ready {
+                    Ok(None) => continue,
+                    Ok(Some(p)) => {
+                        if ready_tx.send(Ok(p)).await.is_err() {
+                            return; // the upload ended
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e)).await;
+                    }
+                }
+                if stop {
+                    return;
+                }
+            }
+            drop(ready_tx);
+            let sha = match hash {
+                Err(h) => Ok(h.sha256),
+                Ok(hash) => hash.finish().await.map_err(hash_failed),
+            };
+            let _ = sha_tx.send(sha);
+        });
+    }
+
+    let mut hashing_done = false;
+    let mut batch: Vec<ReadyPart> = Vec::with_capacity(SIGN_BATCH);
+    loop {
+        // A batch: as many parts as hashed so far, waiting for up to SIGN_BATCH.
+        while !hashing_done && batch.len() < SIGN_BATCH {
+            match ready_rx.next().await {
+                Some(Ok(p)) => batch.push(p),
+                Some(Err(stop)) => return Err(stop),
+                None => hashing_done = true,
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
         checkpoint(job).await?;
         if let Some(stop) = failure.borrow_mut().take() {
             return Err(stop);
         }
-        let start = (n - 1) * ticket.part_size;
-        let end = (start + ticket.part_size).min(size);
-        let sum = match (&hashed, &hash) {
-            (Some(h), _) => h.parts[(n - 1) as usize].clone(),
-            (None, Some(hash)) => hash
-                .part(&job.file, start, end)
-                .await
-                .map_err(hash_failed)?,
-            (None, None) => unreachable!("one of the two is there"),
-        };
-        // The PUT sends the file's own slice (the browser streams it from disk); S3 checks
-        // it against the checksum just computed, so a file changed meanwhile is refused.
-        let body = job
-            .file
-            .slice_with_f64_and_f64(start as f64, end as f64)
-            .map_err(|_| Stop::Failed("the file could not be read".into()))?;
-        if let Some((etag, stored_sum)) = stored.get(&n) {
-            if stored_sum.as_ref().is_some_and(|s| s != &sum) {
-                return Err(Stop::Failed(format!(
-                    "this is not the file the upload started with (part {n} differs); cancel it and upload the file again"
-                )));
+        let req: Vec<PartRequest> = batch
+            .iter()
+            .map(|p| PartRequest {
+                number: p.number,
+                checksum: p.sum.clone(),
+            })
+            .collect();
+        let id = ticket.upload_id.clone();
+        let signed = with_retry(|| presign_parts(id.clone(), req.clone())).await?;
+        let at = now_ms();
+        let mut urls: HashMap<i64, PartUrl> = signed.into_iter().map(|u| (u.number, u)).collect();
+        for p in batch.drain(..) {
+            checkpoint(job).await?;
+            if let Some(stop) = failure.borrow_mut().take() {
+                return Err(stop);
             }
-            etags.borrow_mut().insert(n, etag.clone());
-            job.confirmed.set(job.confirmed.get() + (end - start));
-            progress(job);
-            continue;
+            let limit = {
+                let job = job.clone();
+                move || job_limit(&job)
+            };
+            part_slots.acquire(limit).await;
+            let (tx, rx) = oneshot::channel();
+            running.push(rx);
+            let (job2, slots, etags, failure) = (
+                job.clone(),
+                part_slots.clone(),
+                etags.clone(),
+                failure.clone(),
+            );
+            let upload_id = ticket.upload_id.clone();
+            let single = ticket.part_count == 1;
+            let url = urls.remove(&p.number).map(|u| (u, at));
+            leptos::task::spawn_local(async move {
+                let n = p.number;
+                let result = send_part(&job2, &slots, &upload_id, &p, url).await;
+                slots.release();
+                match result {
+                    Ok(etag) => {
+                        etags.borrow_mut().insert(n, etag.clone());
+                        if !single {
+                            job2.pending_done
+                                .borrow_mut()
+                                .push(CompletedPart { number: n, etag });
+                            flush_done(&job2, &upload_id, false).await;
+                        }
+                    }
+                    Err(stop) => {
+                        let mut f = failure.borrow_mut();
+                        if f.is_none() {
+                            *f = Some(stop);
+                        }
+                        // The others stop too.
+                        abort_inflight(&job2);
+                    }
+                }
+                let _ = tx.send(());
+            });
         }
-        let limit = {
-            let job = job.clone();
-            move || job_limit(&job)
-        };
-        part_slots.acquire(limit).await;
-        let (tx, rx) = oneshot::channel();
-        running.push(rx);
-        let (job2, slots, etags, failure) = (
-            job.clone(),
-            part_slots.clone(),
-            etags.clone(),
-            failure.clone(),
-        );
-        let upload_id = ticket.upload_id.clone();
-        let single = ticket.part_count == 1;
-        leptos::task::spawn_local(async move {
-            let result = send_part(&job2, &slots, &upload_id, n, end - start, &body, &sum).await;
-            slots.release();
-            match result {
-                Ok(etag) => {
-                    etags.borrow_mut().insert(n, etag.clone());
-                    if !single {
-                        job2.pending_done
-                            .borrow_mut()
-                            .push(CompletedPart { number: n, etag });
-                        flush_done(&job2, &upload_id, false).await;
-                    }
-                }
-                Err(stop) => {
-                    let mut f = failure.borrow_mut();
-                    if f.is_none() {
-                        *f = Some(stop);
-                    }
-                    // The others stop too.
-                    abort_inflight(&job2);
-                }
-            }
-            let _ = tx.send(());
-        });
     }
     for rx in running {
         let _ = rx.await;
@@ -690,11 +773,9 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     }
     checkpoint(job).await?;
     flush_done(job, &ticket.upload_id, true).await;
-    let sha256 = match (hashed, &hash) {
-        (Some(h), _) => h.sha256,
-        (None, Some(hash)) => hash.finish().await.map_err(hash_failed)?,
-        (None, None) => unreachable!("one of the two is there"),
-    };
+    let sha256 = sha_rx
+        .await
+        .unwrap_or_else(|_| Err(Stop::Failed("the file's hashing stopped".into())))?;
     let parts: Vec<CompletedPart> = etags
         .borrow()
         .iter()
@@ -806,18 +887,25 @@ impl std::fmt::Display for PutError {
     }
 }
 
+/// A part hashed and ready to send: its number, length, bytes (a slice of the file) and
+/// checksum.
+struct ReadyPart {
+    number: i64,
+    len: i64,
+    body: web_sys::Blob,
+    sum: String,
+}
+
 /// Sends one part until it is stored: signs its URL (again when stale or expired), PUTs it,
 /// waits out a pause, retries failures with backoff. Holds a part slot except while paused.
 async fn send_part(
     job: &Job,
     slots: &Rc<Slots>,
     upload_id: &str,
-    n: i64,
-    len: i64,
-    buf: &web_sys::Blob,
-    sum: &str,
+    part: &ReadyPart,
+    mut url: Option<(PartUrl, f64)>,
 ) -> Result<String, Stop> {
-    let mut url: Option<(PartUrl, f64)> = None;
+    let (n, len, buf, sum) = (part.number, part.len, &part.body, &part.sum);
     let mut attempt = 0u32;
     // Counted in `job.retrying` from the first failure until stored (or stopped).
     struct Retrying<'a>(&'a Job, Cell<bool>);
