@@ -294,6 +294,15 @@ impl LocalS3 {
             .map_err(|e| s3_error!(InternalError, "recording part ETag: {e}"))
     }
 
+    /// The checksum algorithm a multipart upload was created with, if any.
+    async fn upload_algorithm(&self, upload_id: &str) -> Option<PartChecksum> {
+        let dir = self.part_etag_path(upload_id, 0)?.parent()?.to_owned();
+        let name = tokio::fs::read_to_string(dir.join("algorithm"))
+            .await
+            .ok()?;
+        PartChecksum::from_name(&name)
+    }
+
     async fn part_checksum(&self, upload_id: &str, part: i32) -> Option<(PartChecksum, String)> {
         for alg in ALGORITHMS {
             if let Ok(sum) =
@@ -625,8 +634,16 @@ impl S3 for LocalS3 {
             .take()
             .map(|c| c.as_str().to_string())
             .unwrap_or_default();
+        let algorithm = match req.input.checksum_algorithm.as_ref() {
+            None => None,
+            Some(a) => Some(
+                PartChecksum::from_name(a.as_str())
+                    .ok_or_else(|| s3_error!(NotImplemented, "Unsupported checksum algorithm"))?,
+            ),
+        };
         let out = self.fs.create_multipart_upload(req).await?;
-        // The class applies when the upload completes.
+        // The class applies when the upload completes; the checksum algorithm, when given,
+        // binds every part (as on S3: CompleteMultipartUpload must repeat each checksum).
         if let Some(dir) = out
             .output
             .upload_id
@@ -636,6 +653,9 @@ impl S3 for LocalS3 {
         {
             let write = async {
                 tokio::fs::create_dir_all(&dir).await?;
+                if let Some(alg) = algorithm {
+                    tokio::fs::write(dir.join("algorithm"), alg.name()).await?;
+                }
                 tokio::fs::write(dir.join("class"), &class).await
             };
             write
@@ -739,6 +759,7 @@ impl S3 for LocalS3 {
         let upload_id = req.input.upload_id.clone();
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         let mut checksums = Vec::new();
+        let algorithm = self.upload_algorithm(&upload_id).await;
         // S3 refuses a part list whose ETags are not the stored parts'; s3s-fs does not check.
         if let Some(parts) = req
             .input
@@ -764,16 +785,17 @@ impl S3 for LocalS3 {
                     ));
                 }
                 // As S3 does for an upload created with a checksum algorithm: each listed
-                // part's checksum must be the one it was stored with.
-                let stored_sum = self.part_checksum(&upload_id, n).await;
-                let sent_sum = match &stored_sum {
-                    Some((PartChecksum::Crc32, _)) => p.checksum_crc32.clone(),
-                    Some((PartChecksum::Sha256, _)) => p.checksum_sha256.clone(),
-                    None => None,
+                // part's checksum must be the one it was stored with (under that algorithm).
+                let Some(alg) = algorithm else { continue };
+                let stored_sum = self
+                    .part_checksum(&upload_id, n)
+                    .await
+                    .filter(|(a, _)| *a == alg);
+                let sent_sum = match alg {
+                    PartChecksum::Crc32 => p.checksum_crc32.as_ref(),
+                    PartChecksum::Sha256 => p.checksum_sha256.as_ref(),
                 };
-                if let Some((_, stored)) = &stored_sum
-                    && sent_sum.as_ref() != Some(stored)
-                {
+                if sent_sum.is_none() || stored_sum.as_ref().map(|(_, v)| v) != sent_sum {
                     return Err(s3_error!(
                         InvalidPart,
                         "part {n}'s checksum differs from the one it was stored with"
@@ -782,14 +804,9 @@ impl S3 for LocalS3 {
                 checksums.push(stored_sum);
             }
         }
-        // One algorithm for every part, as S3 requires of an upload made with one.
-        let alg = checksums.first().and_then(|c| c.as_ref().map(|(a, _)| *a));
-        let composite = match alg {
-            Some(alg)
-                if checksums
-                    .iter()
-                    .all(|c| c.as_ref().is_some_and(|(a, _)| *a == alg)) =>
-            {
+        // An upload made with a checksum algorithm gets S3's composite checksum.
+        let composite = match algorithm {
+            Some(alg) if !checksums.is_empty() => {
                 let sums: Vec<String> = checksums.into_iter().flatten().map(|(_, v)| v).collect();
                 alg.composite(&sums).map(|v| (alg, v))
             }

@@ -1,6 +1,7 @@
 """The embedded S3 endpoint, driven by a third-party client (boto3), and the same checks run
 against moto server: bucket create/head, Put/Get/Head/Delete, ListObjectsV2, multipart
-(create, upload part, list parts, complete, abort), presigned URLs with expiry, SigV4 auth,
+(create, upload part, list parts, complete, abort; CRC32 part checksums and the composite
+checksum), presigned URLs with expiry, SigV4 auth,
 and CORS preflight with ETag exposed to pages.
 
 Settings: S3_TEST_ENDPOINT, S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY, S3_TEST_KIND
@@ -100,6 +101,42 @@ class S3Protocol(unittest.TestCase):
         )
         got = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(b"".join(parts_data)).digest())
+
+    def test_multipart_with_crc32_checksums(self):
+        # What the app's uploads do: an upload created with CRC32, each part checked on
+        # arrival, CompleteMultipartUpload repeating each part's checksum, and the object's
+        # composite checksum (the CRC32 of the parts' CRC32s, then "-<parts>").
+        import base64
+        import zlib
+
+        def crc(b):
+            return base64.b64encode(zlib.crc32(b).to_bytes(4, "big")).decode()
+
+        key = "mp/crc.bin"
+        parts_data = [os.urandom(5 * MIB), os.urandom(777)]
+        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
+        parts = []
+        for i, data in enumerate(parts_data, start=1):
+            r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up, PartNumber=i, Body=data,
+                                    ChecksumAlgorithm="CRC32")
+            self.assertEqual(r["ChecksumCRC32"], crc(data))
+            parts.append({"PartNumber": i, "ETag": r["ETag"], "ChecksumCRC32": crc(data)})
+        if KIND != "moto":  # moto checks no part checksums
+            with self.assertRaises(ClientError) as bad:
+                self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up, PartNumber=3,
+                                    Body=b"damaged", ChecksumCRC32=crc(b"original"))
+            self.assertIn(bad.exception.response["Error"]["Code"], ("BadDigest", "InvalidRequest"))
+            with self.assertRaises(ClientError):
+                self.s3.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=up,
+                    MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]},
+                )
+        self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=up, MultipartUpload={"Parts": parts})
+        head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        both = base64.b64decode(parts[0]["ChecksumCRC32"]) + base64.b64decode(parts[1]["ChecksumCRC32"])
+        self.assertEqual(head["ChecksumCRC32"].split("-")[0], crc(both))
+        got = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        self.assertEqual(got, b"".join(parts_data))
 
     def test_multipart_abort(self):
         key = "mp/aborted.bin"
