@@ -21,6 +21,8 @@ use futures_util::{SinkExt, StreamExt};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -31,6 +33,8 @@ use web_sys::{File, ProgressEvent, XmlHttpRequest};
 const HASH_FIRST_MAX: i64 = 32 * 1024 * 1024;
 /// Parts hashed ahead of the ones being sent (the hashing waits beyond this).
 const HASH_AHEAD: usize = 16;
+/// Parts asked of the hash worker before its first answer arrives.
+const WORKER_AHEAD: usize = 3;
 /// Part URLs asked for at once (fewer at the end of a file).
 const SIGN_BATCH: usize = 8;
 /// Tries per part before the upload stops with an error.
@@ -627,16 +631,29 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                 Some(h) => Err(h),
                 None => Ok(FileHash::new().await),
             };
-            for n in 1..=part_count {
+            // A few parts are asked of the worker ahead, so it never waits for this page.
+            let mut asked = VecDeque::new();
+            let mut next = 1;
+            loop {
+                while asked.len() < WORKER_AHEAD && next <= part_count {
+                    let start = (next - 1) * part_size;
+                    let end = (start + part_size).min(size);
+                    let sum: Pin<Box<dyn Future<Output = Result<String, String>>>> = match &hash {
+                        Err(h) => {
+                            Box::pin(std::future::ready(Ok(h.parts[(next - 1) as usize].clone())))
+                        }
+                        Ok(hash) => hash.part(&job.file, start, end),
+                    };
+                    asked.push_back((next, start, end, sum));
+                    next += 1;
+                }
+                let Some((n, start, end, sum)) = asked.pop_front() else {
+                    break;
+                };
                 if job.cancelled.get() {
                     return;
                 }
-                let start = (n - 1) * part_size;
-                let end = (start + part_size).min(size);
-                let sum = match &hash {
-                    Err(h) => Ok(h.parts[(n - 1) as usize].clone()),
-                    Ok(hash) => hash.part(&job.file, start, end).await.map_err(hash_failed),
-                };
+                let sum = sum.await.map_err(hash_failed);
                 let ready = sum.and_then(|sum| {
                     if let Some((etag, stored_sum)) = stored.get(&n) {
                         if stored_sum.as_ref().is_some_and(|s| s != &sum) {
@@ -680,8 +697,9 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                 }
             }
             drop(ready_tx);
-            let sha = match hash {
-                Err(h) => Ok(h.sha256),
+            drop(asked);
+            let sha = match &hash {
+                Err(h) => Ok(h.sha256.clone()),
                 Ok(hash) => hash.finish().await.map_err(hash_failed),
             };
             let _ = sha_tx.send(sha);
@@ -690,13 +708,28 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
 
     let mut hashing_done = false;
     let mut batch: Vec<ReadyPart> = Vec::with_capacity(SIGN_BATCH);
+    let mut first = true;
     loop {
-        // A batch: as many parts as hashed so far, waiting for up to SIGN_BATCH.
-        while !hashing_done && batch.len() < SIGN_BATCH {
+        // A batch: SIGN_BATCH parts (the first one goes as soon as one part is hashed, so
+        // the upload starts at once), plus whatever else is hashed already.
+        let want = if first { 1 } else { SIGN_BATCH };
+        first = false;
+        while !hashing_done && batch.len() < want {
             match ready_rx.next().await {
                 Some(Ok(p)) => batch.push(p),
                 Some(Err(stop)) => return Err(stop),
                 None => hashing_done = true,
+            }
+        }
+        while batch.len() < SIGN_BATCH {
+            match ready_rx.try_recv() {
+                Ok(Ok(p)) => batch.push(p),
+                Ok(Err(stop)) => return Err(stop),
+                Err(mpsc::TryRecvError::Closed) => {
+                    hashing_done = true;
+                    break;
+                }
+                Err(mpsc::TryRecvError::Empty) => break, // nothing more hashed yet
             }
         }
         if batch.is_empty() {

@@ -10,6 +10,8 @@ use futures_channel::oneshot;
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -263,8 +265,16 @@ impl FileHash {
         }
     }
 
-    /// Feeds bytes `[start, end)` of `file` (the next part); answers the part's CRC32.
-    pub async fn part(&self, file: &File, start: i64, end: i64) -> Result<String, String> {
+    /// Feeds bytes `[start, end)` of `file` (the next part); answers the part's CRC32. The
+    /// worker is asked at once, so several parts can be asked for before the first answer
+    /// (the worker takes them in order and never waits for the page); answers must be
+    /// awaited in the order asked.
+    pub fn part<'a>(
+        &'a self,
+        file: &'a File,
+        start: i64,
+        end: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + 'a>> {
         match &self.via {
             Via::Worker(w) => {
                 let m = msg("part", self.id);
@@ -274,11 +284,19 @@ impl FileHash {
                 set("file", file.as_ref());
                 set("start", &(start as f64).into());
                 set("end", &(end as f64).into());
-                let v = w.ask(m).await?;
-                v.as_string()
-                    .ok_or_else(|| "the hashing worker gave no checksum".into())
+                let answer = w.post(m, true);
+                Box::pin(async move {
+                    let v = match answer {
+                        Some(rx) => rx
+                            .await
+                            .unwrap_or_else(|_| Err("the hashing worker stopped".into()))?,
+                        None => return Err("the hashing worker could not be reached".into()),
+                    };
+                    v.as_string()
+                        .ok_or_else(|| "the hashing worker gave no checksum".into())
+                })
             }
-            Via::Page(h) => {
+            Via::Page(h) => Box::pin(async move {
                 let mut at = start;
                 while at < end {
                     let to = (at + CHUNK).min(end);
@@ -294,7 +312,7 @@ impl FileHash {
                     .as_mut()
                     .ok_or("this file was hashed already")?
                     .end_part())
-            }
+            }),
         }
     }
 
