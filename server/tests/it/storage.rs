@@ -113,6 +113,17 @@ async fn round_trip(s: &app::core::Storage, key: &str, alg: PartChecksum) {
         assert!(using_external_s3(), "the embedded endpoint keeps checksums");
     }
     assert_eq!(head.storage_class, "STANDARD");
+    // S3's multipart ETag: the MD5 of the parts' MD5s, then the part count.
+    let want_etag = {
+        use md5::Digest;
+        let mut md5s = md5::Md5::digest(&bytes[..part]).to_vec();
+        md5s.extend_from_slice(&md5::Md5::digest(&bytes[part..]));
+        format!("{}-2", hex::encode(md5::Md5::digest(&md5s)))
+    };
+    assert_eq!(
+        head.etag.as_deref().map(|e| e.trim_matches('"')),
+        Some(want_etag.as_str())
+    );
 
     let url = s.presign_get(key, "round trip.bin", 60).await.unwrap();
     let got = reqwest::get(&url).await.unwrap();

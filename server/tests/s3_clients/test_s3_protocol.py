@@ -114,7 +114,8 @@ class S3Protocol(unittest.TestCase):
 
         key = "mp/crc.bin"
         parts_data = [os.urandom(5 * MIB), os.urandom(777)]
-        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="CRC32")["UploadId"]
+        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="CRC32",
+                                             ContentType="video/mp4")["UploadId"]
         parts = []
         for i, data in enumerate(parts_data, start=1):
             r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up, PartNumber=i, Body=data,
@@ -135,6 +136,11 @@ class S3Protocol(unittest.TestCase):
         head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         both = base64.b64decode(parts[0]["ChecksumCRC32"]) + base64.b64decode(parts[1]["ChecksumCRC32"])
         self.assertEqual(head["ChecksumCRC32"].split("-")[0], crc(both))
+        self.assertEqual(head["ContentType"], "video/mp4")
+        self.assertEqual(head["ContentLength"], sum(len(d) for d in parts_data))
+        # S3's multipart ETag: the MD5 of the parts' MD5s, then the part count.
+        md5s = b"".join(hashlib.md5(d).digest() for d in parts_data)
+        self.assertEqual(head["ETag"].strip('"'), f"{hashlib.md5(md5s).hexdigest()}-2")
         got = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         self.assertEqual(got, b"".join(parts_data))
 
