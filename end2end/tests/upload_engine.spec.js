@@ -181,6 +181,22 @@ test('where no hash worker can start, the page hashes the file itself', async ({
   await expectStoredSha256(page, 'nowork.bin', sha256(file));
 });
 
+test('a file picked before the page came alive is uploaded once it does', async ({ page }) => {
+  const dir = scratchDir('nexus-e2e-');
+  const file = randomFile(dir, 'early.bin', 3 * MIB);
+  await signUp(page, 'early');
+  // Load the page again with its wasm held back, pick the file, then let the page come alive.
+  let release;
+  const held = new Promise((r) => { release = r; });
+  await page.route('**/pkg/*.wasm', async (route) => { await held; await route.continue(); });
+  await page.reload();
+  await page.getByLabel('Choose files').setInputFiles(file);
+  release();
+  await expect(page.getByTestId('queue-status')).toContainText('Finished · 1 of 1 file');
+  await expect(page.getByRole('row', { name: /early\.bin/ })).toBeVisible();
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+});
+
 test('storage failing mid-part: the upload retries and completes', async ({ page, request }) => {
   expect(PROXY, 'NEXUS_E2E_S3_PROXY: scripts/test starts the fault proxy').toBeTruthy();
   const dir = scratchDir('nexus-e2e-');

@@ -155,7 +155,24 @@ pub fn Uploader(
         }
     };
     #[cfg(feature = "hydrate")]
-    let (add_picked, add_dropped) = (add.clone(), add);
+    let (add_picked, add_dropped, add_early) = (add.clone(), add.clone(), add);
+
+    // Files picked before the page came alive (a slow connection, a quick hand) are in the
+    // inputs already, and their change event is gone: take them up once hydrated.
+    let files_input = NodeRef::<leptos::html::Input>::new();
+    let folder_input = NodeRef::<leptos::html::Input>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        for input in [files_input.get(), folder_input.get()]
+            .into_iter()
+            .flatten()
+        {
+            if input.files().is_some_and(|f| f.length() > 0) {
+                add_early(super::engine::picked_files(&input));
+                input.set_value("");
+            }
+        }
+    });
 
     let on_pick = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
@@ -198,11 +215,11 @@ pub fn Uploader(
             <div class="pick">
                 <label class="button">
                     "Choose files"
-                    <input type="file" multiple class="visually-hidden" data-testid="pick-files" on:change=on_pick_files />
+                    <input type="file" multiple class="visually-hidden" data-testid="pick-files" node_ref=files_input on:change=on_pick_files />
                 </label>
                 <label class="button secondary">
                     "Choose a folder"
-                    <input type="file" multiple prop:webkitdirectory=true class="visually-hidden" data-testid="pick-folder" on:change=on_pick />
+                    <input type="file" multiple prop:webkitdirectory=true class="visually-hidden" data-testid="pick-folder" node_ref=folder_input on:change=on_pick />
                 </label>
             </div>
             <p class="hint">
