@@ -2,8 +2,9 @@
 //! (to find a duplicate before any byte moves), start or resume the multipart upload, then
 //! hash it part by part in order in the hash worker (the file's SHA-256 and each part's CRC32,
 //! [`super::hashing`]) and PUT each part straight from the file to S3 with XHR (for progress),
-//! several at once, each with its CRC32 signed into its URL. A failed part is retried with backoff; an expired URL is signed again. Parts are
-//! reported as they land, so a reload loses nothing: the page lists the unfinished upload and
+//! several at once, each with its CRC32 signed into its URL (signed 8 parts at a time). A
+//! failed part is retried with backoff; an expired URL is signed again. Parts are reported as
+//! they land, so a reload loses nothing: the page lists the unfinished upload and
 //! the same file, picked again, sends only the missing parts.
 use super::api::{
     abort_upload, complete_upload, list_open_uploads, parts_done, presign_parts, resume_upload,
@@ -515,6 +516,37 @@ struct Hashed {
     parts: Vec<String>,
 }
 
+/// Where a file's checksums come from: computed before it started (a small file), or from
+/// the hash worker as its parts are read.
+enum Sums {
+    Known(Hashed),
+    Worker(FileHash),
+}
+
+impl Sums {
+    /// Part `n`'s CRC32 (bytes `[start, end)` of `file`); asked at once, awaited in order.
+    fn part<'a>(
+        &'a self,
+        file: &'a File,
+        n: i64,
+        start: i64,
+        end: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + 'a>> {
+        match self {
+            Sums::Known(h) => Box::pin(std::future::ready(Ok(h.parts[(n - 1) as usize].clone()))),
+            Sums::Worker(hash) => hash.part(file, start, end),
+        }
+    }
+
+    /// The file's SHA-256 (hex), once every part was fed.
+    async fn finish(&self) -> Result<String, String> {
+        match self {
+            Sums::Known(h) => Ok(h.sha256.clone()),
+            Sums::Worker(hash) => hash.finish().await,
+        }
+    }
+}
+
 async fn hash_first(file: &File) -> Result<Hashed, Stop> {
     let size = file.size() as i64;
     let part_size = part_size_for(size);
@@ -627,24 +659,18 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
             ticket.part_count,
         );
         leptos::task::spawn_local(async move {
-            let hash = match hashed {
-                Some(h) => Err(h),
-                None => Ok(FileHash::new().await),
+            let sums = match hashed {
+                Some(h) => Sums::Known(h),
+                None => Sums::Worker(FileHash::new().await),
             };
-            // A few parts are asked of the worker ahead, so it never waits for this page.
+            // A few parts are asked ahead, so the worker never waits for this page.
             let mut asked = VecDeque::new();
             let mut next = 1;
             loop {
                 while asked.len() < WORKER_AHEAD && next <= part_count {
                     let start = (next - 1) * part_size;
                     let end = (start + part_size).min(size);
-                    let sum: Pin<Box<dyn Future<Output = Result<String, String>>>> = match &hash {
-                        Err(h) => {
-                            Box::pin(std::future::ready(Ok(h.parts[(next - 1) as usize].clone())))
-                        }
-                        Ok(hash) => hash.part(&job.file, start, end),
-                    };
-                    asked.push_back((next, start, end, sum));
+                    asked.push_back((next, start, end, sums.part(&job.file, next, start, end)));
                     next += 1;
                 }
                 let Some((n, start, end, sum)) = asked.pop_front() else {
@@ -653,8 +679,7 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                 if job.cancelled.get() {
                     return;
                 }
-                let sum = sum.await.map_err(hash_failed);
-                let ready = sum.and_then(|sum| {
+                let ready = sum.await.map_err(hash_failed).and_then(|sum| {
                     if let Some((etag, stored_sum)) = stored.get(&n) {
                         if stored_sum.as_ref().is_some_and(|s| s != &sum) {
                             return Err(Stop::Failed(format!(
@@ -680,9 +705,8 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                         sum,
                     }))
                 });
-                let stop = ready.is_err();
                 match ready {
-                    Ok(None) => continue,
+                    Ok(None) => {}
                     Ok(Some(p)) => {
                         if ready_tx.send(Ok(p)).await.is_err() {
                             return; // the upload ended
@@ -690,18 +714,13 @@ async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e)).await;
+                        return;
                     }
-                }
-                if stop {
-                    return;
                 }
             }
             drop(ready_tx);
             drop(asked);
-            let sha = match &hash {
-                Err(h) => Ok(h.sha256.clone()),
-                Ok(hash) => hash.finish().await.map_err(hash_failed),
-            };
+            let sha = sums.finish().await.map_err(hash_failed);
             let _ = sha_tx.send(sha);
         });
     }

@@ -6,6 +6,7 @@
 //! module, so the page's thread only sends parts: hashing is the heaviest work of an upload
 //! and must not freeze the page. Where no worker can start, the page hashes itself, in
 //! chunks between which it stays responsive.
+use super::{PartHasher, UPLOAD_PART_CHECKSUM};
 use futures_channel::oneshot;
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
@@ -26,7 +27,7 @@ const CHUNK: i64 = 16 * 1024 * 1024;
 #[wasm_bindgen]
 pub struct FileHasher {
     sha: Sha256,
-    part: crc32fast::Hasher,
+    part: PartHasher,
 }
 
 impl Default for FileHasher {
@@ -41,7 +42,7 @@ impl FileHasher {
     pub fn new() -> FileHasher {
         FileHasher {
             sha: Sha256::new(),
-            part: crc32fast::Hasher::new(),
+            part: UPLOAD_PART_CHECKSUM.hasher(),
         }
     }
 
@@ -51,12 +52,10 @@ impl FileHasher {
         self.part.update(bytes);
     }
 
-    /// The CRC32 (base64, as `x-amz-checksum-crc32` carries it: [`super::UPLOAD_PART_CHECKSUM`])
-    /// of the bytes fed since the last part ended.
+    /// The part checksum ([`UPLOAD_PART_CHECKSUM`], base64 as `x-amz-checksum-crc32` carries
+    /// it) of the bytes fed since the last part ended.
     pub fn end_part(&mut self) -> String {
-        let h = std::mem::replace(&mut self.part, crc32fast::Hasher::new());
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(h.finalize().to_be_bytes())
+        std::mem::replace(&mut self.part, UPLOAD_PART_CHECKSUM.hasher()).finish()
     }
 
     /// The file's SHA-256, lowercase hex.
@@ -133,31 +132,28 @@ impl Worker {
         Some(w)
     }
 
-    fn post(
-        &self,
-        msg: js_sys::Object,
-        reply: bool,
-    ) -> Option<oneshot::Receiver<Result<JsValue, String>>> {
-        let rx = reply.then(|| {
-            let seq = self.next_seq.get();
-            self.next_seq.set(seq.wrapping_add(1));
-            let _ = js_sys::Reflect::set(&msg, &"seq".into(), &seq.into());
-            let (tx, rx) = oneshot::channel();
-            self.pending.borrow_mut().insert(seq, tx);
-            rx
-        });
-        if self.worker.post_message(&msg).is_err() {
-            return None;
-        }
-        rx
+    /// Sends `msg`; no answer is wanted.
+    fn tell(&self, msg: js_sys::Object) {
+        let _ = self.worker.post_message(&msg);
     }
 
-    async fn ask(&self, msg: js_sys::Object) -> Result<JsValue, String> {
-        match self.post(msg, true) {
-            Some(rx) => rx
-                .await
-                .unwrap_or_else(|_| Err("the hashing worker stopped".into())),
-            None => Err("the hashing worker could not be reached".into()),
+    /// Sends `msg` now; the future is its answer, so several requests can be sent before the
+    /// first answer is awaited (the worker answers in order).
+    fn ask(&self, msg: js_sys::Object) -> impl Future<Output = Result<JsValue, String>> + 'static {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq.wrapping_add(1));
+        let _ = js_sys::Reflect::set(&msg, &"seq".into(), &seq.into());
+        let (tx, rx) = oneshot::channel();
+        let sent = self.worker.post_message(&msg).is_ok();
+        if sent {
+            self.pending.borrow_mut().insert(seq, tx);
+        }
+        async move {
+            if !sent {
+                return Err("the hashing worker could not be reached".into());
+            }
+            rx.await
+                .unwrap_or_else(|_| Err("the hashing worker stopped".into()))
         }
     }
 }
@@ -236,7 +232,7 @@ async fn worker() -> Option<Rc<Worker>> {
 
 enum Via {
     Worker(Rc<Worker>),
-    Page(RefCell<Option<FileHasher>>),
+    Page(Box<RefCell<Option<FileHasher>>>),
 }
 
 /// One file's hashing: parts are fed in order, then `finish` gives the SHA-256. Dropping it
@@ -256,7 +252,7 @@ impl FileHash {
         });
         let via = match worker().await {
             Some(w) => Via::Worker(w),
-            None => Via::Page(RefCell::new(Some(FileHasher::new()))),
+            None => Via::Page(Box::new(RefCell::new(Some(FileHasher::new())))),
         };
         FileHash {
             id,
@@ -284,15 +280,11 @@ impl FileHash {
                 set("file", file.as_ref());
                 set("start", &(start as f64).into());
                 set("end", &(end as f64).into());
-                let answer = w.post(m, true);
+                let answer = w.ask(m);
                 Box::pin(async move {
-                    let v = match answer {
-                        Some(rx) => rx
-                            .await
-                            .unwrap_or_else(|_| Err("the hashing worker stopped".into()))?,
-                        None => return Err("the hashing worker could not be reached".into()),
-                    };
-                    v.as_string()
+                    answer
+                        .await?
+                        .as_string()
                         .ok_or_else(|| "the hashing worker gave no checksum".into())
                 })
             }
@@ -339,7 +331,7 @@ impl Drop for FileHash {
         if let Via::Worker(w) = &self.via
             && !self.finished.get()
         {
-            let _ = w.post(msg("drop", self.id), false);
+            w.tell(msg("drop", self.id));
         }
     }
 }

@@ -422,18 +422,11 @@ impl PartChecksum {
         }
     }
 
-    fn raw(self, bytes: &[u8]) -> Vec<u8> {
-        use sha2::{Digest, Sha256};
-        match self {
-            PartChecksum::Crc32 => crc32fast::hash(bytes).to_be_bytes().to_vec(),
-            PartChecksum::Sha256 => Sha256::digest(bytes).to_vec(),
-        }
-    }
-
     /// The checksum of `bytes`, base64, as the header carries it.
     pub fn of(self, bytes: &[u8]) -> String {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(self.raw(bytes))
+        let mut h = self.hasher();
+        h.update(bytes);
+        h.finish()
     }
 
     /// Whether `s` is a checksum of this kind (base64 of 4 or 32 bytes).
@@ -466,7 +459,7 @@ impl PartChecksum {
                 .filter(|r| r.len() == self.digest_len())?;
             all.extend_from_slice(&raw);
         }
-        Some(format!("{}-{}", b64.encode(self.raw(&all)), parts.len()))
+        Some(format!("{}-{}", self.of(&all), parts.len()))
     }
 }
 

@@ -1,7 +1,7 @@
 use super::{
     CompletedPart, MAX_FILE_SIZE, NewUpload, OnDuplicate, OpenUpload, PartChecksum, PartRequest,
-    PartUrl, ResumeInfo, StoredPart, UploadTicket, part_count, part_len, part_size_for,
-    type_allowed,
+    PartUrl, ResumeInfo, StoredPart, UPLOAD_PART_CHECKSUM, UploadTicket, part_count, part_len,
+    part_size_for, type_allowed,
 };
 use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
@@ -41,8 +41,6 @@ impl UploadRow {
         PartChecksum::from_name(&self.part_checksum).unwrap_or(PartChecksum::Sha256)
     }
 }
-
-use super::UPLOAD_PART_CHECKSUM as NEW_PART_CHECKSUM;
 
 fn check_content_type(ct: &str) -> Result<String, AppError> {
     let ct = ct.trim();
@@ -197,7 +195,7 @@ pub async fn start_upload(
             &key,
             &content_type,
             &vault.default_storage_class,
-            NEW_PART_CHECKSUM,
+            UPLOAD_PART_CHECKSUM,
         )
         .await?;
 
@@ -242,7 +240,7 @@ pub async fn start_upload(
         .bind(now + abandon_after_ms(st))
         .bind(req.last_modified)
         .bind(&folder_path)
-        .bind(NEW_PART_CHECKSUM.name())
+        .bind(UPLOAD_PART_CHECKSUM.name())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -474,7 +472,7 @@ pub async fn resume_upload(
     let up = load_upload(st, actor, upload_id).await?;
     open_only(&up)?;
     check_not_expired(st, &up)?;
-    if up.sum() != NEW_PART_CHECKSUM {
+    if up.sum() != UPLOAD_PART_CHECKSUM {
         // Its parts were signed with SHA-256 checksums, which this version's pages no longer
         // compute; S3 refuses a part under another algorithm.
         return Err(AppError::conflict(

@@ -1,9 +1,10 @@
 //! The storage behind the embedded endpoint: `s3s_fs::FileSystem` with the operations the app
 //! and S3 clients use forwarded, ListParts completed with each part's ETag, and S3's CRC32
 //! and SHA-256 checksums: a part sent with `x-amz-checksum-crc32` or `-sha256` is refused
-//! (`BadDigest`) unless its bytes match, CompleteMultipartUpload checks each part's checksum,
-//! and HeadObject reports the object's composite checksum as S3 does. And Glacier: each object keeps its storage
-//! class (CopyObject onto itself changes it), GLACIER and DEEP_ARCHIVE objects cannot be read
+//! (`BadDigest`) unless its bytes match, CompleteMultipartUpload checks each part's checksum
+//! (and joins the parts itself, [`LocalS3::assemble`]), and HeadObject reports the object's
+//! composite checksum as S3 does. And Glacier: each object keeps its storage class
+//! (CopyObject onto itself changes it), GLACIER and DEEP_ARCHIVE objects cannot be read
 //! or copied until restored, RestoreObject starts a restore that finishes after a delay per
 //! class and tier ([`GlacierTimes`]), and the restored copy expires after its days.
 use std::path::PathBuf;
@@ -305,14 +306,7 @@ impl LocalS3 {
     }
 
     async fn part_checksum(&self, upload_id: &str, part: i32) -> Option<(PartChecksum, String)> {
-        for alg in ALGORITHMS {
-            if let Ok(sum) =
-                tokio::fs::read_to_string(self.part_checksum_path(upload_id, part, alg)?).await
-            {
-                return Some((alg, sum));
-            }
-        }
-        None
+        read_checksum(|alg| self.part_checksum_path(upload_id, part, alg)).await
     }
 
     /// Whether the object's file is there (s3s-fs keeps `<root>/<bucket>/<key>`).
@@ -330,14 +324,7 @@ impl LocalS3 {
     }
 
     async fn object_checksum(&self, bucket: &str, key: &str) -> Option<(PartChecksum, String)> {
-        for alg in ALGORITHMS {
-            if let Ok(sum) =
-                tokio::fs::read_to_string(self.object_checksum_path(bucket, key, alg)).await
-            {
-                return Some((alg, sum));
-            }
-        }
-        None
+        read_checksum(|alg| Some(self.object_checksum_path(bucket, key, alg))).await
     }
 
     async fn forget_object_checksum(&self, bucket: &str, key: &str) {
@@ -350,6 +337,18 @@ impl LocalS3 {
 }
 
 const ALGORITHMS: [PartChecksum; 2] = [PartChecksum::Crc32, PartChecksum::Sha256];
+
+/// The checksum kept at `path_of(algorithm)` for whichever algorithm has a file.
+async fn read_checksum(
+    path_of: impl Fn(PartChecksum) -> Option<PathBuf>,
+) -> Option<(PartChecksum, String)> {
+    for alg in ALGORITHMS {
+        if let Ok(sum) = tokio::fs::read_to_string(path_of(alg)?).await {
+            return Some((alg, sum));
+        }
+    }
+    None
+}
 
 /// Wraps a request body so that it ends in an error, not end-of-stream, when its checksum is
 /// not `expected` (base64): s3s-fs then drops the part instead of keeping it.
@@ -394,8 +393,9 @@ impl LocalS3 {
     /// here); this joins the part files with `copy_file_range` (the kernel copies) and makes
     /// the multipart ETag from the parts' MD5s recorded when they arrived. It keeps s3s-fs
     /// 0.14's layout (part files, upload file, metadata, `e_tag` in the internal info), so
-    /// s3s-fs serves the object as its own. None: a case it leaves to s3s-fs (conditional
-    /// headers, a part without a recorded MD5, an odd key).
+    /// s3s-fs serves the object as its own. The caller has checked each listed ETag against
+    /// the stored part's. None: a case it leaves to s3s-fs (conditional headers, an ETag that
+    /// is not an MD5, an odd key).
     async fn assemble(
         &self,
         req: &S3Request<CompleteMultipartUploadInput>,
@@ -429,13 +429,12 @@ impl LocalS3 {
                 return Ok(None); // s3s-fs answers "invalid part order"
             }
             let n = i as i32 + 1;
-            let Some(etag_path) = self.part_etag_path(&input.upload_id, n) else {
-                return Ok(None);
-            };
-            let md5 = tokio::fs::read_to_string(etag_path)
-                .await
-                .ok()
-                .and_then(|e| hex::decode(e.trim_matches('"')).ok())
+            // The part's ETag (its MD5), already checked against the one recorded when the
+            // part was stored.
+            let md5 = p
+                .e_tag
+                .as_ref()
+                .and_then(|e| hex::decode(e.value()).ok())
                 .filter(|m| m.len() == 16);
             let Some(md5) = md5 else { return Ok(None) };
             md5s.extend_from_slice(&md5);
