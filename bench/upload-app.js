@@ -94,12 +94,21 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   await s('Page.navigate', { url: `${base}/sign-up` });
   await until(`!!document.querySelector('form button[type=submit]') && !!window.nexusUploads`, 30_000);
   await sleep(500); // hydration
-  await evaluate(`(() => {
+  const email = `bench-${Date.now()}@example.com`;
+  const fill = `(() => {
     const set = (sel, v) => { const i = document.querySelector(sel); i.value = v; i.dispatchEvent(new Event('input', { bubbles: true })); };
-    set('input[type=email]', 'bench-${Date.now()}@example.com');
+    set('input[type=email]', '${email}');
     set('input[type=password]', 'bench password 1234');
     document.querySelector('form button[type=submit]').click();
-  })()`);
+  })()`;
+  await evaluate(fill);
+  // Sign-up signs nobody in (it answers the same for a taken address): sign in, then open
+  // the account's first vault.
+  await until(`location.pathname === '/sign-in' && !!document.querySelector('form button[type=submit]')`, 30_000);
+  await sleep(500); // hydration
+  await evaluate(fill);
+  await until(`location.pathname === '/vaults' && !!document.querySelector('a[href^="/vaults/"]')`, 30_000);
+  await evaluate(`document.querySelector('a[href^="/vaults/"]').click()`);
   await until(`/\\/vaults\\/[0-9a-f-]+$/.test(location.pathname) && document.body.innerText.includes('This folder is empty.')`, 30_000);
   await sleep(1000); // hydration of the vault page
 

@@ -5,13 +5,27 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-// Signs up a new account (its email starts with `who`) and waits for its empty vault.
-async function signUp(page, who) {
+// Signs up a new account (its email starts with `who`, or is `email`): sign-up answers the
+// same whether or not the address has an account, so it signs nobody in; the new account
+// signs in with its password on the page sign-up leads to, then opens its vault.
+async function createAccount(page, email) {
   await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(`${who}-${Date.now()}@example.com`);
+  await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
+  await expect(page).toHaveURL(/\/sign-in\?signed_up=1/);
+  await expect(page.getByText('Check your email.')).toBeVisible();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/vaults$/);
+  await page.getByRole('link', { name: 'My vault' }).click();
   await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
+}
+
+// Signs up a new account (its email starts with `who`) and waits for its empty vault.
+async function signUp(page, who) {
+  await createAccount(page, `${who}-${Date.now()}@example.com`);
   await expect(page.getByText('This folder is empty.')).toBeVisible();
 }
 
@@ -36,4 +50,4 @@ async function downloadSha256(download) {
   return h.digest('hex');
 }
 
-module.exports = { signUp, scratchDir, removeScratch, downloadSha256 };
+module.exports = { signUp, createAccount, scratchDir, removeScratch, downloadSha256 };

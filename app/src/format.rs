@@ -49,6 +49,24 @@ pub fn time_ms(ms: i64) -> String {
         .unwrap_or_else(|| "—".to_string())
 }
 
+/// Text made safe to write between HTML tags: `&`, `<`, `>` and quotes as entities. For the
+/// few strings the server writes into a page without the view's own escaping (leptos_meta
+/// writes the `<title>` text raw).
+pub fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

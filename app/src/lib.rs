@@ -52,7 +52,10 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/nexus.css" />
-        <Title text="Nexus Deep Storage" />
+        // Every page's title passes through this: leptos_meta writes the server's `<title>`
+        // text as it is, and titles carry names people chose (a vault called
+        // `</title><script>…`). In the browser the title is set as text, so it stays as is.
+        <Title formatter=page_title text="Nexus Deep Storage" />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header />
@@ -60,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=auth::ui::SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in/link") view=auth::ui::SignInLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=auth::ui::SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage ssr=SsrMode::Async />
@@ -72,6 +76,15 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// A page's title as the `<title>` element's text: escaped where the server writes it.
+fn page_title(text: String) -> String {
+    if cfg!(feature = "ssr") {
+        format::html_text(&text)
+    } else {
+        text
     }
 }
 

@@ -4,7 +4,7 @@ const { test, expect } = require('@playwright/test');
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
-const { scratchDir, removeScratch, downloadSha256 } = require('../support');
+const { createAccount, scratchDir, removeScratch, downloadSha256 } = require('../support');
 
 test.afterEach(removeScratch);
 
@@ -20,11 +20,7 @@ test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, te
   fs.writeFileSync(file, crypto.randomBytes(64 * MIB));
   const email = `e2e-${Date.now()}@example.com`;
 
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
+  await createAccount(page, email);
   await expect(page.getByRole('heading', { level: 1, name: 'My vault' })).toBeVisible();
   await expect(page.getByText('This folder is empty.')).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('vault-empty.png'), fullPage: true });
@@ -86,11 +82,7 @@ test('wrong password shows a clear error, and the page works at 360 px', async (
 });
 
 test('a file dropped on the upload area is uploaded and listed', async ({ page }) => {
-  await page.goto('/sign-up');
-  await page.getByLabel('Email').fill(`drop-${Date.now()}@example.com`);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await expect(page).toHaveURL(/\/vaults\/[0-9a-f-]+$/);
+  await createAccount(page, `drop-${Date.now()}@example.com`);
   const area = page.getByRole('region', { name: 'Upload files' });
   // A real drop carries a DataTransfer holding the file; build one in the page.
   const dataTransfer = await page.evaluateHandle(() => {

@@ -52,14 +52,30 @@ pub async fn launch(
                 config.s3.embedded_addr
             )
         })?;
-        // The one secret we log: it guards only this machine's local data.
+        // The secret key is never logged (logs are shipped, kept and shared). A developer on
+        // this machine gets it once on the terminal, to point `aws`/`rclone` at the endpoint;
+        // an endpoint reachable beyond loopback never shows it (it is in the 0600 file, or
+        // in the settings that gave it).
         tracing::info!(
             endpoint = %format!("http://{addr}"),
             bucket = %config.s3.bucket,
             access_key_id = %creds.access_key_id,
-            secret_access_key = %creds.secret_access_key,
             "embedded S3 endpoint ready"
         );
+        if local_s3::may_show_secret(
+            addr,
+            config.s3.embedded_public_url.as_deref(),
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            cfg!(debug_assertions),
+        ) {
+            eprintln!(
+                "\n  Embedded S3 endpoint: http://{addr}  bucket {}\n  access key {}  secret key {}\n  (kept in {}; shown only on this terminal)\n",
+                config.s3.bucket,
+                creds.access_key_id,
+                creds.secret_access_key,
+                config.data_dir.join("local-s3-credentials").display(),
+            );
+        }
         // Presigned URLs name the endpoint as browsers reach it (a proxy in front, another
         // machine); the signature covers that host, which the request then carries.
         config.s3.endpoint = Some(
@@ -90,7 +106,8 @@ pub async fn launch(
         clock,
         config: Arc::new(config),
     };
-    let app = routes::router(state.clone(), leptos_options);
+    let s3_origin = state.storage.browser_origin().await;
+    let app = routes::router(state.clone(), leptos_options, s3_origin);
     let addr = listener.local_addr()?;
     if state.config.run_jobs {
         tokio::spawn(job_worker(state.clone(), shutdown.clone()));

@@ -27,15 +27,25 @@ impl axum::extract::FromRef<ServerState> for LeptosOptions {
     }
 }
 
-pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
+pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -> Router {
     let routes = generate_route_list(app::App);
+    let csp = Csp::new(s3_origin.as_deref());
     let state = ServerState {
         leptos: leptos.clone(),
         app: app.clone(),
     };
     let context = {
         let app = app.clone();
-        move || provide_context(app.clone())
+        move || {
+            provide_context(app.clone());
+            // The nonce the Content-Security-Policy header names (leptos_axum made one of its
+            // own; the page's inline scripts must carry ours).
+            if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
+                && let Some(CspNonce(n)) = parts.extensions.get::<CspNonce>()
+            {
+                provide_context(leptos::nonce::Nonce::from_value(n.clone()));
+            }
+        }
     };
     Router::new()
         .route("/healthz", get(healthz))
@@ -65,7 +75,7 @@ pub fn router(app: AppState, leptos: LeptosOptions) -> Router {
             require_session_for_pages,
         ))
         .layer(middleware::from_fn_with_state(app, check_origin))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(csp, security_headers))
         .layer(middleware::from_fn(crate::trace::trace_app))
         .with_state(state)
 }
@@ -295,15 +305,82 @@ async fn server_fn_status(req: Request, next: Next) -> Response {
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-async fn security_headers(req: Request, next: Next) -> Response {
+/// A request's Content-Security-Policy nonce (base64url of 16 random bytes).
+#[derive(Clone)]
+struct CspNonce(std::sync::Arc<str>);
+
+/// The Content-Security-Policy of every response, with a place for the request's nonce.
+/// Scripts: our own files, inline scripts with the nonce (Leptos's hydration and resource
+/// data), and compiling our wasm; no other inline script, no `eval`. Pages may talk to
+/// themselves and to the object store (presigned PUTs and GETs), show images from both (and
+/// previews drawn from local files), run workers from this origin; they may not be framed.
+#[derive(Clone)]
+pub struct Csp {
+    before: std::sync::Arc<str>,
+    after: std::sync::Arc<str>,
+}
+
+impl Csp {
+    pub fn new(s3_origin: Option<&str>) -> Csp {
+        let s3 = s3_origin
+            .filter(|o| {
+                o.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+            })
+            .map(|o| format!(" {o}"))
+            .unwrap_or_default();
+        Csp {
+            before: "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'nonce-".into(),
+            after: format!(
+                "'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:{s3}; \
+                 connect-src 'self'{s3}; worker-src 'self'; object-src 'none'; base-uri 'none'; \
+                 frame-ancestors 'none'"
+            )
+            .into(),
+        }
+    }
+
+    fn header(&self, nonce: &str) -> Option<HeaderValue> {
+        HeaderValue::from_str(&format!("{}{nonce}{}", self.before, self.after)).ok()
+    }
+}
+
+fn new_nonce() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The usual security headers on every response, and a fresh CSP nonce per request (put in
+/// the request for the page's render).
+async fn security_headers(State(csp): State<Csp>, mut req: Request, next: Next) -> Response {
+    let nonce = new_nonce();
+    req.extensions_mut()
+        .insert(CspNonce(std::sync::Arc::from(nonce.as_str())));
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    if let Some(v) = csp.header(&nonce) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     h.insert(
-        "x-content-type-options",
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
     resp
 }
 

@@ -22,6 +22,8 @@ fn enter(
     leptos_axum::redirect(&service::safe_next(next.as_deref()).unwrap_or(otherwise));
 }
 
+/// Creates the account (or mails the address's owner): the answer is the same either way, a
+/// redirect to sign-in with a note to check the mail.
 #[server(prefix = "/api", endpoint = "sign_up")]
 pub async fn sign_up(
     email: String,
@@ -32,9 +34,35 @@ pub async fn sign_up(
     let st = state()?;
     finish(
         async {
-            let (s, vault_id) =
-                service::sign_up(&st, &email, &password, &client_ip(&st), &user_agent()).await?;
-            enter(&st, &s, next, format!("/vaults/{vault_id}"));
+            service::sign_up(&st, &email, &password, &client_ip(&st)).await?;
+            let to = match service::safe_next(next.as_deref()) {
+                Some(n) => format!("/sign-in?signed_up=1&next={}", urlencoding::encode(&n)),
+                None => "/sign-in?signed_up=1".to_string(),
+            };
+            leptos_axum::redirect(&to);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Signs in with a link from a mail (the token is the link's), then goes to the vaults. A
+/// first link on an unconfirmed account needs a new `password` (see the service).
+#[server(prefix = "/api", endpoint = "sign_in_with_link")]
+pub async fn sign_in_with_link(token: String, password: Option<String>) -> Result<(), AppError> {
+    use super::service;
+    let st = state()?;
+    finish(
+        async {
+            let s = service::sign_in_with_link(
+                &st,
+                &token,
+                password.as_deref(),
+                &client_ip(&st),
+                &user_agent(),
+            )
+            .await?;
+            enter(&st, &s, None, "/vaults".into());
             Ok(())
         }
         .await,

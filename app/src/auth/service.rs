@@ -1,5 +1,11 @@
 //! Accounts and sessions: sign-up (with a personal workspace and a first vault), sign-in with
-//! per-account and per-IP limits on failures, server-side sessions, sign-out.
+//! limits on failures that slow guessing without locking the owner out, sign-in links by mail
+//! (to confirm an address, to unlock an account under attack), server-side sessions, sign-out.
+//!
+//! Failures are counted per (account, client address), per address, and per account from all
+//! addresses. The first two refuse only the guesser's address. Past the third (a guesser with
+//! many addresses) only addresses the account signed in from before get in, and the owner is
+//! mailed a single-use sign-in link: nobody can lock an owner out from elsewhere.
 use crate::core::{Actor, AppState, new_id, random_token, sha256_hex};
 use crate::error::AppError;
 use crate::{vaults, workspaces};
@@ -92,18 +98,15 @@ async fn dummy_hash() -> String {
     DUMMY_HASH.get_or_init(|| h).clone()
 }
 
-/// Creates the account, its personal workspace and a vault named "My vault", and signs in.
-/// Returns the session and the id of the vault to land in.
-pub async fn sign_up(
-    st: &AppState,
-    email: &str,
-    password: &str,
-    ip: &str,
-    user_agent: &str,
-) -> Result<(SignedIn, String), AppError> {
+/// Creates an account, or, when the address has one already, mails its owner instead; either
+/// way the answer is the same (Ok), so sign-up does not tell who has an account. A new
+/// account (with its personal workspace and a vault named "My vault") can sign in with its
+/// password at once, and is mailed a link that confirms the address and signs in.
+pub async fn sign_up(st: &AppState, email: &str, password: &str, ip: &str) -> Result<(), AppError> {
     let email = normalize_email(email)?;
     check_password_rules(password)?;
     check_signup_limit(st, &email, ip).await?;
+    // Hashed either way: an address with an account answers as slowly as a new one.
     let password_hash = hash_password(password).await?;
     let now = st.clock.now_ms();
     let user_id = new_id();
@@ -118,27 +121,70 @@ pub async fn sign_up(
     .bind(now)
     .execute(&mut *tx)
     .await;
-    if let Err(e) = inserted {
-        return Err(match AppError::from(e) {
-            // Says no more than sign-in would: the address cannot be used to create an account.
-            AppError::Conflict { .. } => AppError::Conflict {
-                message: "An account cannot be created with this email. If it is yours, sign in."
-                    .into(),
-            },
-            other => other,
-        });
+    match inserted.map_err(AppError::from) {
+        Ok(_) => {}
+        Err(AppError::Conflict { .. }) => {
+            drop(tx);
+            return tell_owner_of_sign_up(st, &email, now).await;
+        }
+        Err(e) => return Err(e),
     }
     let workspace_id = workspaces::service::create_personal(&mut tx, &user_id, now).await?;
-    let vault_id = vaults::service::create_in_tx(&mut tx, &workspace_id, "My vault", now).await?;
+    vaults::service::create_in_tx(&mut tx, &workspace_id, "My vault", now).await?;
+    let token = make_link(&mut tx, &user_id, LinkPurpose::Confirm, now).await?;
+    crate::notify::service::queue_mail(
+        &mut tx,
+        &email,
+        "Confirm your email for Nexus Deep Storage",
+        &format!(
+            "Welcome to Nexus Deep Storage.\n\nOpen this link to confirm your email and sign in (it works once, for 15 minutes):\n{}\n\nYou can also sign in with your password. If you did not create an account, ignore this mail.\n\n— Nexus Deep Storage\n",
+            link_url(st, &token)
+        ),
+        now,
+    )
+    .await?;
     tx.commit().await?;
-
-    let user = User { id: user_id, email };
-    let signed_in = create_session(st, user, ip, user_agent).await?;
-    tracing::info!(user_id = %signed_in.user.id, "account created");
-    Ok((signed_in, vault_id))
+    crate::notify::service::wake_mailer(st).await?;
+    tracing::info!(%user_id, "account created");
+    Ok(())
 }
 
-/// Checks the password; refuses early while the account or the IP has too many recent failures.
+/// Someone tried to sign up with an address that has an account: its owner hears of it (at
+/// most once an hour), with a sign-in link in case it was them.
+async fn tell_owner_of_sign_up(st: &AppState, email: &str, now: i64) -> Result<(), AppError> {
+    let Some((user_id,)): Option<(String,)> =
+        sqlx::query_as("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&st.db.pool)
+            .await?
+    else {
+        return Ok(());
+    };
+    if link_sent_since(st, &user_id, LinkPurpose::Existing, now - SIGNUP_WINDOW_MS).await? {
+        return Ok(());
+    }
+    let mut tx = st.db.begin().await?;
+    let token = make_link(&mut tx, &user_id, LinkPurpose::Existing, now).await?;
+    crate::notify::service::queue_mail(
+        &mut tx,
+        email,
+        "Someone tried to create an account with your email",
+        &format!(
+            "Someone tried to create a Nexus Deep Storage account with this email, which already has one. Nothing was changed.\n\nIf it was you, sign in with your password at {}/sign-in, or with this link (it works once, for 15 minutes):\n{}\n\nIf it was not you, you need do nothing.\n\n— Nexus Deep Storage\n",
+            st.config.public_url,
+            link_url(st, &token)
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    crate::notify::service::wake_mailer(st).await?;
+    tracing::info!(%user_id, "sign-up with an existing email: owner told");
+    Ok(())
+}
+
+/// Checks the password; refuses early while this address, or the account, has too many
+/// recent failures (see the module's note).
 pub async fn sign_in(
     st: &AppState,
     email: &str,
@@ -152,13 +198,12 @@ pub async fn sign_in(
     let Ok(email) = normalize_email(email) else {
         return Err(wrong());
     };
-    let attempt = begin_login_attempt(st, &email, ip).await?;
-
     let row: Option<UserRow> =
         sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(&st.db.pool)
             .await?;
+    let attempt = begin_login_attempt(st, &email, ip, row.as_ref().map(|u| u.id.as_str())).await?;
     let ok = match &row {
         Some(u) => verify_password(password, &u.password_hash).await,
         None => {
@@ -184,6 +229,161 @@ pub async fn sign_in(
     }
 }
 
+/// What a mailed sign-in link is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Sent at sign-up: confirms the address.
+    Confirm,
+    /// Sent when sign-ins from new addresses are refused for the account.
+    Unlock,
+    /// Sent when someone signs up with the address of an account.
+    Existing,
+}
+
+impl LinkPurpose {
+    fn name(self) -> &'static str {
+        match self {
+            LinkPurpose::Confirm => "confirm",
+            LinkPurpose::Unlock => "unlock",
+            LinkPurpose::Existing => "existing",
+        }
+    }
+}
+
+/// How long a mailed link works.
+pub const LINK_TTL_MS: i64 = 15 * 60_000;
+
+/// Makes a single-use sign-in link's token (the database keeps its hash).
+async fn make_link(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purpose: LinkPurpose,
+    now: i64,
+) -> Result<String, AppError> {
+    let token = random_token(32);
+    sqlx::query(
+        "INSERT INTO login_tokens (id, user_id, token_hash, purpose, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(user_id)
+    .bind(sha256_hex(&token))
+    .bind(purpose.name())
+    .bind(now)
+    .bind(now + LINK_TTL_MS)
+    .execute(&mut **tx)
+    .await?;
+    Ok(token)
+}
+
+fn link_url(st: &AppState, token: &str) -> String {
+    format!("{}/sign-in/link?token={token}", st.config.public_url)
+}
+
+async fn link_sent_since(
+    st: &AppState,
+    user_id: &str,
+    purpose: LinkPurpose,
+    since: i64,
+) -> Result<bool, AppError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM login_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3",
+    )
+    .bind(user_id)
+    .bind(purpose.name())
+    .bind(since)
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Signs in with a mailed link: it works once (two clicks at once: one wins), and only
+/// within its 15 minutes.
+///
+/// The first link used on an account whose address was never confirmed confirms it, and
+/// needs a new password (`password`): whoever signed up may not have been the address's
+/// owner (someone can sign up with another person's email and choose the password before
+/// they do). Confirming sets the owner's password and ends every other session, so nobody
+/// who chose the old password keeps a way in. On a confirmed account `password` is optional
+/// (a new one when given).
+pub async fn sign_in_with_link(
+    st: &AppState,
+    token: &str,
+    password: Option<&str>,
+    ip: &str,
+    user_agent: &str,
+) -> Result<SignedIn, AppError> {
+    let bad = || {
+        AppError::invalid(
+            "token",
+            "This sign-in link was used already or has expired. Sign in with your password, or ask for a new link by trying again.",
+        )
+    };
+    let token = token.trim();
+    if token.is_empty() || token.len() > 128 {
+        return Err(bad());
+    }
+    let password = password.filter(|p| !p.is_empty());
+    let now = st.clock.now_ms();
+    let hash = sha256_hex(token);
+    let (user_id, email, confirmed): (String, String, Option<i64>) = sqlx::query_as(
+        "SELECT u.id, u.email, u.email_confirmed_at FROM login_tokens t
+         JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2",
+    )
+    .bind(&hash)
+    .bind(now)
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or_else(bad)?;
+    let new_hash = match password {
+        Some(p) => {
+            check_password_rules(p)?;
+            Some(hash_password(p).await?)
+        }
+        None if confirmed.is_none() => {
+            return Err(AppError::invalid(
+                "password",
+                format!(
+                    "Choose a password to confirm your email (at least {MIN_PASSWORD} characters). It replaces any password this account had."
+                ),
+            ));
+        }
+        None => None,
+    };
+    let mut tx = st.db.begin().await?;
+    let used = sqlx::query(
+        "UPDATE login_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(&hash)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if used != 1 {
+        return Err(bad());
+    }
+    if let Some(h) = &new_hash {
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, email_confirmed_at = COALESCE(email_confirmed_at, $2)
+             WHERE id = $3",
+        )
+        .bind(h)
+        .bind(now)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+        // A new password ends every session made with the old one.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    tracing::info!(%user_id, password_set = new_hash.is_some(), "signed in with a mailed link");
+    create_session(st, User { id: user_id, email }, ip, user_agent).await
+}
+
 const SIGNUP_WINDOW_MS: i64 = 3_600_000;
 
 /// Records a sign-in (`succeeded` 0 until the password is right) or sign-up attempt.
@@ -194,6 +394,7 @@ async fn record_attempt(
     kind: &str,
     now: i64,
 ) -> Result<String, AppError> {
+    let ip = &address_key(ip);
     let id = new_id();
     let succeeded = i32::from(kind == "sign_up");
     sqlx::query(
@@ -224,6 +425,7 @@ async fn forget_attempt(st: &AppState, id: &str) -> Result<(), AppError> {
 /// then fail (an email already taken) still count: that also slows guessing which emails
 /// have accounts.
 async fn check_signup_limit(st: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
+    let ip = &address_key(ip);
     let now = st.clock.now_ms();
     let id = record_attempt(st, email, ip, "sign_up", now).await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
@@ -253,40 +455,172 @@ async fn check_signup_limit(st: &AppState, email: &str, ip: &str) -> Result<(), 
 /// failures in the window including it: a burst of parallel guesses counts itself (checking
 /// first and recording after the slow argon2 would let the whole burst through). Over a limit,
 /// the row is removed again and the attempt refused. Returns the attempt's id.
-async fn begin_login_attempt(st: &AppState, email: &str, ip: &str) -> Result<String, AppError> {
+///
+/// Limits: failures to this account from this address, failures from this address, and
+/// failures to this account from anywhere. The last one does not refuse an address the
+/// account signed in from before; others are refused and the owner is mailed a sign-in link
+/// (once per window). The answers do not tell whether the email has an account.
+async fn begin_login_attempt(
+    st: &AppState,
+    email: &str,
+    ip: &str,
+    user_id: Option<&str>,
+) -> Result<String, AppError> {
+    let ip = &address_key(ip);
     let now = st.clock.now_ms();
     let id = record_attempt(st, email, ip, "sign_in", now).await?;
     let window_ms = st.config.login_window_secs * 1000;
     let since = now - window_ms;
-    for (column, key, max) in [
-        ("email", email, st.config.login_max_failures_per_account),
-        ("ip", ip, st.config.login_max_failures_per_ip),
-    ] {
-        // Both statements are fixed text; only the column name differs.
-        let sql = if column == "email" {
-            "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'"
-        } else {
-            "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'"
+    let failures = |sql: &'static str, a: String, b: Option<String>| {
+        let pool = st.db.pool.clone();
+        async move {
+            let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(sql).bind(a);
+            if let Some(b) = b {
+                q = q.bind(b);
+            }
+            q.bind(since).fetch_one(&pool).await
+        }
+    };
+    let retry_after = |oldest: Option<i64>| {
+        let retry_ms = oldest.unwrap_or(since) + window_ms - now;
+        (retry_ms.max(1000) + 999) / 1000
+    };
+    let too_many = |retry_after_s: i64| AppError::Limit {
+        message: format!("Too many failed sign-in attempts. Try again in {retry_after_s} s."),
+        retry_after_s,
+    };
+
+    let (here, oldest_here) = failures(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND ip = $2 AND at > $3 AND succeeded = 0 AND kind = 'sign_in'",
+        email.to_string(),
+        Some(ip.to_string()),
+    )
+    .await?;
+    if here > st.config.login_max_failures_per_account {
+        forget_attempt(st, &id).await?;
+        tracing::warn!(by = "account and address", "sign-in rate limit reached");
+        return Err(too_many(retry_after(oldest_here)));
+    }
+    let (from_ip, oldest_ip) = failures(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'",
+        ip.to_string(),
+        None,
+    )
+    .await?;
+    if from_ip > st.config.login_max_failures_per_ip {
+        forget_attempt(st, &id).await?;
+        tracing::warn!(by = "address", "sign-in rate limit reached");
+        return Err(too_many(retry_after(oldest_ip)));
+    }
+    let (everywhere, oldest_all) = failures(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'",
+        email.to_string(),
+        None,
+    )
+    .await?;
+    if everywhere > st.config.login_max_failures_per_account_all {
+        let known = match user_id {
+            Some(u) => known_address(st, u, ip).await?,
+            None => false,
         };
-        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(sql)
-            .bind(key)
-            .bind(since)
-            .fetch_one(&st.db.pool)
-            .await?;
-        if count > max {
+        if !known {
             forget_attempt(st, &id).await?;
-            let retry_ms = oldest.unwrap_or(since) + window_ms - now;
-            let retry_after_s = (retry_ms.max(1000) + 999) / 1000;
-            tracing::warn!(by = column, "sign-in rate limit reached");
+            if let Some(u) = user_id {
+                send_unlock_link(st, u, email, now, since).await?;
+            }
+            tracing::warn!(by = "account", "sign-in refused from a new address");
+            let retry_after_s = retry_after(oldest_all);
             return Err(AppError::Limit {
                 message: format!(
-                    "Too many failed sign-in attempts. Try again in {retry_after_s} s."
+                    "Too many failed sign-in attempts for this account: new addresses are refused for now. If the account is yours, we have mailed it a sign-in link; or try again in {retry_after_s} s."
                 ),
                 retry_after_s,
             });
         }
     }
     Ok(id)
+}
+
+/// Addresses an account signed in from in the last 90 days are known.
+const KNOWN_ADDRESS_MS: i64 = 90 * 86_400_000;
+
+/// The address as the sign-in limits count it: an IPv4 address, or an IPv6 address's /64
+/// (one subscriber usually has a whole /64, so counting single IPv6 addresses would give a
+/// guesser 2^64 fresh ones).
+pub fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        _ => ip.to_string(),
+    }
+}
+
+async fn known_address(st: &AppState, user_id: &str, ip: &str) -> Result<bool, AppError> {
+    let ip = &address_key(ip);
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM known_addresses WHERE user_id = $1 AND ip = $2 AND last_at > $3",
+    )
+    .bind(user_id)
+    .bind(ip)
+    .bind(st.clock.now_ms() - KNOWN_ADDRESS_MS)
+    .fetch_one(&st.db.pool)
+    .await?;
+    Ok(n > 0)
+}
+
+async fn remember_address(
+    st: &AppState,
+    user_id: &str,
+    ip: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let ip = &address_key(ip);
+    sqlx::query(
+        "INSERT INTO known_addresses (user_id, ip, last_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, ip) DO UPDATE SET last_at = excluded.last_at",
+    )
+    .bind(user_id)
+    .bind(ip)
+    .bind(now)
+    .execute(&st.db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Mails the owner of an account whose sign-ins from new addresses are refused a link that
+/// signs in anyway (once per window).
+async fn send_unlock_link(
+    st: &AppState,
+    user_id: &str,
+    email: &str,
+    now: i64,
+    since: i64,
+) -> Result<(), AppError> {
+    if link_sent_since(st, user_id, LinkPurpose::Unlock, since).await? {
+        return Ok(());
+    }
+    let mut tx = st.db.begin().await?;
+    let token = make_link(&mut tx, user_id, LinkPurpose::Unlock, now).await?;
+    crate::notify::service::queue_mail(
+        &mut tx,
+        email,
+        "Sign-in link: many failed attempts on your account",
+        &format!(
+            "Someone has been trying many wrong passwords for your Nexus Deep Storage account, so sign-ins from new addresses are refused for a while. Your password still works from where you signed in before.\n\nTo sign in now from anywhere, open this link (it works once, for 15 minutes):\n{}\n\nIf the attempts were not yours, consider a longer password.\n\n— Nexus Deep Storage\n",
+            link_url(st, &token)
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    crate::notify::service::wake_mailer(st).await?;
+    tracing::info!(%user_id, "unlock link mailed");
+    Ok(())
 }
 
 async fn create_session(
@@ -312,6 +646,7 @@ async fn create_session(
     .bind(user_agent.chars().take(300).collect::<String>())
     .execute(&st.db.pool)
     .await?;
+    remember_address(st, &user.id, ip, now).await?;
     Ok(SignedIn {
         user,
         token,
@@ -366,7 +701,17 @@ pub async fn purge_expired(st: &AppState) -> Result<u64, AppError> {
         .execute(&st.db.pool)
         .await?
         .rows_affected();
-    Ok(sessions + attempts)
+    let links = sqlx::query("DELETE FROM login_tokens WHERE expires_at <= $1")
+        .bind(now - SIGNUP_WINDOW_MS)
+        .execute(&st.db.pool)
+        .await?
+        .rows_affected();
+    let known = sqlx::query("DELETE FROM known_addresses WHERE last_at <= $1")
+        .bind(now - KNOWN_ADDRESS_MS)
+        .execute(&st.db.pool)
+        .await?
+        .rows_affected();
+    Ok(sessions + attempts + links + known)
 }
 
 /// Ends the session behind the token (idempotent).
@@ -439,6 +784,21 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_count_an_ipv6_address_by_its_64_and_ipv4_as_it_is() {
+        assert_eq!(address_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(address_key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(address_key("unknown"), "unknown");
+    }
 
     #[test]
     fn emails_are_normalized_and_checked() {

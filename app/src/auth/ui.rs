@@ -1,7 +1,7 @@
 //! Sign-in and sign-up pages, and the signed-in account menu. Plain forms that post to the
 //! server functions: they work before hydration, and show the server's error beside them.
 use super::User;
-use super::api::{SignIn, SignOut, SignUp};
+use super::api::{SignIn, SignInWithLink, SignOut, SignUp};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,12 +27,18 @@ pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     let value = action.value();
     let next = move || use_query_map().read().get("next").unwrap_or_default();
+    let signed_up = move || use_query_map().read().get("signed_up").is_some();
     view! {
         <Title text="Sign in — Nexus Deep Storage" />
         <section class="panel narrow">
             <h1>"Sign in"</h1>
+            {move || signed_up().then(|| view! {
+                <div class="alert info" role="status">
+                    <p><strong>"Check your email."</strong>" We have sent a link to the address you gave. Open it to confirm the address and sign in — or sign in below with the password you chose."</p>
+                </div>
+            })}
             <ActionForm action=action attr:aria-describedby="signin-error">
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label for="signin-email">"Email"</label>
                 <input id="signin-email" type="email" name="email" autocomplete="username" required />
                 <label for="signin-password">"Password"</label>
@@ -60,7 +66,7 @@ pub fn SignUpPage() -> impl IntoView {
             <h1>"Create your account"</h1>
             <p class="muted">"You get a personal workspace with a vault, ready for your first upload."</p>
             <ActionForm action=action>
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <label for="signup-email">"Email"</label>
                 <input id="signup-email" type="email" name="email" autocomplete="email" required
                     aria-describedby="signup-email-error" />
@@ -80,6 +86,39 @@ pub fn SignUpPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="muted">"Already have an account? " <A href="/sign-in">"Sign in"</A></p>
+        </section>
+    }
+}
+
+/// Where a mailed sign-in link lands: one button, so that mail scanners that open links do
+/// not use up the single-use token (only the person's click posts it).
+#[component]
+pub fn SignInLinkPage() -> impl IntoView {
+    let action = ServerAction::<SignInWithLink>::new();
+    let value = action.value();
+    let token = move || use_query_map().read().get("token").unwrap_or_default();
+    view! {
+        <Title text="Sign in with a link — Nexus Deep Storage" />
+        <section class="panel narrow">
+            <h1>"Sign in with your link"</h1>
+            <p class="muted">"This link from your mail works once, for 15 minutes."</p>
+            <ActionForm action=action attr:aria-describedby="link-error">
+                <input type="hidden" name="token" value=token />
+                <label for="link-password">"New password"</label>
+                <input id="link-password" type="password" name="password" autocomplete="new-password"
+                    aria-describedby="link-password-help link-password-error" />
+                <p id="link-password-help" class="muted small">"Needed when you confirm your email: it replaces any password the account had and signs out every other session. Otherwise leave it empty to keep your password."</p>
+                <p id="link-password-error" class="form-error" role="alert">
+                    {move || field_error(value.get(), "password")}
+                </p>
+                <p id="link-error" class="form-error" role="alert" aria-live="polite">
+                    {move || form_error(value.get()).or_else(|| field_error(value.get(), "token"))}
+                </p>
+                <button type="submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Signing in…" } else { "Continue and sign in" }}
+                </button>
+            </ActionForm>
+            <p class="muted"><A href="/sign-in">"Sign in with your password instead"</A></p>
         </section>
     }
 }

@@ -17,7 +17,11 @@ pub struct Config {
     pub presign_ttl_secs: u64,
     pub session_ttl_hours: i64,
     pub login_window_secs: i64,
+    /// Failed sign-ins to one account from one client address in the window.
     pub login_max_failures_per_account: i64,
+    /// Failed sign-ins to one account from all addresses in the window; past it, only
+    /// addresses the account signed in from before (and the link mailed to its owner) get in.
+    pub login_max_failures_per_account_all: i64,
     pub login_max_failures_per_ip: i64,
     /// Accounts one client address may create per hour.
     pub signup_max_per_ip_per_hour: i64,
@@ -129,6 +133,10 @@ impl Config {
             session_ttl_hours: parse("NEXUS_SESSION_TTL_HOURS", 24 * 30)?,
             login_window_secs: parse("NEXUS_LOGIN_WINDOW_SECS", 15 * 60)?,
             login_max_failures_per_account: parse("NEXUS_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
+            login_max_failures_per_account_all: parse(
+                "NEXUS_LOGIN_MAX_FAILURES_PER_ACCOUNT_ALL",
+                50,
+            )?,
             login_max_failures_per_ip: parse("NEXUS_LOGIN_MAX_FAILURES_PER_IP", 30)?,
             signup_max_per_ip_per_hour: parse("NEXUS_SIGNUP_MAX_PER_IP_PER_HOUR", 10)?,
             trust_proxy: parse("NEXUS_TRUST_PROXY", false)?,

@@ -654,6 +654,23 @@ impl Storage {
         }
     }
 
+    /// The origin (`scheme://host[:port]`) browsers reach for presigned URLs, read off a
+    /// presigned URL itself so it is exactly what pages will be sent to (a custom endpoint,
+    /// path or virtual-host style, a proxy in front of the embedded endpoint). For the
+    /// Content-Security-Policy's `connect-src` and `img-src`.
+    pub async fn browser_origin(&self) -> Option<String> {
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key("origin-probe")
+            .presigned(Self::presigning(60).ok()?)
+            .await
+            .ok()?;
+        let uri: http::Uri = req.uri().parse().ok()?;
+        Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+    }
+
     /// The SDK client, for tests that speak S3 directly.
     pub fn client(&self) -> &Client {
         &self.client

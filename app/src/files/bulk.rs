@@ -10,6 +10,7 @@ use crate::core::{Actor, AppState, jobs, new_id};
 use crate::error::AppError;
 use crate::workspaces::{Role, service::require_role};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// Larger selections become a job with progress.
 pub const INLINE_LIMIT: i64 = 10_000;
@@ -56,7 +57,11 @@ async fn check_folders(
     tolerant: bool,
 ) -> Result<Vec<(String, String, String)>, AppError> {
     let mut out = vec![];
+    let mut seen = HashSet::new();
     for id in &sel.folder_ids {
+        if !seen.insert(id.as_str()) {
+            continue;
+        }
         let row: Option<(String, String, String)> =
             sqlx::query_as("SELECT id, name, path FROM folders WHERE id = $1 AND vault_id = $2")
                 .bind(id)
@@ -79,14 +84,9 @@ pub async fn apply(
     action: BulkAction,
     sel: Selection,
 ) -> Result<BulkOutcome, AppError> {
+    sel.check_limits()?;
     let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
-    if sel.file_ids.len() as i64 > INLINE_LIMIT {
-        return Err(AppError::invalid(
-            "selection",
-            "Pick fewer files, or select all matching the view.",
-        ));
-    }
     let folders = check_folders(st, &vault.id, &sel, false).await?;
     let target = match &action {
         BulkAction::Move { to } => {
@@ -209,11 +209,19 @@ async fn selected_ids(
     after: &str,
     limit: i64,
 ) -> Result<Vec<String>, AppError> {
-    let mut ids: Vec<String> = if after.is_empty() {
-        sel.file_ids.clone()
-    } else {
-        vec![]
+    let except: HashSet<&str> = sel.except.iter().map(String::as_str).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut ids: Vec<String> = vec![];
+    let mut take = |id: String, ids: &mut Vec<String>| {
+        if !except.contains(id.as_str()) && seen.insert(id.clone()) {
+            ids.push(id);
+        }
     };
+    if after.is_empty() {
+        for id in &sel.file_ids {
+            take(id.clone(), &mut ids);
+        }
+    }
     if let Some(q) = &sel.all_matching {
         let mut q = q.clone();
         q.vault_id = vault_id.to_string();
@@ -226,15 +234,15 @@ async fn selected_ids(
                 break;
             };
             let len = batch.len() as i64;
-            ids.extend(batch.into_iter().filter(|id| !sel.except.contains(id)));
+            for id in batch {
+                take(id, &mut ids);
+            }
             cursor = last;
             if len < BATCH.min(limit) || ids.len() as i64 >= limit {
                 break;
             }
         }
     }
-    ids.retain(|id| !sel.except.contains(id));
-    ids.dedup();
     Ok(ids)
 }
 
@@ -331,6 +339,7 @@ async fn run_op_steps(
     let vault = crate::vaults::service::get_vault(&st.db, actor, &op.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
     let sel = &p.selection;
+    let except: HashSet<&str> = sel.except.iter().map(String::as_str).collect();
     let folders = check_folders(st, &vault.id, sel, true).await?;
     let target = match &p.action {
         BulkAction::Move { to } => {
@@ -354,10 +363,11 @@ async fn run_op_steps(
             break;
         }
         let (ids, next) = if cursor.is_empty() {
+            let mut seen = HashSet::new();
             let ids: Vec<String> = sel
                 .file_ids
                 .iter()
-                .filter(|id| !sel.except.contains(id))
+                .filter(|id| !except.contains(id.as_str()) && seen.insert(id.as_str()))
                 .cloned()
                 .collect();
             (
@@ -381,7 +391,7 @@ async fn run_op_steps(
             (
                 batch
                     .into_iter()
-                    .filter(|id| !sel.except.contains(id))
+                    .filter(|id| !except.contains(id.as_str()))
                     .collect(),
                 next,
             )
@@ -517,6 +527,7 @@ pub async fn resolve_files(
     sel: &Selection,
     limit: i64,
 ) -> Result<Vec<String>, AppError> {
+    sel.check_limits()?;
     let vault =
         crate::vaults::service::check_vault(&st.db, actor, &sel.vault_id, Role::Viewer).await?;
     let folders = check_folders(st, &vault, sel, false).await?;

@@ -393,6 +393,34 @@ pub struct Selection {
     pub except: Vec<String>,
 }
 
+/// Most file ids (picked, or unpicked from "all matching") one selection may name: what the
+/// list can show picked at once. Above it a request is refused before any work.
+pub const MAX_SELECTED_FILES: usize = 10_000;
+/// Most folder ids one selection may name (each is a subtree to walk).
+pub const MAX_SELECTED_FOLDERS: usize = 1_000;
+
+/// Refuses an id list longer than `max` (named `field` in the error).
+pub fn check_id_list(field: &str, len: usize, max: usize) -> Result<(), crate::error::AppError> {
+    if len > max {
+        return Err(crate::error::AppError::invalid(
+            field,
+            format!(
+                "At most {max} ids at once ({len} were sent): pick fewer, or select all matching the view."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Selection {
+    /// The caps on what one selection may name, checked before any query.
+    pub fn check_limits(&self) -> Result<(), crate::error::AppError> {
+        check_id_list("file_ids", self.file_ids.len(), MAX_SELECTED_FILES)?;
+        check_id_list("except", self.except.len(), MAX_SELECTED_FILES)?;
+        check_id_list("folder_ids", self.folder_ids.len(), MAX_SELECTED_FOLDERS)
+    }
+}
+
 /// What a bulk action did: finished at once, or queued as a job (large selections).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum BulkOutcome {

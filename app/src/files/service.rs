@@ -1002,13 +1002,19 @@ pub async fn list_trash(db: &Db, actor: &Actor) -> Result<Vec<TrashEntry>, AppEr
     .await?)
 }
 
+/// Most files one "restore from trash" or "delete for good" request may name (each is a few
+/// statements; the trash page shows fewer).
+pub const MAX_TRASH_IDS: usize = 1_000;
+
 /// Brings files back from the trash into the folder they were deleted from (made again when
 /// it went too); a name taken there meanwhile gets "name (n).ext". A file of a deleted vault
 /// brings its vault back.
 pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Result<i64, AppError> {
+    super::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
     let now = st.clock.now_ms();
     let mut n = 0;
-    for id in ids {
+    let mut seen = std::collections::HashSet::new();
+    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
         let f = get_file(&st.db, actor, id, Role::Member).await?;
         if f.deleted_at.is_none() {
             continue;
@@ -1082,7 +1088,9 @@ pub async fn empty_trash(
 ) -> Result<i64, AppError> {
     let mut total = 0;
     if let Some(ids) = only {
-        for id in ids {
+        super::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
+        let mut seen = std::collections::HashSet::new();
+        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
             let f = get_file(&st.db, actor, id, Role::Member).await?;
             if f.deleted_at.is_some() {
                 total += purge(st, vec![(f.id, f.s3_key, f.thumb_key)]).await?;

@@ -1052,6 +1052,7 @@ pub fn LinkList(links: Vec<super::DownloadLink>) -> impl IntoView {
     view! {
         <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>
         <p><a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a></p>
+        <p class="muted small">"The SHA-256 sums were computed by the browser that uploaded each file; the server does not read file bytes, so it has not checked them. S3 checked every part's CRC32 as it arrived."</p>
         <ul class="link-list">
             {list.into_iter().map(|l| {
                 let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };
@@ -1168,7 +1169,7 @@ fn DetailsPanel(file_id: String, query: ListQuery, version: RwSignal<u32>) -> im
                                         (s, _) => state_label(s).to_string(),
                                     }}</dd>
                                     <dt>"Cost per month"</dt><dd>{dollars(d.monthly_cost_micros)}</dd>
-                                    <dt>"SHA-256"</dt><dd class="mono">{d.sha256.clone().unwrap_or_else(|| "not recorded".into())}</dd>
+                                    <dt>"SHA-256"</dt><dd><span class="mono">{d.sha256.clone().unwrap_or_else(|| "not recorded".into())}</span>{d.sha256.is_some().then(|| view! { <br /><span class="muted small">"reported by the uploading browser, not verified by the server"</span> })}</dd>
                                     <dt>"Uploaded"</dt><dd>{format::time_ms(f.created_at)}</dd>
                                     <dt>"Modified"</dt><dd>{format::time_ms(f.updated_at)}</dd>
                                 </dl>

@@ -55,6 +55,28 @@ pub async fn notify(
     Ok(())
 }
 
+/// Queues a mail to an address (not a notification: sign-in links, which go to whoever owns
+/// the address), in the caller's transaction.
+pub async fn queue_mail(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    to: &str,
+    subject: &str,
+    body: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, to_addr, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(new_id())
+    .bind(to)
+    .bind(subject)
+    .bind(body)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Brings the mailer's next run forward to now (when SMTP is set up).
 pub async fn wake_mailer(st: &AppState) -> Result<(), AppError> {
     if st.config.smtp_url.is_none() {
@@ -180,7 +202,8 @@ pub async fn mark_read(
             .await?;
         }
         Some(ids) => {
-            for id in ids.iter().take(100) {
+            crate::files::check_id_list("ids", ids.len(), 100)?;
+            for id in &ids {
                 sqlx::query(
                     "UPDATE notifications SET read_at = $1
                      WHERE id = $2 AND user_id = $3 AND read_at IS NULL",

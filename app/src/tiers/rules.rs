@@ -66,8 +66,13 @@ pub async fn save_rules(
     if rules.len() > 20 {
         return Err(AppError::invalid("rules", "A vault has at most 20 rules."));
     }
+    let workspace_id = crate::vaults::service::get_vault(&st.db, actor, &vault)
+        .await?
+        .workspace_id;
     for r in rules {
         check(r)?;
+        // The plan's classes, as for uploads and class changes by hand.
+        crate::usage::service::check_class(st, &workspace_id, &r.to_class).await?;
     }
     let now = st.clock.now_ms();
     let mut tx = st.db.begin().await?;
@@ -194,8 +199,19 @@ pub async fn apply_rules(st: &AppState, vault_id: &str) -> Result<i64, AppError>
         return Ok(0);
     }
     let found = matches(st, vault_id, &rules).await?;
+    // A rule saved under a plan that allowed its class does nothing after a downgrade.
+    let (workspace_id,): (String,) =
+        sqlx::query_as("SELECT workspace_id FROM vaults WHERE id = $1")
+            .bind(vault_id)
+            .fetch_one(&st.db.pool)
+            .await?;
+    let plan = crate::usage::service::plan_for(st, &workspace_id).await?;
     let mut moved = 0;
     for (r, files) in rules.iter().zip(found) {
+        if !plan.allows_class(&r.to_class) {
+            tracing::info!(%vault_id, class = %r.to_class, plan = %plan.id, "archiving rule skipped: class not in the plan");
+            continue;
+        }
         let ids: Vec<String> = files.into_iter().map(|f| f.0).collect();
         for chunk in ids.chunks(500) {
             moved +=

@@ -76,23 +76,29 @@ fn abandon_after_ms(st: &AppState) -> i64 {
     st.config.upload_abandon_hours * 3_600_000
 }
 
-/// A live file in the folder with this content, if any (not `except`).
+/// A live file in the folder with this content, if any (not `except`). The SHA-256 is what
+/// the uploading browser reported (the server never reads the bytes), so a match also needs
+/// the same size, which S3 confirmed at completion: someone who records a false hash for a
+/// file of another size cannot make a real file look like a duplicate of it. Either way it is
+/// only offered to the person as a possible duplicate; nothing is skipped without asking.
 async fn find_duplicate(
     db: &Db,
     vault_id: &str,
     folder_id: Option<&str>,
     sha256: &str,
+    size: i64,
     except: &str,
 ) -> Result<Option<(String, String)>, AppError> {
     Ok(sqlx::query_as(
         "SELECT id, name FROM files
-         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND sha256 = $3 AND id <> $4
-           AND state <> 'uploading' AND deleted_at IS NULL
+         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND sha256 = $3 AND size = $4
+           AND id <> $5 AND state <> 'uploading' AND deleted_at IS NULL
          ORDER BY created_at LIMIT 1",
     )
     .bind(vault_id)
     .bind(folder_id.unwrap_or(""))
     .bind(sha256)
+    .bind(size)
     .bind(except)
     .fetch_optional(&db.pool)
     .await?)
@@ -146,7 +152,7 @@ pub async fn start_upload(
         && (folder_path.is_empty() || existing_folder.is_some())
         && req.on_duplicate.is_none()
         && let Some((id, dup)) =
-            find_duplicate(&st.db, &vault.id, existing_folder.as_deref(), sha, "").await?
+            find_duplicate(&st.db, &vault.id, existing_folder.as_deref(), sha, size, "").await?
     {
         return Err(AppError::Duplicate {
             name: dup,
@@ -168,6 +174,8 @@ pub async fn start_upload(
 
     // The plan's storage, before any S3 request.
     crate::usage::service::check_upload(st, &vault.workspace_id, size).await?;
+    crate::usage::service::check_class(st, &vault.workspace_id, &vault.default_storage_class)
+        .await?;
     crate::billing::service::check_dunning(st, &vault.workspace_id).await?;
 
     let now = st.clock.now_ms();
@@ -201,7 +209,19 @@ pub async fn start_upload(
 
     let upload_id = new_id();
     let recorded = async {
+        let plan = crate::usage::service::plan_for(st, &vault.workspace_id).await?;
         let mut tx = st.db.begin().await?;
+        // The plan's check again, now holding the workspace's reservation lock: parallel
+        // starts that passed the quick check above cannot all be recorded past the plan.
+        crate::usage::service::reserve_upload(
+            &st.db,
+            &mut tx,
+            &plan,
+            &vault.workspace_id,
+            size,
+            0,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO files (id, workspace_id, vault_id, folder_id, name, size, content_type,
                 sha256, s3_key, storage_class, state, created_by, created_at, updated_at,
@@ -587,13 +607,11 @@ pub async fn complete_upload(
     .bind(&up.id)
     .fetch_all(&st.db.pool)
     .await?;
+    // By number: 10,000 parts looked up in a list would be 10^8 comparisons per retry.
+    let sums: std::collections::HashMap<i64, Option<String>> = sums.into_iter().collect();
     let mut checksums = Vec::with_capacity(parts.len());
     for p in &parts {
-        match sums
-            .iter()
-            .find(|s| s.0 == p.number)
-            .and_then(|s| s.1.clone())
-        {
+        match sums.get(&p.number).and_then(|s| s.clone()) {
             Some(sum) => checksums.push(sum),
             None => {
                 // A cancel that got in first takes the parts' rows with it.
@@ -621,11 +639,29 @@ pub async fn complete_upload(
             &up.vault_id,
             up.folder_id.as_deref(),
             &sha256,
+            up.size,
             &up.file_id,
         )
         .await?
     {
         return Err(AppError::Duplicate { name, file_id: id });
+    }
+    // Checked again at the end: the plan may have changed since the upload started (a
+    // downgrade, a cancelled subscription). The upload stays open to complete after space
+    // is freed.
+    {
+        let plan = crate::usage::service::plan_for(st, &up.workspace_id).await?;
+        let mut tx = st.db.begin().await?;
+        crate::usage::service::reserve_upload(
+            &st.db,
+            &mut tx,
+            &plan,
+            &up.workspace_id,
+            up.size,
+            up.size,
+        )
+        .await?;
+        tx.commit().await?;
     }
     claim(st, &up.id).await?;
     let result = finish_complete(st, &up, &parts, &checksums, &sha256, on_duplicate).await;

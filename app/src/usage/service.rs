@@ -54,50 +54,129 @@ pub async fn plan_for(st: &AppState, workspace_id: &str) -> Result<Plan, AppErro
     }
 }
 
-/// Bytes the workspace keeps in its vaults (the trash does not count against the plan), and
-/// bytes of uploads under way.
-pub async fn stored_bytes(db: &Db, workspace_id: &str) -> Result<(i64, i64), AppError> {
-    let (stored,): (i64,) = sqlx::query_as(
+/// What counts against a plan's storage: bytes kept in the vaults, bytes in the trash (still
+/// in S3, and billed, until purged: otherwise upload, trash, repeat would store for free),
+/// and bytes of uploads under way (reserved when they start).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoredBytes {
+    pub kept: i64,
+    pub trash: i64,
+    pub uploading: i64,
+}
+
+impl StoredBytes {
+    pub fn total(&self) -> i64 {
+        self.kept + self.trash + self.uploading
+    }
+}
+
+pub async fn stored_bytes(db: &Db, workspace_id: &str) -> Result<StoredBytes, AppError> {
+    let mut conn = db.pool.acquire().await?;
+    stored_bytes_in(&mut conn, workspace_id).await
+}
+
+/// [`stored_bytes`] on a connection (inside a reservation's transaction).
+pub async fn stored_bytes_in(
+    conn: &mut sqlx::AnyConnection,
+    workspace_id: &str,
+) -> Result<StoredBytes, AppError> {
+    let (kept,): (i64,) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(s.bytes), 0) AS BIGINT) FROM vault_stats s
          JOIN vaults v ON v.id = s.vault_id WHERE v.workspace_id = $1",
     )
     .bind(workspace_id)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?;
+    // Two statements, each matching a partial index (uploads under way, the trash), so a
+    // workspace with millions of files is not scanned on every start.
     let (uploading,): (i64,) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files
          WHERE workspace_id = $1 AND state = 'uploading'",
     )
     .bind(workspace_id)
-    .fetch_one(&db.pool)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok((stored, uploading))
+    let (trash,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM files
+         WHERE workspace_id = $1 AND deleted_at IS NOT NULL AND state <> 'uploading'",
+    )
+    .bind(workspace_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(StoredBytes {
+        kept,
+        trash,
+        uploading,
+    })
 }
 
-/// Refuses an upload that would take a hard-quota plan past its storage.
+/// Refuses an upload that would take a hard-quota plan past its storage: a quick check before
+/// any S3 request. [`reserve_upload`] is the one that holds under concurrency.
 pub async fn check_upload(st: &AppState, workspace_id: &str, size: i64) -> Result<(), AppError> {
     let plan = plan_for(st, workspace_id).await?;
     if plan.overage_micros_gb_month > 0 {
         return Ok(());
     }
-    let (stored, uploading) = stored_bytes(&st.db, workspace_id).await?;
-    if stored + uploading + size > plan.included_bytes() {
-        return Err(AppError::PlanLimit {
-            message: format!(
-                "This upload ({}) would take you past the {} GB of the {} plan ({} used{}). Free some space, or upgrade for more.",
-                format::bytes(size),
-                plan.included_gb,
-                plan.name,
-                format::bytes(stored),
-                if uploading > 0 {
-                    format!(", {} uploading", format::bytes(uploading))
-                } else {
-                    String::new()
-                }
-            ),
-        });
+    let used = stored_bytes(&st.db, workspace_id).await?;
+    quota_answer(&plan, used, size)
+}
+
+/// Inside the transaction that records an upload (before its file row is inserted): holds
+/// the workspace's reservation lock, then checks the plan against what is stored and reserved
+/// now. On PostgreSQL the lock is the workspace row (`FOR UPDATE`, until commit); on SQLite
+/// the transaction began with `BEGIN IMMEDIATE`, so it holds the database's write lock
+/// already and reservations run one at a time. Of parallel starts that together go past the
+/// plan, only those that fit are recorded. The plan is read before the transaction (`plan`):
+/// on SQLite a query on another pooled connection would wait behind the writers queued for
+/// the lock. `already_reserved` is an upload's own size when it is checked again at complete
+/// (it is counted among the uploading already).
+pub async fn reserve_upload(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    plan: &Plan,
+    workspace_id: &str,
+    size: i64,
+    already_reserved: i64,
+) -> Result<(), AppError> {
+    if plan.overage_micros_gb_month > 0 {
+        return Ok(());
     }
-    Ok(())
+    if db.dialect == crate::core::db::Dialect::Postgres {
+        sqlx::query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
+            .bind(workspace_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    let mut used = stored_bytes_in(conn, workspace_id).await?;
+    used.uploading -= already_reserved;
+    quota_answer(plan, used, size)
+}
+
+fn quota_answer(plan: &Plan, used: StoredBytes, size: i64) -> Result<(), AppError> {
+    if used.total() + size <= plan.included_bytes() {
+        return Ok(());
+    }
+    let mut also = vec![];
+    if used.trash > 0 {
+        also.push(format!("{} in the trash", format::bytes(used.trash)));
+    }
+    if used.uploading > 0 {
+        also.push(format!("{} uploading", format::bytes(used.uploading)));
+    }
+    Err(AppError::PlanLimit {
+        message: format!(
+            "This upload ({}) would take you past the {} GB of the {} plan ({} used{}). Free some space (empty the trash), or upgrade for more.",
+            format::bytes(size),
+            plan.included_gb,
+            plan.name,
+            format::bytes(used.kept),
+            if also.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", also.join(", "))
+            }
+        ),
+    })
 }
 
 /// Refuses a restore tier the plan does not include.
@@ -606,7 +685,9 @@ pub async fn daily_csv(st: &AppState, actor: &Actor) -> Result<String, AppError>
 pub async fn quota(st: &AppState, actor: &Actor) -> Result<Quota, AppError> {
     let (ws, _) = own_workspace(&st.db, actor).await?;
     let plan = plan_for(st, &ws).await?;
-    let (stored, _) = stored_bytes(&st.db, &ws).await?;
+    // The trash counts against the plan until it is purged.
+    let used = stored_bytes(&st.db, &ws).await?;
+    let stored = used.kept + used.trash;
     let failed: Option<(Option<i64>,)> =
         sqlx::query_as("SELECT payment_failed_at FROM subscriptions WHERE workspace_id = $1")
             .bind(&ws)

@@ -41,7 +41,7 @@ pub async fn update_vault_settings(
                 ),
             };
             super::service::update_settings(
-                &st.db,
+                &st,
                 &actor(&st).await?,
                 &vault_id,
                 &default_storage_class,

@@ -240,13 +240,14 @@ pub async fn delete_vault(
 
 /// Changes a vault's upload rules and default storage class (admins and owners).
 pub async fn update_settings(
-    db: &Db,
+    st: &crate::core::AppState,
     actor: &Actor,
     vault_id: &str,
     default_storage_class: &str,
     allowed_types: &str,
     max_file_size: Option<i64>,
 ) -> Result<Vault, AppError> {
+    let db = &st.db;
     let vault = get_vault(db, actor, vault_id).await?;
     require_role(db, actor, &vault.workspace_id, Role::Admin).await?;
     if !super::STORAGE_CLASSES.contains(&default_storage_class) {
@@ -254,6 +255,11 @@ pub async fn update_settings(
             "default_storage_class",
             "Choose one of the storage classes.",
         ));
+    }
+    // Uploads land in the default class: the plan must include a new one, as for uploads.
+    // (An unchanged class left by a downgrade does not block changing the other settings.)
+    if default_storage_class != vault.default_storage_class {
+        crate::usage::service::check_class(st, &vault.workspace_id, default_storage_class).await?;
     }
     let allowed = crate::uploads::normalize_type_rule(allowed_types)
         .map_err(|m| AppError::invalid("allowed_types", m))?;

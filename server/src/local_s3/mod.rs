@@ -73,6 +73,30 @@ pub fn load_or_create_credentials(data_dir: &Path) -> std::io::Result<Credential
     Ok(creds)
 }
 
+/// Whether the endpoint's secret key may be shown: only in a development build, only to a
+/// person at a terminal (not a log file or a service manager's journal), and only while the
+/// endpoint is reachable on loopback alone (it listens there, and no public address is
+/// published for it).
+pub fn may_show_secret(
+    addr: SocketAddr,
+    public_url: Option<&str>,
+    stderr_is_terminal: bool,
+    development: bool,
+) -> bool {
+    let public_is_loopback = public_url.is_none_or(|u| {
+        u.parse::<http::Uri>().ok().and_then(|u| {
+            let host = u.host()?.trim_start_matches('[').trim_end_matches(']');
+            Some(
+                host == "localhost"
+                    || host
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback()),
+            )
+        }) == Some(true)
+    });
+    development && stderr_is_terminal && addr.ip().is_loopback() && public_is_loopback
+}
+
 /// The endpoint as an axum router: CORS in front (s3s does not answer preflights), the S3
 /// service as the fallback so SigV4 sees the exact path the client signed.
 pub fn router(root: PathBuf, creds: &Credentials) -> std::io::Result<Router> {
@@ -129,4 +153,49 @@ pub async fn spawn(
         }
     });
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_show_secret;
+
+    #[test]
+    fn the_secret_is_shown_only_on_a_terminal_in_development_and_only_for_loopback() {
+        let lo = "127.0.0.1:9000".parse().unwrap();
+        let lo6 = "[::1]:9000".parse().unwrap();
+        let any = "0.0.0.0:9000".parse().unwrap();
+        let lan = "192.168.1.20:9000".parse().unwrap();
+        assert!(may_show_secret(lo, None, true, true));
+        assert!(may_show_secret(lo6, None, true, true));
+        assert!(may_show_secret(
+            lo,
+            Some("http://localhost:9000"),
+            true,
+            true
+        ));
+        assert!(may_show_secret(
+            lo,
+            Some("http://127.0.0.1:8080"),
+            true,
+            true
+        ));
+        assert!(!may_show_secret(lo, None, false, true));
+        assert!(!may_show_secret(lo, None, true, false), "a release build");
+        assert!(!may_show_secret(any, None, true, true));
+        assert!(!may_show_secret(lan, None, true, true));
+        // Published through a proxy beyond this machine.
+        assert!(!may_show_secret(
+            lo,
+            Some("https://s3.example.com"),
+            true,
+            true
+        ));
+        assert!(!may_show_secret(
+            lo,
+            Some("http://10.0.0.5:9000"),
+            true,
+            true
+        ));
+        assert!(!may_show_secret(lo, Some("not a url"), true, true));
+    }
 }

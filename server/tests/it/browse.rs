@@ -10,13 +10,19 @@ use app::files::{BulkOutcome, ListQuery, Selection, Sort};
 use app::vaults::service as vaults;
 
 async fn account(st: &AppState, email: &str) -> (Actor, String) {
-    let (s, vault_id) = app::auth::service::sign_up(st, email, PASSWORD, "10.0.0.1", "test")
+    app::auth::service::sign_up(st, email, PASSWORD, "10.0.0.1")
+        .await
+        .unwrap();
+    let s = app::auth::service::sign_in(st, email, PASSWORD, "10.0.0.1", "test")
         .await
         .unwrap();
     let (actor, _) = app::auth::service::session_user(st, &s.token)
         .await
         .unwrap()
         .unwrap();
+    let vault_id = vaults::list_vaults(&st.db, &actor).await.unwrap()[0]
+        .id
+        .clone();
     (actor, vault_id)
 }
 

@@ -107,6 +107,7 @@ impl TestApp {
             session_ttl_hours: 24,
             login_window_secs: 900,
             login_max_failures_per_account: 5,
+            login_max_failures_per_account_all: 50,
             login_max_failures_per_ip: 30,
             signup_max_per_ip_per_hour: 1000,
             trust_proxy: false,
@@ -283,6 +284,10 @@ impl Client {
             .call("sign_up", &[("email", email), ("password", PASSWORD)])
             .await;
         assert_eq!(a.status, 200, "sign-up failed: {:?}", a.body);
+        // Sign-up answers the same whether or not the address has an account, so it signs
+        // nobody in: the new account signs in with its password.
+        let a = self.sign_in(email, PASSWORD).await;
+        assert_eq!(a.status, 200, "sign-in after sign-up failed: {:?}", a.body);
         let vaults = self.call("list_vaults", &[]).await;
         assert_eq!(vaults.status, 200);
         vaults.body[0]["id"].as_str().unwrap().to_string()
