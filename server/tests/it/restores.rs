@@ -508,6 +508,8 @@ async fn the_mailer_delivers_over_smtp() {
     .await;
     let st = &s.app.state;
     assert!(st.config.smtp_url.is_some());
+    // The sign-up's confirmation mail goes first.
+    assert_eq!(app::notify::service::send_pending(st).await.unwrap(), 1);
     let id = s
         .archived("holiday.mov", &random_bytes(3000), "GLACIER")
         .await;
