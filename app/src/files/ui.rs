@@ -10,7 +10,7 @@ use super::{
     BulkOutcome, FileEntry, FolderEntry, KINDS, ListQuery, Page, STATES, Selection, Sort,
     TRASH_DAYS, bytes_to_mb, class_label,
 };
-use crate::ErrorNote;
+use crate::components::{ErrorNote, LinkList, Modal};
 use crate::error::AppError;
 use crate::format;
 use crate::pricing::dollars;
@@ -207,31 +207,6 @@ fn SearchForm(query: ListQuery) -> impl IntoView {
                 </div>
             </details>
         </Form>
-    }
-}
-
-/// A modal `<dialog>`: opens and closes with `open`; Escape closes it.
-#[component]
-pub fn Modal(
-    open: RwSignal<bool>,
-    #[prop(into)] label: String,
-    children: ChildrenFn,
-) -> impl IntoView {
-    let node = NodeRef::<leptos::html::Dialog>::new();
-    Effect::new(move |_| {
-        let want = open.get();
-        if let Some(d) = node.get() {
-            if want && !d.open() {
-                let _ = d.show_modal();
-            } else if !want && d.open() {
-                d.close();
-            }
-        }
-    });
-    view! {
-        <dialog node_ref=node aria-label=label on:close=move |_| open.set(false) class="modal">
-            {move || open.get().then(|| children())}
-        </dialog>
     }
 }
 
@@ -711,7 +686,7 @@ pub fn Listing(
                     on_done=Callback::new(move |r| { selected.update(|s| s.clear()); all_matching.set(false); finish(r, "moved to the new class") }) />
             </Modal>
             <Modal open=restore_open label="Restore from archive">
-                <crate::tiers::ui::RestoreDialog selection=Signal::derive(selection) open=restore_open
+                <crate::components::RestoreDialog selection=Signal::derive(selection) open=restore_open
                     on_done=Callback::new(move |r: Result<(String, BulkOutcome), AppError>| { selected.update(|s| s.clear()); all_matching.set(false); finish(r.map(|(_, o)| o), "asked to come back: follow them on the Restores page") }) />
             </Modal>
             <Modal open=delete_open label="Delete">
@@ -1021,47 +996,6 @@ fn DownloadDialog(selection: Signal<Selection>) -> impl IntoView {
                 })}
             </Transition>
         </div>
-    }
-}
-
-/// Download links with a SHA-256 manifest (`SHA256SUMS.txt`, as `sha256sum -c` reads it);
-/// files that cannot be fetched now say why.
-#[component]
-pub fn LinkList(links: Vec<super::DownloadLink>) -> impl IntoView {
-    let list = links;
-    let manifest: String = list
-        .iter()
-        .map(|l| {
-            let path = if l.path.is_empty() {
-                l.name.clone()
-            } else {
-                format!("{}/{}", l.path, l.name)
-            };
-            format!(
-                "{}  {}\n",
-                l.sha256.clone().unwrap_or_else(|| "-".repeat(64)),
-                path
-            )
-        })
-        .collect();
-    let href = format!(
-        "data:text/plain;charset=utf-8,{}",
-        urlencoding::encode(&manifest)
-    );
-    let ready = list.iter().filter(|l| l.url.is_some()).count();
-    view! {
-        <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>
-        <p><a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a></p>
-        <p class="muted small">"The SHA-256 sums were computed by the browser that uploaded each file; the server does not read file bytes, so it has not checked them. S3 checked every part's CRC32 as it arrived."</p>
-        <ul class="link-list">
-            {list.into_iter().map(|l| {
-                let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };
-                match l.url {
-                    Some(u) => view! { <li><a href=u rel="external" download=l.name.clone()>{path}</a>" · "{format::bytes(l.size)}</li> }.into_any(),
-                    None => view! { <li>{path}" — "<span class="muted">{l.reason.unwrap_or_default()}</span></li> }.into_any(),
-                }
-            }).collect_view()}
-        </ul>
     }
 }
 

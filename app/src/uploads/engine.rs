@@ -11,7 +11,7 @@ use super::api::{
     start_upload,
 };
 use super::hashing::FileHash;
-use super::ui::{DEFAULT_PARALLEL, Item, Phase, Queue};
+use super::queue::{DEFAULT_PARALLEL, Item, Phase, Queue};
 use super::{
     CompletedPart, Meter, NewUpload, OnDuplicate, PartRequest, PartUrl, UploadTicket, part_count,
     part_size_for,
