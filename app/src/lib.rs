@@ -4,12 +4,16 @@
 
 pub mod auth;
 pub mod billing;
+pub mod checksums;
+pub mod components;
 #[cfg(feature = "ssr")]
 pub mod core;
 pub mod downloads;
 pub mod error;
 pub mod files;
 pub mod format;
+#[cfg(feature = "ssr")]
+pub mod jobs;
 pub mod notify;
 pub mod pricing;
 pub mod tiers;
@@ -166,27 +170,5 @@ fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. " <A href="/vaults">"Go to your vaults"</A> "."</p>
         </section>
-    }
-}
-
-/// An error as a short alert. When what is missing is a session (it expired, or the visitor
-/// signed out in another tab), the browser goes to sign-in, which brings it back here after.
-#[component]
-pub fn ErrorNote(error: error::AppError) -> impl IntoView {
-    let sign_in = matches!(error, error::AppError::Unauthenticated { .. });
-    let plan = matches!(error, error::AppError::PlanLimit { .. });
-    let location = use_location();
-    let href = format!("/sign-in?next={}", location.pathname.get_untracked());
-    if sign_in {
-        let navigate = leptos_router::hooks::use_navigate();
-        let to = href.clone();
-        Effect::new(move |_| navigate(&to, Default::default()));
-    }
-    view! {
-        <div class="alert error" role="alert">
-            <p>{error.to_string()}</p>
-            {sign_in.then(|| view! { <p><A href=href>"Sign in"</A></p> })}
-            {plan.then(|| view! { <p><A href="/billing">"See the plans"</A></p> })}
-        </div>
     }
 }

@@ -131,10 +131,10 @@ pub async fn launch(
 }
 
 /// This process's job worker: puts the periodic jobs in place, then claims and runs due jobs
-/// every second until shutdown (see `app::core::jobs`).
+/// every second until shutdown (see `app::jobs`).
 async fn job_worker(state: AppState, shutdown: CancellationToken) {
     let worker = format!("worker-{}", uuid::Uuid::now_v7());
-    if let Err(e) = app::core::jobs::schedule_periodic(&state).await {
+    if let Err(e) = app::jobs::schedule_periodic(&state).await {
         tracing::warn!(error = %e, "could not schedule periodic jobs");
     }
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -144,7 +144,7 @@ async fn job_worker(state: AppState, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Err(e) = app::core::jobs::run_due(&state, &worker).await {
+        if let Err(e) = app::jobs::run_due(&state, &worker).await {
             tracing::warn!(error = %e, "job worker");
         }
     }

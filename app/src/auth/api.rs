@@ -119,7 +119,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<User>, AppError> {
     let st = state()?;
     finish(
-        crate::core::request::current_user(&st)
+        crate::auth::session::current_user(&st)
             .await
             .map(|o| o.map(|(_, u)| u)),
     )

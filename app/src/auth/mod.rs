@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session;
 pub mod ui;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

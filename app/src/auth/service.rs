@@ -781,6 +781,22 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
     ok.then(|| n.to_string())
 }
 
+/// The job that purges expired sessions, old sign-in attempts and links (hourly).
+pub const PURGE_EXPIRED_SESSIONS: &str = "purge_expired_sessions";
+
+/// Runs [`PURGE_EXPIRED_SESSIONS`].
+pub async fn purge_expired_job(
+    st: &AppState,
+    _job: &crate::core::jobs::Job,
+) -> Result<crate::core::jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    let n = purge_expired(st).await?;
+    if n > 0 {
+        tracing::info!(rows = n, "purged expired sessions and sign-in attempts");
+    }
+    Ok(crate::core::jobs::Next::At(now + 3_600_000))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,10 @@ use leptos::prelude::*;
 
 #[server(prefix = "/api", endpoint = "billing_info")]
 pub async fn get_billing_info() -> Result<BillingInfo, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::info(&st, &actor(&st).await?).await }.await)
 }
@@ -14,7 +17,10 @@ pub async fn get_billing_info() -> Result<BillingInfo, AppError> {
 /// to the billing page after a change of plan with proration.
 #[server(prefix = "/api", endpoint = "choose_plan")]
 pub async fn choose_plan(plan: String) -> Result<String, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::choose_plan(&st, &actor(&st).await?, &plan).await }.await)
 }
@@ -22,7 +28,10 @@ pub async fn choose_plan(plan: String) -> Result<String, AppError> {
 /// The Stripe Billing Portal (cards, invoices, cancellation).
 #[server(prefix = "/api", endpoint = "billing_portal")]
 pub async fn billing_portal() -> Result<String, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::portal(&st, &actor(&st).await?).await }.await)
 }

@@ -660,3 +660,19 @@ pub async fn report_usage(st: &AppState) -> Result<i64, AppError> {
     }
     Ok(sent)
 }
+
+/// The job that reports overage to Stripe's meter (hourly; nothing without billing).
+pub const REPORT_USAGE: &str = "report_usage";
+
+/// Runs [`REPORT_USAGE`].
+pub async fn report_usage_job(
+    st: &AppState,
+    _job: &crate::core::jobs::Job,
+) -> Result<crate::core::jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    let n = report_usage(st).await?;
+    if n > 0 {
+        tracing::info!(reports = n, "overage reported to Stripe");
+    }
+    Ok(crate::core::jobs::Next::At(now + 3_600_000))
+}

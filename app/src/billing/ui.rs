@@ -1,7 +1,7 @@
 //! The billing page: plan and status, trial days left, the next invoice as it stands, invoices,
 //! and the way to Checkout (choose a plan) and the Billing Portal (card, invoices, cancel).
 use super::api::{billing_portal, choose_plan, get_billing_info};
-use crate::ErrorNote;
+use crate::components::ErrorNote;
 use crate::error::AppError;
 use crate::format;
 use crate::pricing::dollars;

@@ -5,32 +5,20 @@
 //! idempotent. A failed run is retried with exponential backoff up to `max_attempts`, then
 //! kept as `failed` with its last error. Periodic jobs have a `dedupe_key` and reschedule
 //! themselves in place.
+//!
+//! This module knows no kind of job: each feature supplies the handlers of its own kinds
+//! ([`Handler`]), and the app lists them once, above the features (`crate::jobs`), so adding a
+//! job never edits the runner.
 use super::db::Dialect;
 use super::{AppState, Db, new_id};
 use crate::error::AppError;
+use std::future::Future;
+use std::pin::Pin;
 
 /// How long a claimed job is its worker's before another may take it over.
 pub const LEASE_MS: i64 = 5 * 60_000;
 /// Longest wait between retries.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
-
-/// Kinds of jobs (what `run` dispatches on).
-pub const ABORT_ABANDONED_UPLOADS: &str = "abort_abandoned_uploads";
-pub const PURGE_EXPIRED_SESSIONS: &str = "purge_expired_sessions";
-pub const PURGE_TRASH: &str = "purge_trash";
-pub const BULK_ACTION: &str = "bulk_action";
-/// Every vault's archiving rules, daily.
-pub const APPLY_ALL_RULES: &str = "apply_archive_rules";
-/// One vault's rules, on demand (payload: the vault id).
-pub const APPLY_RULES: &str = "apply_vault_rules";
-/// The restore worker: send, poll, expire (`tiers::restores::poll`).
-pub const POLL_RESTORES: &str = "poll_restores";
-/// The mailer: sends the outbox over SMTP.
-pub const SEND_MAIL: &str = "send_mail";
-/// The daily usage roll-up (hourly: it rolls up each whole day once).
-pub const ROLLUP_USAGE: &str = "rollup_usage";
-/// Overage reported to Stripe's meter (hourly; nothing without billing).
-pub const REPORT_USAGE: &str = "report_usage";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Job {
@@ -39,6 +27,18 @@ pub struct Job {
     pub payload: String,
     pub attempts: i64,
     pub max_attempts: i64,
+}
+
+/// A handler's run: owns its state and job, so handlers are plain `fn`s.
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<Next, AppError>> + Send>>;
+
+/// A kind of job and the handler that runs it, supplied by the feature that owns the work.
+#[derive(Clone, Copy)]
+pub struct Handler {
+    pub kind: &'static str,
+    /// Runs for ever, one of it (its kind is its dedupe key): retried, never kept as failed.
+    pub periodic: bool,
+    pub run: fn(AppState, Job) -> JobFuture,
 }
 
 /// What a handler asks for after a successful run.
@@ -118,12 +118,14 @@ pub fn backoff_ms(attempts: i64) -> i64 {
     (1000i64 << attempts.clamp(0, 22)).min(MAX_BACKOFF_MS)
 }
 
-/// Records how a run ended (only while the job is still this worker's).
+/// Records how a run ended (only while the job is still this worker's). A periodic job's
+/// failures are retried at the backoff however many there were.
 pub async fn finish(
     db: &Db,
     job: &Job,
     worker: &str,
     outcome: Result<Next, String>,
+    periodic: bool,
     now: i64,
 ) -> Result<(), AppError> {
     let q = match outcome {
@@ -140,17 +142,15 @@ pub async fn finish(
         .bind(at)
         .bind(now),
         // Periodic jobs keep going (retried at the longest backoff); others end as failed.
-        Err(e) if job.attempts >= job.max_attempts && !PERIODIC.contains(&job.kind.as_str()) => {
-            sqlx::query(
-                "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL,
+        Err(e) if job.attempts >= job.max_attempts && !periodic => sqlx::query(
+            "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL,
                 last_error = $3, updated_at = $4
              WHERE id = $1 AND locked_by = $2",
-            )
-            .bind(&job.id)
-            .bind(worker)
-            .bind(e)
-            .bind(now)
-        }
+        )
+        .bind(&job.id)
+        .bind(worker)
+        .bind(e)
+        .bind(now),
         Err(e) => sqlx::query(
             "UPDATE jobs SET state = 'queued', run_at = $3, locked_until = NULL, locked_by = NULL,
                 last_error = $4, updated_at = $5
@@ -166,23 +166,11 @@ pub async fn finish(
     Ok(())
 }
 
-/// The jobs that run for ever, each once (its kind is its dedupe key).
-const PERIODIC: [&str; 8] = [
-    ABORT_ABANDONED_UPLOADS,
-    PURGE_EXPIRED_SESSIONS,
-    PURGE_TRASH,
-    APPLY_ALL_RULES,
-    POLL_RESTORES,
-    SEND_MAIL,
-    ROLLUP_USAGE,
-    REPORT_USAGE,
-];
-
 /// Puts the periodic jobs in the table (once; they then keep themselves going), and brings
 /// back any that an older version left as failed.
-pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
+pub async fn schedule_periodic(st: &AppState, handlers: &[Handler]) -> Result<(), AppError> {
     let now = st.clock.now_ms();
-    for kind in PERIODIC {
+    for kind in handlers.iter().filter(|h| h.periodic).map(|h| h.kind) {
         sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $1
              WHERE dedupe_key = $2 AND state = 'failed'",
@@ -197,87 +185,31 @@ pub async fn schedule_periodic(st: &AppState) -> Result<(), AppError> {
 }
 
 /// Runs one job's handler.
-pub async fn run(st: &AppState, job: &Job) -> Result<Next, AppError> {
-    let now = st.clock.now_ms();
-    match job.kind.as_str() {
-        ABORT_ABANDONED_UPLOADS => {
-            // Batches of 200 until none is left; the job runs hourly.
-            loop {
-                let n = crate::uploads::service::abort_expired_uploads(st).await?;
-                if n > 0 {
-                    tracing::info!(uploads = n, "aborted abandoned uploads");
-                }
-                if n < 200 {
-                    break;
-                }
-            }
-            Ok(Next::At(now + 3_600_000))
-        }
-        PURGE_EXPIRED_SESSIONS => {
-            let n = crate::auth::service::purge_expired(st).await?;
-            if n > 0 {
-                tracing::info!(rows = n, "purged expired sessions and sign-in attempts");
-            }
-            Ok(Next::At(now + 3_600_000))
-        }
-        PURGE_TRASH => {
-            let n = crate::files::service::purge_expired_trash(st).await?;
-            if n > 0 {
-                tracing::info!(files = n, "deleted files kept in the trash past their days");
-            }
-            Ok(Next::At(now + 3_600_000))
-        }
-        BULK_ACTION => crate::files::bulk::run_op(st, &job.payload).await,
-        APPLY_ALL_RULES => {
-            crate::tiers::rules::apply_all(st).await?;
-            Ok(Next::At(now + 86_400_000))
-        }
-        APPLY_RULES => {
-            crate::tiers::rules::apply_rules(st, &job.payload).await?;
-            Ok(Next::Done)
-        }
-        POLL_RESTORES => {
-            let stats = crate::tiers::restores::poll(st).await?;
-            Ok(Next::At(if stats.more {
-                now
-            } else {
-                now + st.config.restore_poll_min_secs * 1000
-            }))
-        }
-        SEND_MAIL => {
-            crate::notify::service::send_pending(st).await?;
-            Ok(Next::At(now + 30_000))
-        }
-        ROLLUP_USAGE => {
-            let days = crate::usage::service::rollup_pending(st).await?;
-            if days > 0 {
-                tracing::info!(days, "usage rolled up");
-            }
-            Ok(Next::At(now + 3_600_000))
-        }
-        REPORT_USAGE => {
-            let n = crate::billing::service::report_usage(st).await?;
-            if n > 0 {
-                tracing::info!(reports = n, "overage reported to Stripe");
-            }
-            Ok(Next::At(now + 3_600_000))
-        }
-        other => Err(AppError::internal(format!("unknown job kind {other}"))),
+pub async fn run(st: &AppState, handlers: &[Handler], job: &Job) -> Result<Next, AppError> {
+    match handlers.iter().find(|h| h.kind == job.kind) {
+        Some(h) => (h.run)(st.clone(), job.clone()).await,
+        None => Err(AppError::internal(format!("unknown job kind {}", job.kind))),
     }
 }
 
+/// Whether jobs of this kind are periodic.
+pub fn is_periodic(handlers: &[Handler], kind: &str) -> bool {
+    handlers.iter().any(|h| h.kind == kind && h.periodic)
+}
+
 /// Claims and runs due jobs until none is due; returns how many ran.
-pub async fn run_due(st: &AppState, worker: &str) -> Result<usize, AppError> {
+pub async fn run_due(st: &AppState, handlers: &[Handler], worker: &str) -> Result<usize, AppError> {
     let mut ran = 0;
     while let Some(job) = claim(&st.db, worker, st.clock.now_ms()).await? {
-        let outcome = run(st, &job).await.map_err(|e| match e {
+        let outcome = run(st, handlers, &job).await.map_err(|e| match e {
             AppError::Internal { request_id } => format!("internal error (request {request_id})"),
             e => e.to_string(),
         });
         if let Err(e) = &outcome {
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
         }
-        finish(&st.db, &job, worker, outcome, st.clock.now_ms()).await?;
+        let periodic = is_periodic(handlers, &job.kind);
+        finish(&st.db, &job, worker, outcome, periodic, st.clock.now_ms()).await?;
         ran += 1;
     }
     Ok(ran)

@@ -1,12 +1,11 @@
-//! What server functions read from the request they serve: the app state, the signed-in
-//! actor, the client's address. Server functions stay thin: these, one service call, `finish`.
+//! What server functions read from the request they serve: the app state, the request's
+//! parts, the client's address (the signed-in actor is `auth::session`'s). Server functions stay thin: these, one service call, `finish`.
 use axum::extract::ConnectInfo;
 use http::request::Parts;
 use leptos::prelude::use_context;
 use std::net::SocketAddr;
 
-use super::{Actor, AppState};
-use crate::auth::{User, service as auth};
+use super::AppState;
 use crate::error::AppError;
 
 tokio::task_local! {
@@ -40,22 +39,6 @@ pub fn state() -> Result<AppState, AppError> {
 /// The request's method, URI, headers and extensions.
 pub fn parts() -> Option<Parts> {
     use_context::<Parts>().or_else(|| SCOPE.try_with(|s| s.parts.clone()).ok())
-}
-
-/// The signed-in user of this request, if any.
-pub async fn current_user(st: &AppState) -> Result<Option<(Actor, User)>, AppError> {
-    let Some(parts) = parts() else {
-        return Ok(None);
-    };
-    auth::actor_from_headers(st, &parts.headers).await
-}
-
-/// The signed-in actor, or Unauthenticated.
-pub async fn actor(st: &AppState) -> Result<Actor, AppError> {
-    current_user(st)
-        .await?
-        .map(|(a, _)| a)
-        .ok_or_else(AppError::unauthenticated)
 }
 
 /// The client's address: the peer of the connection, or — behind a reverse proxy, when

@@ -19,6 +19,9 @@ pub fn current() -> String {
 }
 
 fn from_context() -> Option<String> {
-    let parts = super::request::parts()?;
+    // Read straight from Leptos's context (not `request::parts`, whose task-local fallback is
+    // set inside the same task as `REQUEST_ID`): errors, made everywhere, read this, so it
+    // depends on nothing of the app's.
+    let parts = leptos::prelude::use_context::<http::request::Parts>()?;
     parts.extensions.get::<RequestId>().map(|r| r.0.clone())
 }

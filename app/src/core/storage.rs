@@ -12,8 +12,8 @@ use aws_sdk_s3::types::{
 use std::time::{Duration, SystemTime};
 
 use super::config::S3Settings;
+use crate::checksums::PartChecksum;
 use crate::error::AppError;
-use crate::uploads::PartChecksum;
 
 #[derive(Clone)]
 pub struct Storage {
@@ -585,7 +585,7 @@ impl Storage {
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .response_content_disposition(crate::downloads::service::content_disposition(filename))
+            .response_content_disposition(content_disposition(filename))
             .presigned(Self::presigning(ttl_secs)?)
             .await
             .map_err(|e| s3_error("presign GetObject", e))?;
@@ -675,6 +675,29 @@ impl Storage {
     pub fn client(&self) -> &Client {
         &self.client
     }
+}
+
+/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]

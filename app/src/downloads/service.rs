@@ -3,6 +3,9 @@ use crate::error::AppError;
 use crate::files::service::get_file;
 use crate::workspaces::Role;
 
+/// How a download names its file (made by the storage layer, which signs it into the URL).
+pub use crate::core::storage::content_disposition;
+
 /// A presigned GET URL for the file, valid for the configured TTL (at most 15 minutes).
 pub async fn download_url(st: &AppState, actor: &Actor, file_id: &str) -> Result<String, AppError> {
     let file = get_file(&st.db, actor, file_id, Role::Viewer).await?;
@@ -25,29 +28,6 @@ pub fn downloadable(state: &str, name: &str, class: &str) -> Result<(), AppError
             "This file cannot be downloaded in its current state.",
         )),
     }
-}
-
-/// `attachment` with an ASCII fallback name and the exact UTF-8 name (RFC 6266 / 5987).
-pub fn content_disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! [`INLINE_LIMIT`] files are handled in the request; more run as a `bulk_action` job that
 //! walks the files in id order and records its place, so a crash or a second run resumes
 //! where it was and never applies a step twice.
+use super::selection::{check_folders, resolve_files, selected_ids};
 use super::service::{self as files, count_matching, matching_ids, view_scope};
 use super::{BulkOp, BulkOutcome, DownloadLink, Selection};
 use crate::core::db::Sql;
@@ -11,6 +12,14 @@ use crate::error::AppError;
 use crate::workspaces::{Role, service::require_role};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+
+/// The job that runs a large bulk action in steps (payload: the bulk op's id).
+pub const BULK_ACTION: &str = "bulk_action";
+
+/// Runs [`BULK_ACTION`].
+pub async fn bulk_action_job(st: &AppState, job: &jobs::Job) -> Result<jobs::Next, AppError> {
+    run_op(st, &job.payload).await
+}
 
 /// Larger selections become a job with progress.
 pub const INLINE_LIMIT: i64 = 10_000;
@@ -45,36 +54,6 @@ impl BulkAction {
 struct OpParams {
     action: BulkAction,
     selection: Selection,
-}
-
-/// Checks the selection's folders belong to the vault and the actor may change them.
-/// A folder gone meanwhile is an error unless `tolerant` (a resumed job may have moved or
-/// deleted it already).
-async fn check_folders(
-    st: &AppState,
-    vault_id: &str,
-    sel: &Selection,
-    tolerant: bool,
-) -> Result<Vec<(String, String, String)>, AppError> {
-    let mut out = vec![];
-    let mut seen = HashSet::new();
-    for id in &sel.folder_ids {
-        if !seen.insert(id.as_str()) {
-            continue;
-        }
-        let row: Option<(String, String, String)> =
-            sqlx::query_as("SELECT id, name, path FROM folders WHERE id = $1 AND vault_id = $2")
-                .bind(id)
-                .bind(vault_id)
-                .fetch_optional(&st.db.pool)
-                .await?;
-        match row {
-            Some(r) => out.push(r),
-            None if tolerant => {}
-            None => return Err(AppError::NotFound),
-        }
-    }
-    Ok(out)
 }
 
 /// Applies `action` to the selection: at once when it is small, as a job otherwise.
@@ -158,7 +137,7 @@ pub async fn apply(
         .await?;
         jobs::enqueue(
             &st.db,
-            jobs::BULK_ACTION,
+            BULK_ACTION,
             Some(&format!("bulk:{op_id}")),
             &op_id,
             now,
@@ -197,53 +176,6 @@ pub async fn apply(
         files: done_files,
         folders: done_folders,
     })
-}
-
-/// The selection's file ids (explicit ones first, then the view's, minus exceptions) after
-/// `after` in the view's id order, at most `limit`.
-async fn selected_ids(
-    st: &AppState,
-    actor: &Actor,
-    vault_id: &str,
-    sel: &Selection,
-    after: &str,
-    limit: i64,
-) -> Result<Vec<String>, AppError> {
-    let except: HashSet<&str> = sel.except.iter().map(String::as_str).collect();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut ids: Vec<String> = vec![];
-    let mut take = |id: String, ids: &mut Vec<String>| {
-        if !except.contains(id.as_str()) && seen.insert(id.clone()) {
-            ids.push(id);
-        }
-    };
-    if after.is_empty() {
-        for id in &sel.file_ids {
-            take(id.clone(), &mut ids);
-        }
-    }
-    if let Some(q) = &sel.all_matching {
-        let mut q = q.clone();
-        q.vault_id = vault_id.to_string();
-        let (_, scope) = view_scope(&st.db, actor, &q).await?;
-        let mut cursor = after.to_string();
-        loop {
-            let batch =
-                matching_ids(&st.db, vault_id, &scope, &q, &cursor, BATCH.min(limit)).await?;
-            let Some(last) = batch.last().cloned() else {
-                break;
-            };
-            let len = batch.len() as i64;
-            for id in batch {
-                take(id, &mut ids);
-            }
-            cursor = last;
-            if len < BATCH.min(limit) || ids.len() as i64 >= limit {
-                break;
-            }
-        }
-    }
-    Ok(ids)
 }
 
 async fn step(
@@ -517,26 +449,4 @@ pub async fn download_links(
         }
     }
     Ok(out)
-}
-
-/// Every file id a selection names (explicit, the view's, and folders' subtrees), at most
-/// `limit`: for previews that must see the whole selection.
-pub async fn resolve_files(
-    st: &AppState,
-    actor: &Actor,
-    sel: &Selection,
-    limit: i64,
-) -> Result<Vec<String>, AppError> {
-    sel.check_limits()?;
-    let vault =
-        crate::vaults::service::check_vault(&st.db, actor, &sel.vault_id, Role::Viewer).await?;
-    let folders = check_folders(st, &vault, sel, false).await?;
-    let mut ids = selected_ids(st, actor, &vault, sel, "", limit).await?;
-    for (_, _, path) in &folders {
-        ids.extend(files::subtree_ids(&st.db, &vault, path).await?);
-    }
-    ids.sort();
-    ids.dedup();
-    ids.truncate(limit as usize);
-    Ok(ids)
 }

@@ -6,6 +6,8 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod bulk;
 #[cfg(feature = "ssr")]
+pub mod selection;
+#[cfg(feature = "ssr")]
 pub mod service;
 pub mod ui;
 

@@ -6,7 +6,10 @@ use leptos::server_fn::codec::Json;
 
 #[server(prefix = "/api", endpoint = "notifications")]
 pub async fn notifications() -> Result<Vec<Notification>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::list(&st, &actor(&st).await?).await }.await)
 }
@@ -14,7 +17,10 @@ pub async fn notifications() -> Result<Vec<Notification>, AppError> {
 /// Unread notifications; 0 when nobody is signed in (the header asks on every page).
 #[server(prefix = "/api", endpoint = "unread_notifications")]
 pub async fn unread_notifications() -> Result<i64, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async {
@@ -30,7 +36,10 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 
 #[server(prefix = "/api", endpoint = "mark_notifications_read", input = Json)]
 pub async fn mark_notifications_read(ids: Option<Vec<String>>) -> Result<(), AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::mark_read(&st, &actor(&st).await?, ids).await }.await)
 }
@@ -38,7 +47,10 @@ pub async fn mark_notifications_read(ids: Option<Vec<String>>) -> Result<(), App
 /// Mail sent to the signed-in person while no SMTP server is set (development).
 #[server(prefix = "/api", endpoint = "outbox")]
 pub async fn outbox() -> Result<Vec<Mail>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::outbox(&st, &actor(&st).await?).await }.await)
 }

@@ -82,7 +82,7 @@ pub async fn wake_mailer(st: &AppState) -> Result<(), AppError> {
     if st.config.smtp_url.is_none() {
         return Ok(());
     }
-    jobs::wake(&st.db, jobs::SEND_MAIL, st.clock.now_ms()).await
+    jobs::wake(&st.db, SEND_MAIL, st.clock.now_ms()).await
 }
 
 /// The mailer: sends due mail over SMTP (up to 100 a run). Returns how many went. Without
@@ -233,4 +233,14 @@ pub async fn outbox(st: &AppState, actor: &Actor) -> Result<Vec<Mail>, AppError>
     .bind(actor.user_id())
     .fetch_all(&st.db.pool)
     .await?)
+}
+
+/// The mailer's job: sends the outbox over SMTP (every 30 s, and when woken).
+pub const SEND_MAIL: &str = "send_mail";
+
+/// Runs [`SEND_MAIL`].
+pub async fn send_mail_job(st: &AppState, _job: &jobs::Job) -> Result<jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    send_pending(st).await?;
+    Ok(jobs::Next::At(now + 30_000))
 }

@@ -1,7 +1,7 @@
 //! The header's notifications link (with the unread count, refreshed every few seconds), the
 //! notifications page and the development outbox page.
 use super::api::{mark_notifications_read, notifications, outbox, unread_notifications};
-use crate::ErrorNote;
+use crate::components::ErrorNote;
 use crate::format;
 use leptos::prelude::*;
 use leptos_meta::Title;

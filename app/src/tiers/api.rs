@@ -8,10 +8,14 @@ use leptos::server_fn::codec::Json;
 /// Each restore tier for the selection: cost, usual and latest ready time, or why not.
 #[server(prefix = "/api", endpoint = "preview_restore", input = Json)]
 pub async fn preview_restore(selection: Selection, days: i64) -> Result<RestorePreview, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
-        async { super::restores::preview(&st, &actor(&st).await?, &selection, days).await }.await,
+        async { super::restore_request::preview(&st, &actor(&st).await?, &selection, days).await }
+            .await,
     )
 }
 
@@ -22,24 +26,35 @@ pub async fn request_restore(
     tier: String,
     days: i64,
 ) -> Result<(String, BulkOutcome), AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
-        async { super::restores::request(&st, &actor(&st).await?, selection, &tier, days).await }
-            .await,
+        async {
+            super::restore_request::request(&st, &actor(&st).await?, selection, &tier, days).await
+        }
+        .await,
     )
 }
 
 #[server(prefix = "/api", endpoint = "restore_requests")]
 pub async fn restore_requests() -> Result<Vec<RestoreRequest>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::restores::list_requests(&st, &actor(&st).await?).await }.await)
 }
 
 #[server(prefix = "/api", endpoint = "restore_request_files")]
 pub async fn restore_request_files(request_id: String) -> Result<Vec<RestoreFile>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async { super::restores::request_files(&st, &actor(&st).await?, &request_id).await }.await,
@@ -49,7 +64,10 @@ pub async fn restore_request_files(request_id: String) -> Result<Vec<RestoreFile
 /// Links for every restored file of a request, with SHA-256 sums for a manifest.
 #[server(prefix = "/api", endpoint = "restore_download_links")]
 pub async fn restore_download_links(request_id: String) -> Result<Vec<DownloadLink>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async {

@@ -2,6 +2,8 @@
 //! with their cost and wait, and downloads of restored copies.
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod restore_request;
+#[cfg(feature = "ssr")]
 pub mod restores;
 #[cfg(feature = "ssr")]
 pub mod rules;

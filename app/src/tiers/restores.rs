@@ -13,12 +13,11 @@
 //! In production S3 Event Notifications (`s3:ObjectRestore:Completed` through SQS) can tell
 //! the app at once; polling stays as the fallback and is what any S3 offers (README).
 use super::service::is_archive;
-use super::{RESTORE_TIERS, RestoreFile, RestorePreview, RestoreRequest, TierOption};
+use super::{RestoreFile, RestoreRequest};
 use crate::core::db::Sql;
 use crate::core::storage::{RestoreSent, RestoreStatus};
 use crate::core::{Actor, AppState, Db, jobs, new_id};
 use crate::error::AppError;
-use crate::files::{BulkOutcome, Selection};
 use crate::workspaces::{Role, service::require_role};
 use futures_util::StreamExt;
 
@@ -35,232 +34,6 @@ const MAX_SEND_TRIES: i64 = 8;
 const GIVE_UP_MS: i64 = 7 * 86_400_000;
 /// `next_check_at` of a ready copy that never expires (the object is no longer archived).
 const NEVER: i64 = 253_402_300_799_000;
-
-/// What the restore dialog offers for the selection, kept `days` days.
-pub async fn preview(
-    st: &AppState,
-    actor: &Actor,
-    sel: &Selection,
-    days: i64,
-) -> Result<RestorePreview, AppError> {
-    check_days(days)?;
-    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
-    let plan = crate::usage::service::plan_for(st, &vault.workspace_id).await?;
-    let ids = crate::files::bulk::resolve_files(st, actor, sel, 100_000).await?;
-    let rows = crate::files::service::pricing_rows(&st.db, &sel.vault_id, &ids).await?;
-    let prices = crate::pricing::service::load(&st.db).await?;
-    let retrieval = crate::pricing::service::load_retrieval(&st.db).await?;
-    let now = st.clock.now_ms();
-    let archived: Vec<(&str, i64)> = rows
-        .iter()
-        .filter(|(c, _, _, s)| is_archive(c) && s == "archived")
-        .map(|(c, size, _, _)| (c.as_str(), *size))
-        .collect();
-    let mut classes: Vec<&str> = archived.iter().map(|(c, _)| *c).collect();
-    classes.sort();
-    classes.dedup();
-    let options = RESTORE_TIERS
-        .iter()
-        .map(|&tier| {
-            let mut o = TierOption {
-                tier: tier.to_string(),
-                unavailable: String::new(),
-                cost_micros: 0,
-                retrieval_micros: 0,
-                request_micros: 0,
-                copy_micros: 0,
-                typical_ready_at: now,
-                ready_by: now,
-            };
-            if archived.is_empty() {
-                o.unavailable = "Nothing in this selection needs restoring.".into();
-            } else if !plan.allows_tier(tier) {
-                o.unavailable = format!("Not part of the {} plan.", plan.name);
-            }
-            for class in &classes {
-                let sizes: Vec<i64> = archived
-                    .iter()
-                    .filter(|(c, _)| c == class)
-                    .map(|(_, s)| *s)
-                    .collect();
-                match retrieval.estimate(&prices, class, tier, &sizes, days) {
-                    Some(e) => {
-                        o.retrieval_micros += e.retrieval_micros;
-                        o.request_micros += e.request_micros;
-                        o.copy_micros += e.copy_micros;
-                        o.cost_micros += e.total_micros;
-                        o.typical_ready_at =
-                            o.typical_ready_at.max(now + e.typical_minutes * 60_000);
-                        o.ready_by = o.ready_by.max(now + e.max_minutes * 60_000);
-                    }
-                    None => {
-                        o.unavailable = format!(
-                            "{} does not offer {tier} restores.",
-                            crate::files::class_label(class)
-                        )
-                    }
-                }
-            }
-            o
-        })
-        .collect();
-    Ok(RestorePreview {
-        files: rows.len() as i64,
-        to_restore: archived.len() as i64,
-        bytes: archived.iter().map(|(_, s)| s).sum(),
-        restored: rows
-            .iter()
-            .filter(|(c, _, _, s)| is_archive(c) && s == "restored")
-            .count() as i64,
-        in_progress: rows.iter().filter(|r| r.3 == "restoring").count() as i64,
-        not_archived: rows.iter().filter(|(c, _, _, _)| !is_archive(c)).count() as i64,
-        days,
-        options,
-    })
-}
-
-fn check_days(days: i64) -> Result<(), AppError> {
-    if !(1..=super::MAX_RESTORE_DAYS).contains(&days) {
-        return Err(AppError::invalid(
-            "days",
-            format!(
-                "Keep restored copies between 1 and {} days.",
-                super::MAX_RESTORE_DAYS
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Asks for a restore of the selection: checks the tier suits every archived file, records
-/// the request with its estimate, and adds the files (a job for large selections). Files
-/// already restored get their copy kept for the new days; files with a restore in flight
-/// stay with it.
-pub async fn request(
-    st: &AppState,
-    actor: &Actor,
-    sel: Selection,
-    tier: &str,
-    days: i64,
-) -> Result<(String, BulkOutcome), AppError> {
-    if !RESTORE_TIERS.contains(&tier) {
-        return Err(AppError::invalid(
-            "tier",
-            "Choose Expedited, Standard or Bulk.",
-        ));
-    }
-    check_days(days)?;
-    let vault = crate::vaults::service::get_vault(&st.db, actor, &sel.vault_id).await?;
-    require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
-    crate::usage::service::check_tier(st, &vault.workspace_id, tier).await?;
-    let p = preview(st, actor, &sel, days).await?;
-    if p.to_restore + p.restored == 0 {
-        return Err(AppError::invalid(
-            "selection",
-            if p.in_progress > 0 {
-                "A restore is already under way for these files."
-            } else {
-                "Nothing in this selection is archived: it downloads as it is."
-            },
-        ));
-    }
-    let option = p
-        .options
-        .iter()
-        .find(|o| o.tier == tier)
-        .ok_or_else(|| AppError::internal("tier missing from the preview"))?;
-    if p.to_restore > 0 && !option.unavailable.is_empty() {
-        return Err(AppError::invalid("tier", option.unavailable.clone()));
-    }
-    let label = describe(st, &sel, p.files).await?;
-    let id = new_id();
-    let now = st.clock.now_ms();
-    sqlx::query(
-        "INSERT INTO restore_requests (id, workspace_id, vault_id, user_id, tier, days, label,
-             estimate_micros, estimate_ready_at, requested_at, adding)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1)",
-    )
-    .bind(&id)
-    .bind(&vault.workspace_id)
-    .bind(&vault.id)
-    .bind(actor.user_id())
-    .bind(tier)
-    .bind(days)
-    .bind(&label)
-    .bind(option.cost_micros)
-    .bind(option.ready_by.max(now))
-    .bind(now)
-    .execute(&st.db.pool)
-    .await?;
-    let outcome = match crate::files::bulk::apply(
-        st,
-        actor,
-        crate::files::bulk::BulkAction::Restore {
-            request: id.clone(),
-        },
-        sel,
-    )
-    .await
-    {
-        Ok(o) => o,
-        Err(e) => {
-            // Refused (or cut short): what it added goes on and is reported; an empty
-            // request goes.
-            drop_if_empty(st, &id).await?;
-            close_request(st, &id).await?;
-            return Err(e);
-        }
-    };
-    if let BulkOutcome::Done { files: 0, .. } = outcome {
-        // Everything had a restore under way already (a second click, another tab).
-        drop_if_empty(st, &id).await?;
-        return Err(AppError::invalid(
-            "selection",
-            "A restore is already under way for these files.",
-        ));
-    }
-    if matches!(outcome, BulkOutcome::Done { .. }) {
-        close_request(st, &id).await?;
-    }
-    wake(st).await?;
-    tracing::info!(request = %id, tier, days, "restore requested");
-    Ok((id, outcome))
-}
-
-/// Deletes a request no file was added to.
-async fn drop_if_empty(st: &AppState, request_id: &str) -> Result<(), AppError> {
-    sqlx::query(
-        "DELETE FROM restore_requests WHERE id = $1
-           AND NOT EXISTS (SELECT 1 FROM restores WHERE request_id = $1)",
-    )
-    .bind(request_id)
-    .execute(&st.db.pool)
-    .await?;
-    Ok(())
-}
-
-/// "report.pdf", "folder “2019”", "12 files".
-async fn describe(st: &AppState, sel: &Selection, files: i64) -> Result<String, AppError> {
-    if sel.all_matching.is_none() && sel.folder_ids.is_empty() && sel.file_ids.len() == 1 {
-        let name: Option<(String,)> = sqlx::query_as("SELECT name FROM files WHERE id = $1")
-            .bind(&sel.file_ids[0])
-            .fetch_optional(&st.db.pool)
-            .await?;
-        if let Some((n,)) = name {
-            return Ok(n);
-        }
-    }
-    if sel.all_matching.is_none() && sel.file_ids.is_empty() && sel.folder_ids.len() == 1 {
-        let name: Option<(String,)> = sqlx::query_as("SELECT path FROM folders WHERE id = $1")
-            .bind(&sel.folder_ids[0])
-            .fetch_optional(&st.db.pool)
-            .await?;
-        if let Some((n,)) = name {
-            return Ok(format!("folder “{n}”"));
-        }
-    }
-    Ok(crate::format::count(files, "file", "files"))
-}
 
 /// Adds these files (checked to be in the vault) to the request: archived files and restored
 /// ones (their copy is kept longer). A file already in the request, or with a restore in
@@ -368,7 +141,7 @@ pub async fn close_request(st: &AppState, request_id: &str) -> Result<(), AppErr
 
 /// Brings the restore worker's next cycle forward to now.
 pub async fn wake(st: &AppState) -> Result<(), AppError> {
-    jobs::wake(&st.db, jobs::POLL_RESTORES, st.clock.now_ms()).await
+    jobs::wake(&st.db, POLL_RESTORES, st.clock.now_ms()).await
 }
 
 /// What one worker cycle did.
@@ -976,4 +749,18 @@ pub async fn ready_file_ids(
     .fetch_all(&db.pool)
     .await?;
     Ok((vault, ids.into_iter().map(|r| r.0).collect()))
+}
+
+/// The restore worker's job: send, poll, expire ([`poll`]).
+pub const POLL_RESTORES: &str = "poll_restores";
+
+/// Runs [`POLL_RESTORES`]: at once again while there is more to do.
+pub async fn poll_job(st: &AppState, _job: &jobs::Job) -> Result<jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    let stats = poll(st).await?;
+    Ok(jobs::Next::At(if stats.more {
+        now
+    } else {
+        now + st.config.restore_poll_min_secs * 1000
+    }))
 }

@@ -230,7 +230,7 @@ pub async fn apply_now(st: &AppState, actor: &Actor, vault_id: &str) -> Result<(
     let now = st.clock.now_ms();
     jobs::enqueue(
         &st.db,
-        jobs::APPLY_RULES,
+        APPLY_RULES,
         Some(&format!("rules:{vault}")),
         &vault,
         now,
@@ -251,4 +251,22 @@ pub async fn apply_all(st: &AppState) -> Result<i64, AppError> {
         n += apply_rules(st, &v).await?;
     }
     Ok(n)
+}
+
+/// The job that applies every vault's archiving rules (daily).
+pub const APPLY_ALL_RULES: &str = "apply_archive_rules";
+/// The job that applies one vault's rules, on demand (payload: the vault id).
+pub const APPLY_RULES: &str = "apply_vault_rules";
+
+/// Runs [`APPLY_ALL_RULES`].
+pub async fn apply_all_job(st: &AppState, _job: &jobs::Job) -> Result<jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    apply_all(st).await?;
+    Ok(jobs::Next::At(now + 86_400_000))
+}
+
+/// Runs [`APPLY_RULES`].
+pub async fn apply_rules_job(st: &AppState, job: &jobs::Job) -> Result<jobs::Next, AppError> {
+    apply_rules(st, &job.payload).await?;
+    Ok(jobs::Next::Done)
 }

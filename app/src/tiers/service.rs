@@ -91,7 +91,7 @@ pub async fn class_preview(
     actor: &crate::core::Actor,
     sel: &crate::files::Selection,
 ) -> Result<super::ClassPreview, AppError> {
-    let ids = crate::files::bulk::resolve_files(st, actor, sel, 100_000).await?;
+    let ids = crate::files::selection::resolve_files(st, actor, sel, 100_000).await?;
     let prices = crate::pricing::service::load(&st.db).await?;
     let retrieval = crate::pricing::service::load_retrieval(&st.db).await?;
     let now = st.clock.now_ms();

@@ -8,7 +8,10 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::core::request::{actor, finish, state};
+use crate::{
+    auth::session::actor,
+    core::request::{finish, state},
+};
 
 #[server(prefix = "/api", endpoint = "start_upload", input = Json)]
 pub async fn start_upload(req: NewUpload) -> Result<UploadTicket, AppError> {

@@ -924,3 +924,24 @@ pub async fn abort_expired_uploads(st: &AppState) -> Result<u64, AppError> {
     }
     Ok(done)
 }
+
+/// The job that aborts abandoned uploads (hourly).
+pub const ABORT_ABANDONED_UPLOADS: &str = "abort_abandoned_uploads";
+
+/// Runs [`ABORT_ABANDONED_UPLOADS`]: batches of 200 until none is left.
+pub async fn abort_abandoned_job(
+    st: &AppState,
+    _job: &crate::core::jobs::Job,
+) -> Result<crate::core::jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    loop {
+        let n = abort_expired_uploads(st).await?;
+        if n > 0 {
+            tracing::info!(uploads = n, "aborted abandoned uploads");
+        }
+        if n < 200 {
+            break;
+        }
+    }
+    Ok(crate::core::jobs::Next::At(now + 3_600_000))
+}

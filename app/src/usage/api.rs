@@ -5,7 +5,10 @@ use leptos::prelude::*;
 
 #[server(prefix = "/api", endpoint = "usage_summary")]
 pub async fn get_usage_summary() -> Result<UsageSummary, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::summary(&st, &actor(&st).await?).await }.await)
 }
@@ -13,7 +16,10 @@ pub async fn get_usage_summary() -> Result<UsageSummary, AppError> {
 /// The plan's storage and how much is used; None when nobody is signed in.
 #[server(prefix = "/api", endpoint = "usage_quota")]
 pub async fn usage_quota() -> Result<Option<Quota>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async {

@@ -700,3 +700,19 @@ pub async fn quota(st: &AppState, actor: &Actor) -> Result<Quota, AppError> {
         used_bytes: stored,
     })
 }
+
+/// The daily usage roll-up's job (hourly: it rolls up each whole day once).
+pub const ROLLUP_USAGE: &str = "rollup_usage";
+
+/// Runs [`ROLLUP_USAGE`].
+pub async fn rollup_job(
+    st: &AppState,
+    _job: &crate::core::jobs::Job,
+) -> Result<crate::core::jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    let days = rollup_pending(st).await?;
+    if days > 0 {
+        tracing::info!(days, "usage rolled up");
+    }
+    Ok(crate::core::jobs::Next::At(now + 3_600_000))
+}

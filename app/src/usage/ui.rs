@@ -3,7 +3,7 @@
 //! what Deep Archive would save, CSV export), the header's quota meter, and the plans page.
 use super::api::get_usage_summary;
 use super::{MonthUsage, Quota};
-use crate::ErrorNote;
+use crate::components::ErrorNote;
 use crate::files::class_label;
 use crate::format;
 use crate::pricing::dollars;

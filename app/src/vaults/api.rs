@@ -4,14 +4,20 @@ use leptos::prelude::*;
 
 #[server(prefix = "/api", endpoint = "list_vaults")]
 pub async fn list_vaults() -> Result<Vec<Vault>, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::list_vaults(&st.db, &actor(&st).await?).await }.await)
 }
 
 #[server(prefix = "/api", endpoint = "get_vault")]
 pub async fn get_vault(vault_id: String) -> Result<Vault, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::get_vault(&st.db, &actor(&st).await?, &vault_id).await }.await)
 }
@@ -24,7 +30,10 @@ pub async fn update_vault_settings(
     allowed_types: String,
     max_file_size_mb: String,
 ) -> Result<Vault, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async {
@@ -56,14 +65,20 @@ pub async fn update_vault_settings(
 
 #[server(prefix = "/api", endpoint = "create_vault")]
 pub async fn create_vault(name: String) -> Result<Vault, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(async { super::service::create_vault(&st, &actor(&st).await?, &name).await }.await)
 }
 
 #[server(prefix = "/api", endpoint = "rename_vault")]
 pub async fn rename_vault(vault_id: String, name: String) -> Result<Vault, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async { super::service::rename_vault(&st, &actor(&st).await?, &vault_id, &name).await }
@@ -75,7 +90,10 @@ pub async fn rename_vault(vault_id: String, name: String) -> Result<Vault, AppEr
 /// trash). Returns how many files went to the trash.
 #[server(prefix = "/api", endpoint = "delete_vault")]
 pub async fn delete_vault(vault_id: String, confirm: String) -> Result<i64, AppError> {
-    use crate::core::request::{actor, finish, state};
+    use crate::{
+        auth::session::actor,
+        core::request::{finish, state},
+    };
     let st = state()?;
     finish(
         async { super::service::delete_vault(&st, &actor(&st).await?, &vault_id, &confirm).await }

@@ -3,11 +3,12 @@ use super::api::{
     CreateVault, UpdateVaultSettings, delete_vault, get_vault, list_vaults, rename_vault,
 };
 use super::{ClassStat, STORAGE_CLASSES, Vault};
-use crate::ErrorNote;
-use crate::files::ui::{Listing, Modal};
+use crate::components::ErrorNote;
+use crate::components::Modal;
+use crate::files::ui::Listing;
 use crate::files::{ListQuery, api::list_page, class_label};
 use crate::format;
-use crate::uploads::ui::{Queue, Uploader};
+use crate::uploads::ui::{Uploader, page_queue};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -104,7 +105,7 @@ pub fn VaultPage() -> impl IntoView {
     );
     // Owned by the page, not the uploader: the vault's panel renders again after uploads and
     // the queue must survive that.
-    let queue = Queue::new();
+    let queue = page_queue();
     // The list refreshes when the queue has finished, and every 25 files on the way.
     let landed = StoredValue::new(0u32);
     let on_done = Callback::new(move |_| {

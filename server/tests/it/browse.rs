@@ -3,10 +3,11 @@
 //! filter, folder rules, trash and purge, bulk jobs, vault totals and deletion, and that
 //! user B reaches none of user A's vaults, folders, files or search results.
 use crate::support::{PASSWORD, TestApp, random_bytes, upload};
-use app::core::{Actor, AppState, jobs};
+use app::core::{Actor, AppState};
 use app::error::AppError;
 use app::files::service as files;
 use app::files::{BulkOutcome, ListQuery, Selection, Sort};
+use app::jobs;
 use app::vaults::service as vaults;
 
 async fn account(st: &AppState, email: &str) -> (Actor, String) {

@@ -560,7 +560,7 @@ async fn archiving_rules_move_old_files_colder_in_order_and_never_warm_one_up() 
 }
 
 async fn jobs_run(st: &app::core::AppState) {
-    app::core::jobs::run_due(st, "test").await.unwrap();
+    app::jobs::run_due(st, "test").await.unwrap();
 }
 
 async fn file_of(

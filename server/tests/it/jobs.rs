@@ -1,7 +1,7 @@
 //! The durable job queue: leases, retries with backoff, periodic jobs, and the job that
 //! aborts abandoned uploads.
 use crate::support::{TestApp, random_bytes, upload_parts};
-use app::core::jobs;
+use app::jobs;
 
 #[tokio::test]
 async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {

@@ -94,7 +94,7 @@ async fn the_dialog_prices_each_tier_for_exactly_the_selection() {
             .unwrap();
     }
     let before = st.clock.now_ms();
-    let p = app::tiers::restores::preview(st, &s.actor, &s.sel(&[&g, &d, &warm]), 10)
+    let p = app::tiers::restore_request::preview(st, &s.actor, &s.sel(&[&g, &d, &warm]), 10)
         .await
         .unwrap();
     let after = st.clock.now_ms();
@@ -127,7 +127,7 @@ async fn the_dialog_prices_each_tier_for_exactly_the_selection() {
     assert!((before + 2880 * 60_000..=after + 2880 * 60_000).contains(&bulk.ready_by));
     assert!((before + 2160 * 60_000..=after + 2160 * 60_000).contains(&bulk.typical_ready_at));
     // Glacier alone offers Expedited: 1 GiB × $0.03 + $10/1000 + the copy, 3–5 minutes.
-    let p = app::tiers::restores::preview(st, &s.actor, &s.sel(&[&g]), 10)
+    let p = app::tiers::restore_request::preview(st, &s.actor, &s.sel(&[&g]), 10)
         .await
         .unwrap();
     let exp = p.options.iter().find(|o| o.tier == "Expedited").unwrap();
@@ -346,9 +346,10 @@ async fn the_worker_run_twice_or_cut_short_does_each_step_once() {
         );
     }
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let (request_id, _) = app::tiers::restores::request(st, &s.actor, s.sel(&refs), "Expedited", 1)
-        .await
-        .unwrap();
+    let (request_id, _) =
+        app::tiers::restore_request::request(st, &s.actor, s.sel(&refs), "Expedited", 1)
+            .await
+            .unwrap();
     // Adding the same files to the request again (a job step run twice) adds nothing.
     let again = app::tiers::restores::add_files(st, &s.user, &s.vault, &request_id, &ids)
         .await
@@ -513,7 +514,7 @@ async fn the_mailer_delivers_over_smtp() {
     let id = s
         .archived("holiday.mov", &random_bytes(3000), "GLACIER")
         .await;
-    app::tiers::restores::request(st, &s.actor, s.sel(&[&id]), "Expedited", 2)
+    app::tiers::restore_request::request(st, &s.actor, s.sel(&[&id]), "Expedited", 2)
         .await
         .unwrap();
     s.poll_until(|t| t.ready == 1).await;

@@ -1,0 +1,45 @@
+//! Download links with a SHA-256 manifest.
+use crate::files::DownloadLink;
+use crate::format;
+use leptos::prelude::*;
+
+/// Download links with a SHA-256 manifest (`SHA256SUMS.txt`, as `sha256sum -c` reads it);
+/// files that cannot be fetched now say why.
+#[component]
+pub fn LinkList(links: Vec<DownloadLink>) -> impl IntoView {
+    let list = links;
+    let manifest: String = list
+        .iter()
+        .map(|l| {
+            let path = if l.path.is_empty() {
+                l.name.clone()
+            } else {
+                format!("{}/{}", l.path, l.name)
+            };
+            format!(
+                "{}  {}\n",
+                l.sha256.clone().unwrap_or_else(|| "-".repeat(64)),
+                path
+            )
+        })
+        .collect();
+    let href = format!(
+        "data:text/plain;charset=utf-8,{}",
+        urlencoding::encode(&manifest)
+    );
+    let ready = list.iter().filter(|l| l.url.is_some()).count();
+    view! {
+        <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>
+        <p><a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a></p>
+        <p class="muted small">"The SHA-256 sums were computed by the browser that uploaded each file; the server does not read file bytes, so it has not checked them. S3 checked every part's CRC32 as it arrived."</p>
+        <ul class="link-list">
+            {list.into_iter().map(|l| {
+                let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };
+                match l.url {
+                    Some(u) => view! { <li><a href=u rel="external" download=l.name.clone()>{path}</a>" · "{format::bytes(l.size)}</li> }.into_any(),
+                    None => view! { <li>{path}" — "<span class="muted">{l.reason.unwrap_or_default()}</span></li> }.into_any(),
+                }
+            }).collect_view()}
+        </ul>
+    }
+}

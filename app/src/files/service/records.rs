@@ -1,0 +1,102 @@
+//! A file as the service knows it: reading one with the actor's access checked, the
+//! browser's entry for it, and its history.
+use crate::core::{Actor, Db, new_id};
+use crate::error::AppError;
+use crate::files::FileEntry;
+use crate::workspaces::{Role, service::require_role};
+
+/// What the service knows of a file beyond what the browser shows.
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub struct FileRecord {
+    pub id: String,
+    pub workspace_id: String,
+    pub vault_id: String,
+    pub folder_id: Option<String>,
+    pub name: String,
+    pub size: i64,
+    pub content_type: String,
+    pub s3_key: String,
+    pub storage_class: String,
+    pub state: String,
+    pub class_changed_at: i64,
+    pub thumb_key: Option<String>,
+    pub deleted_at: Option<i64>,
+    pub sha256: Option<String>,
+    /// The folder path a trashed file came from.
+    pub trashed_path: Option<String>,
+}
+
+const RECORD_COLUMNS: &str = "id, workspace_id, vault_id, folder_id, name, size, content_type,
+    s3_key, storage_class, state, class_changed_at, thumb_key, deleted_at, sha256, trashed_path";
+
+/// The columns of [`FileEntry`], from `files f LEFT JOIN folders d`.
+pub const ENTRY_COLUMNS: &str = "f.id, f.vault_id, COALESCE(d.path, '') AS folder_path, f.name,
+    f.size, f.content_type, f.storage_class, f.state, f.created_at, f.updated_at, f.kind,
+    CAST(CASE WHEN f.thumb_key IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_thumb, f.restored_until";
+
+/// A file the actor holds at least `role` on (NotFound when it may not see it at all).
+/// Files in the trash are found too; callers decide what they may do with them.
+pub async fn get_file(
+    db: &Db,
+    actor: &Actor,
+    file_id: &str,
+    role: Role,
+) -> Result<FileRecord, AppError> {
+    let sql = format!("SELECT {RECORD_COLUMNS} FROM files WHERE id = $1");
+    let file: FileRecord = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(file_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    require_role(db, actor, &file.workspace_id, role).await?;
+    Ok(file)
+}
+
+/// A live (not trashed, not uploading) file the actor holds `role` on.
+pub(crate) async fn get_live_file(
+    db: &Db,
+    actor: &Actor,
+    file_id: &str,
+    role: Role,
+) -> Result<FileRecord, AppError> {
+    let f = get_file(db, actor, file_id, role).await?;
+    if f.deleted_at.is_some() || f.state == "uploading" {
+        return Err(AppError::NotFound);
+    }
+    Ok(f)
+}
+
+pub async fn entry(db: &Db, file_id: &str) -> Result<FileEntry, AppError> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(file_id)
+        .fetch_one(&db.pool)
+        .await?)
+}
+
+/// Records something that happened to a file (its details panel shows the history).
+pub async fn record_event<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    file_id: &str,
+    actor_id: Option<&str>,
+    kind: &str,
+    detail: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO file_events (id, file_id, at, actor_id, kind, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(file_id)
+    .bind(now)
+    .bind(actor_id)
+    .bind(kind)
+    .bind(detail)
+    .execute(exec)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- folders

@@ -1,0 +1,209 @@
+//! The trash: files keep the folder path they were deleted from and come back there;
+//! emptied by hand or purged after their days by a job.
+use super::changes::free_name_in;
+use super::folders::ensure_folder_path;
+use super::records::{get_file, record_event};
+use crate::core::{Actor, AppState, Db};
+use crate::error::AppError;
+use crate::files::TrashEntry;
+use crate::workspaces::Role;
+
+/// The trash of every workspace the actor belongs to, newest first (at most 1,000).
+pub async fn list_trash(db: &Db, actor: &Actor) -> Result<Vec<TrashEntry>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT f.id, f.vault_id, v.name AS vault_name, COALESCE(f.trashed_path, '') AS path, f.name,
+                f.size, f.storage_class, f.deleted_at
+         FROM files f JOIN vaults v ON v.id = f.vault_id
+         JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
+         WHERE f.deleted_at IS NOT NULL
+         ORDER BY f.deleted_at DESC, f.id DESC LIMIT 1000",
+    )
+    .bind(actor.user_id())
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Most files one "restore from trash" or "delete for good" request may name (each is a few
+/// statements; the trash page shows fewer).
+pub const MAX_TRASH_IDS: usize = 1_000;
+
+/// Brings files back from the trash into the folder they were deleted from (made again when
+/// it went too); a name taken there meanwhile gets "name (n).ext". A file of a deleted vault
+/// brings its vault back.
+pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Result<i64, AppError> {
+    crate::files::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
+    let now = st.clock.now_ms();
+    let mut n = 0;
+    let mut seen = std::collections::HashSet::new();
+    for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+        let f = get_file(&st.db, actor, id, Role::Member).await?;
+        if f.deleted_at.is_none() {
+            continue;
+        }
+        sqlx::query("UPDATE vaults SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL")
+            .bind(&f.vault_id)
+            .execute(&st.db.pool)
+            .await?;
+        let names = crate::files::check_folder_path(f.trashed_path.as_deref().unwrap_or(""))?;
+        let folder = ensure_folder_path(
+            &st.db,
+            &f.workspace_id,
+            &f.vault_id,
+            &names,
+            actor.user_id(),
+            now,
+        )
+        .await?;
+        let name = free_name_in(&st.db, &f.vault_id, folder.as_deref(), &f.name, &f.id).await?;
+        let mut tx = st.db.begin().await?;
+        sqlx::query(
+            "UPDATE files SET deleted_at = NULL, trashed_path = NULL, folder_id = $1, name = $2, updated_at = $3
+             WHERE id = $4 AND deleted_at IS NOT NULL",
+        )
+        .bind(&folder)
+        .bind(&name)
+        .bind(now)
+        .bind(&f.id)
+        .execute(&mut *tx)
+        .await?;
+        record_event(
+            &mut *tx,
+            &f.id,
+            Some(actor.user_id()),
+            "restored",
+            "from the trash",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Deletes trashed files for good: their objects (and previews), then their rows.
+async fn purge(
+    st: &AppState,
+    files: Vec<(String, String, Option<String>)>,
+) -> Result<i64, AppError> {
+    let mut n = 0;
+    for (id, key, thumb) in files {
+        st.storage.delete(&key).await?;
+        if let Some(t) = thumb {
+            st.storage.delete(&t).await?;
+        }
+        sqlx::query("DELETE FROM files WHERE id = $1 AND deleted_at IS NOT NULL")
+            .bind(&id)
+            .execute(&st.db.pool)
+            .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// "Empty trash" (all of the actor's trash, or the given files): deleted for good now.
+pub async fn empty_trash(
+    st: &AppState,
+    actor: &Actor,
+    only: Option<&[String]>,
+) -> Result<i64, AppError> {
+    let mut total = 0;
+    if let Some(ids) = only {
+        crate::files::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
+        let mut seen = std::collections::HashSet::new();
+        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+            let f = get_file(&st.db, actor, id, Role::Member).await?;
+            if f.deleted_at.is_some() {
+                total += purge(st, vec![(f.id, f.s3_key, f.thumb_key)]).await?;
+            }
+        }
+    } else {
+        loop {
+            let batch: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT f.id, f.s3_key, f.thumb_key FROM files f
+                 JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
+                 WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
+                 ORDER BY f.id LIMIT 500",
+            )
+            .bind(actor.user_id())
+            .fetch_all(&st.db.pool)
+            .await?;
+            let len = batch.len();
+            total += purge(st, batch).await?;
+            if len < 500 {
+                break;
+            }
+        }
+    }
+    remove_empty_deleted_vaults(&st.db).await?;
+    Ok(total)
+}
+
+/// The job: files in the trash longer than [`crate::files::TRASH_DAYS`] are deleted for good,
+/// a batch at a time; returns how many went.
+pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
+    let cutoff = st.clock.now_ms() - crate::files::TRASH_DAYS * 86_400_000;
+    let mut total = 0;
+    loop {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, s3_key, thumb_key FROM files WHERE deleted_at IS NOT NULL AND deleted_at <= $1
+             ORDER BY deleted_at LIMIT 500",
+        )
+        .bind(cutoff)
+        .fetch_all(&st.db.pool)
+        .await?;
+        let len = rows.len();
+        total += purge(st, rows).await?;
+        if len < 500 {
+            break;
+        }
+    }
+    remove_empty_deleted_vaults(&st.db).await?;
+    Ok(total)
+}
+
+async fn remove_empty_deleted_vaults(db: &Db) -> Result<(), AppError> {
+    sqlx::query(
+        "DELETE FROM vaults WHERE deleted_at IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM files f WHERE f.vault_id = vaults.id)",
+    )
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- details
+
+/// Early-deletion fees that emptying the actor's trash now would incur (micro-dollars).
+pub async fn trash_fee(st: &AppState, actor: &Actor) -> Result<i64, AppError> {
+    let prices = crate::pricing::service::load(&st.db).await?;
+    let now = st.clock.now_ms();
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT f.storage_class, f.size, f.class_changed_at FROM files f
+         JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
+         WHERE f.deleted_at IS NOT NULL AND f.storage_class <> 'STANDARD' LIMIT 100000",
+    )
+    .bind(actor.user_id())
+    .fetch_all(&st.db.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|(class, size, since)| prices.early_deletion_fee_micros(class, *size, *since, now))
+        .sum())
+}
+
+/// The job that deletes files kept in the trash past their days (hourly).
+pub const PURGE_TRASH: &str = "purge_trash";
+
+/// Runs [`PURGE_TRASH`].
+pub async fn purge_trash_job(
+    st: &AppState,
+    _job: &crate::core::jobs::Job,
+) -> Result<crate::core::jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    let n = purge_expired_trash(st).await?;
+    if n > 0 {
+        tracing::info!(files = n, "deleted files kept in the trash past their days");
+    }
+    Ok(crate::core::jobs::Next::At(now + 3_600_000))
+}
