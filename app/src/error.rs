@@ -58,7 +58,7 @@ impl AppError {
     /// Logs the cause (never shown to people) and answers with the request id.
     #[cfg(feature = "ssr")]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        let request_id = crate::core::request_id::current();
+        let request_id = crate::request_id::current();
         tracing::error!(%request_id, "internal error: {cause}");
         AppError::Internal { request_id }
     }

@@ -16,6 +16,8 @@ pub mod format;
 pub mod jobs;
 pub mod notify;
 pub mod pricing;
+#[cfg(feature = "ssr")]
+pub mod request_id;
 pub mod tiers;
 pub mod uploads;
 pub mod usage;

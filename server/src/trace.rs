@@ -36,8 +36,8 @@ async fn trace_request(service: &'static str, mut req: Request, next: Next) -> R
         tracing::info_span!("request", %service, id = %id, method = %req.method(), path = %route);
     let started = Instant::now();
     req.extensions_mut()
-        .insert(app::core::request_id::RequestId(id.clone()));
-    let fut = app::core::request_id::REQUEST_ID.scope(id.clone(), next.run(req));
+        .insert(app::request_id::RequestId(id.clone()));
+    let fut = app::request_id::REQUEST_ID.scope(id.clone(), next.run(req));
     let mut resp = fut.instrument(span.clone()).await;
     let status = resp.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -6,7 +6,6 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod request;
-pub mod request_id;
 pub mod storage;
 
 pub use actor::Actor;

@@ -70,14 +70,13 @@ impl Default for Queue {
 impl Queue {
     /// Made by the page (see `ui::page_queue`, which also installs the engine's hooks).
     pub fn new() -> Self {
-        let q = Queue {
+        Queue {
             items: RwSignal::new(Vec::new()),
             total: RwSignal::new(Meter::new(0)),
             open: RwSignal::new(Vec::new()),
             parallel: RwSignal::new(DEFAULT_PARALLEL),
             owner: StoredValue::new(Owner::current()),
-        };
-        q
+        }
     }
 
     /// (unfinished files, all files) in the queue.
