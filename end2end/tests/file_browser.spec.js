@@ -5,6 +5,13 @@ const { test, expect } = require('@playwright/test');
 const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
 
 test.afterEach(removeScratch);
+// A page that stops answering (a panic in the wasm, a refused script) says why in the log.
+test.beforeEach(({ page }) => {
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`console error: ${m.text().slice(0, 500)}`);
+  });
+});
 const fs = require('fs');
 const path = require('path');
 
