@@ -489,6 +489,30 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
             ));
         }
     }
+    // The server's own routes (beside the pages and server functions): each is swept below
+    // with A's ids, or named here with why it holds nothing of A's. A route added to
+    // `routes.rs` that this list does not name fails the test.
+    const ROUTES: [(&str, &str); 6] = [
+        ("/healthz", "public: liveness, no data"),
+        ("/readyz", "public: readiness, no data"),
+        ("/files/{id}/download", "swept below with A's file"),
+        ("/files/{id}/thumb", "swept below with A's file"),
+        ("/usage.csv", "swept below: B's own usage"),
+        (
+            "/stripe/webhook",
+            "Stripe's: refused without Stripe's signature (billing tests)",
+        ),
+    ];
+    let routed: BTreeSet<&str> = include_str!("../../src/routes.rs")
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let named: BTreeSet<&str> = ROUTES.iter().map(|(r, _)| *r).collect();
+    assert_eq!(
+        routed, named,
+        "routes.rs and the sweep's ROUTES differ: add the new route with A's ids"
+    );
     // The id routes.
     for path in [
         format!("/files/{}/download", ids.file),
