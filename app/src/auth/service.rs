@@ -160,10 +160,18 @@ async fn tell_owner_of_sign_up(st: &AppState, email: &str, now: i64) -> Result<(
     else {
         return Ok(());
     };
-    if link_sent_since(st, &user_id, LinkPurpose::Existing, now - SIGNUP_WINDOW_MS).await? {
+    let mut tx = st.db.begin().await?;
+    if !first_link_since(
+        st,
+        &mut tx,
+        &user_id,
+        LinkPurpose::Existing,
+        now - SIGNUP_WINDOW_MS,
+    )
+    .await?
+    {
         return Ok(());
     }
-    let mut tx = st.db.begin().await?;
     let token = make_link(&mut tx, &user_id, LinkPurpose::Existing, now).await?;
     crate::notify::service::queue_mail(
         &mut tx,
@@ -280,21 +288,31 @@ fn link_url(st: &AppState, token: &str) -> String {
     format!("{}/sign-in/link?token={token}", st.config.public_url)
 }
 
-async fn link_sent_since(
+/// Whether no link of this purpose went to the user since `since`, decided inside the
+/// transaction that would make one: parallel refusals mail one link, not one each. The user's
+/// row is locked first on PostgreSQL; on SQLite the transaction holds the write lock already.
+async fn first_link_since(
     st: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     user_id: &str,
     purpose: LinkPurpose,
     since: i64,
 ) -> Result<bool, AppError> {
+    if st.db.dialect == crate::core::db::Dialect::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM login_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3",
     )
     .bind(user_id)
     .bind(purpose.name())
     .bind(since)
-    .fetch_one(&st.db.pool)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(n > 0)
+    Ok(n == 0)
 }
 
 /// Signs in with a mailed link: it works once (two clicks at once: one wins), and only
@@ -601,10 +619,10 @@ async fn send_unlock_link(
     now: i64,
     since: i64,
 ) -> Result<(), AppError> {
-    if link_sent_since(st, user_id, LinkPurpose::Unlock, since).await? {
+    let mut tx = st.db.begin().await?;
+    if !first_link_since(st, &mut tx, user_id, LinkPurpose::Unlock, since).await? {
         return Ok(());
     }
-    let mut tx = st.db.begin().await?;
     let token = make_link(&mut tx, user_id, LinkPurpose::Unlock, now).await?;
     crate::notify::service::queue_mail(
         &mut tx,

@@ -572,3 +572,32 @@ async fn an_account_made_with_someone_elses_email_is_theirs_once_they_use_a_mail
         401
     );
 }
+
+#[tokio::test]
+async fn parallel_sign_ups_with_a_taken_email_mail_its_owner_once() {
+    let app = TestApp::spawn().await;
+    app.client().sign_up("popular@example.com").await;
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let c = app.client();
+        tries.spawn(async move {
+            c.call(
+                "sign_up",
+                &[
+                    ("email", "popular@example.com"),
+                    ("password", "some password 1"),
+                ],
+            )
+            .await
+            .status
+        });
+    }
+    assert_eq!(tries.join_all().await, vec![200; 6]);
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM mail_outbox WHERE to_addr = 'popular@example.com' AND subject LIKE '%tried to create%'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+}
