@@ -50,4 +50,11 @@ async function downloadSha256(download) {
   return h.digest('hex');
 }
 
-module.exports = { signUp, createAccount, scratchDir, removeScratch, downloadSha256 };
+// Waits until the page is live (the wasm marks <html data-hydrated> once hydrated): after a
+// full page load (reload, goto, back or forward across documents) a click that comes first
+// is a plain page's click, which the app never sees.
+async function alive(page) {
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+}
+
+module.exports = { signUp, createAccount, scratchDir, removeScratch, downloadSha256, alive };

@@ -2,7 +2,7 @@
 // drag, shift-click ranges, search, bulk delete, the trash, the keyboard, and views that
 // are links (reload and back keep them).
 const { test, expect } = require('@playwright/test');
-const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
+const { signUp, scratchDir, removeScratch, downloadSha256, alive } = require('../support');
 
 test.afterEach(removeScratch);
 // A page that stops answering (a panic in the wasm, a refused script) says why in the log.
@@ -48,6 +48,7 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
 
   // A reload keeps the folder (the view is the URL), and the image now has its preview.
   await page.reload();
+  await alive(page);
   await expect(page).toHaveURL(/path=Inbox/);
   await expect(page.getByTestId('view-count')).toHaveText('1 folder · 6 files');
   await expect(row(page, 'dot.png').locator('img')).toBeVisible();
@@ -74,6 +75,7 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
 
   // The keyboard: arrows move, Space selects, Enter opens, / goes to search.
   await page.goto(page.url().replace(/\?.*$/, '') + '?path=Album');
+  await alive(page);
   await row(page, 'a1.txt').focus();
   await page.keyboard.press('ArrowDown');
   await expect(row(page, 'a2.txt')).toBeFocused();
@@ -96,11 +98,14 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
   await expect(page.getByTestId('view-count')).toHaveText('1 file match');
   await expect(row(page, 'a2.txt')).toContainText('Album/');
   await page.reload();
+  await alive(page);
   await expect(page.getByTestId('view-count')).toHaveText('1 file match');
   await expect(page.getByLabel('Search by name')).toHaveValue('A2');
   await page.goBack();
+  await alive(page);
   await expect(page).not.toHaveURL(/q=A2/);
   await page.goForward();
+  await alive(page);
   await expect(page.getByTestId('view-count')).toHaveText('1 file match');
 
   // Bulk delete (select all shown), then restore from the trash.
@@ -121,6 +126,7 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
   await expect(page.getByText('1 file restored')).toBeVisible();
   await expect(page.getByText('The trash is empty.')).toBeVisible();
   await page.goBack();
+  await alive(page);
   await page.getByRole('link', { name: 'Album', exact: true }).first().click();
   await expect(row(page, 'a2.txt')).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('album.png'), fullPage: true });
