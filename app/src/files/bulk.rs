@@ -239,7 +239,8 @@ pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> 
             e @ (AppError::NotFound
             | AppError::Forbidden { .. }
             | AppError::Invalid { .. }
-            | AppError::Conflict { .. }),
+            | AppError::Conflict { .. }
+            | AppError::PlanLimit { .. }),
         ) => {
             sqlx::query(
                 "UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3",
@@ -270,6 +271,10 @@ async fn run_op_steps(
 ) -> Result<bool, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &op.vault_id).await?;
     require_role(&st.db, actor, &vault.workspace_id, Role::Member).await?;
+    // A class change queued before a downgrade stops when the plan no longer has the class.
+    if let BulkAction::Class { to } = &p.action {
+        crate::usage::service::check_class(st, &vault.workspace_id, to).await?;
+    }
     let sel = &p.selection;
     let except: HashSet<&str> = sel.except.iter().map(String::as_str).collect();
     let folders = check_folders(st, &vault.id, sel, true).await?;

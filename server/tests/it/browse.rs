@@ -1300,3 +1300,53 @@ async fn user_b_reaches_none_of_user_a_vaults_folders_files_or_search_results() 
         ["secret-2.pdf"]
     );
 }
+
+#[tokio::test]
+async fn a_queued_class_change_stops_when_a_downgrade_takes_the_class_away() {
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let (a, vault) = account(st, "downgrade@example.com").await;
+    jobs::run_due(st, "w").await.unwrap();
+    let names: Vec<String> = (0..10_050).map(|i| format!("g{i:05}")).collect();
+    let seeds: Vec<Seed> = names
+        .iter()
+        .map(|n| Seed {
+            name: n,
+            ..Default::default()
+        })
+        .collect();
+    seed(st, &a, &vault, None, &seeds).await;
+    let sel = Selection {
+        vault_id: vault.clone(),
+        all_matching: Some(q(&vault)),
+        ..Default::default()
+    };
+    let out = app::files::bulk::apply(
+        st,
+        &a,
+        app::files::bulk::BulkAction::Class {
+            to: "GLACIER".into(),
+        },
+        sel,
+    )
+    .await
+    .unwrap();
+    let BulkOutcome::Queued { op_id, .. } = out else {
+        panic!("{out:?}")
+    };
+    sqlx::query("UPDATE plans SET allowed_classes = 'STANDARD,STANDARD_IA' WHERE id = 'pro'")
+        .execute(&st.db.pool)
+        .await
+        .unwrap();
+    jobs::run_due(st, "w").await.unwrap();
+    let op = app::files::bulk::get_op(st, &a, &op_id).await.unwrap();
+    assert_eq!(op.state, "failed", "{op:?}");
+    assert_eq!(op.done, 0);
+    assert!(
+        op.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not part of"),
+        "{op:?}"
+    );
+}
