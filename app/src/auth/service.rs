@@ -519,6 +519,27 @@ async fn begin_login_attempt(
         tracing::warn!(by = "account and address", "sign-in rate limit reached");
         return Err(too_many(retry_after(oldest_here)));
     }
+    // A slower back-off for a persistent guesser: one address gets at most
+    // [`DAILY_ROUNDS`] windows' worth of failures on an account per day (20 guesses at the
+    // defaults, not 480), then waits until its oldest failure of the day is a day old.
+    let (today, oldest_today): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM login_attempts
+         WHERE email = $1 AND ip = $2 AND at > $3 AND succeeded = 0 AND kind = 'sign_in'",
+    )
+    .bind(email)
+    .bind(ip)
+    .bind(now - DAY_MS)
+    .fetch_one(&st.db.pool)
+    .await?;
+    if today > DAILY_ROUNDS * st.config.login_max_failures_per_account {
+        forget_attempt(st, &id).await?;
+        tracing::warn!(
+            by = "account and address, daily",
+            "sign-in rate limit reached"
+        );
+        let retry_ms = oldest_today.unwrap_or(now) + DAY_MS - now;
+        return Err(too_many((retry_ms.max(1000) + 999) / 1000));
+    }
     let (from_ip, oldest_ip) = failures(
         "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'",
         ip.to_string(),
@@ -558,6 +579,10 @@ async fn begin_login_attempt(
     }
     Ok(id)
 }
+
+const DAY_MS: i64 = 86_400_000;
+/// Windows' worth of failures one address may spend on one account in a day.
+const DAILY_ROUNDS: i64 = 4;
 
 /// Addresses an account signed in from in the last 90 days are known.
 const KNOWN_ADDRESS_MS: i64 = 90 * 86_400_000;
@@ -713,7 +738,10 @@ pub async fn purge_expired(st: &AppState) -> Result<u64, AppError> {
         .execute(&st.db.pool)
         .await?
         .rows_affected();
-    let keep_ms = (st.config.login_window_secs * 1000).max(SIGNUP_WINDOW_MS);
+    // Failures are kept a day: the daily back-off counts them.
+    let keep_ms = (st.config.login_window_secs * 1000)
+        .max(SIGNUP_WINDOW_MS)
+        .max(DAY_MS);
     let attempts = sqlx::query("DELETE FROM login_attempts WHERE at <= $1")
         .bind(now - keep_ms)
         .execute(&st.db.pool)

@@ -622,3 +622,53 @@ async fn many_attacking_addresses_refuse_new_ones_and_the_owner_gets_a_sign_in_l
         .await;
     assert_eq!(late.status, 422);
 }
+
+#[tokio::test]
+async fn one_address_guessing_all_day_is_slowed_to_four_windows_a_day() {
+    let app = TestApp::spawn().await;
+    app.client().sign_up("dora@example.com").await;
+    let c = app.client();
+    // Four windows of five failures, each after the last window passed.
+    for round in 0..4 {
+        for _ in 0..5 {
+            let a = c.sign_in("dora@example.com", "not the password").await;
+            assert_eq!(a.status, 401, "round {round}");
+        }
+        assert_eq!(
+            c.sign_in("dora@example.com", "not the password")
+                .await
+                .status,
+            429
+        );
+        app.clock.advance_ms(901_000);
+    }
+    // The fifth window is refused until the first failure is a day old.
+    let a = c.sign_in("dora@example.com", "not the password").await;
+    assert_eq!(a.status, 429, "{:?}", a.body);
+    let retry: i64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 20 * 3600 && retry <= 24 * 3600, "{retry}");
+    // Another address is not slowed (the owner at home).
+    let home = crate::support::Client {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .default_headers({
+                let mut h = reqwest::header::HeaderMap::new();
+                h.insert("origin", app.base.parse().unwrap());
+                h
+            })
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().ok())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: app.base.clone(),
+    };
+    assert_eq!(home.sign_in("dora@example.com", PASSWORD).await.status, 200);
+    // A day after the first failure, the guessing address gets a window again.
+    app.clock.advance_ms(86_400_000 - 4 * 901_000 + 1_000);
+    assert_eq!(
+        c.sign_in("dora@example.com", "not the password")
+            .await
+            .status,
+        401
+    );
+}
