@@ -133,6 +133,30 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('a link to a file\'s details opens a live page every time', async ({ page }) => {
+  // The panel used to be rendered on the server too; a page opened at `?file=…` then failed
+  // to hydrate about one load in three, and nothing on it answered.
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const dir = scratchDir('nexus-details-');
+  for (const n of ['notes.md', 'report.pdf']) fs.writeFileSync(path.join(dir, n), `content of ${n}`);
+  await signUp(page, 'details');
+  await page.getByLabel('Choose files').setInputFiles(['notes.md', 'report.pdf'].map((n) => path.join(dir, n)));
+  await expect(page.getByTestId('queue-status')).toContainText('Finished · 2 of 2 files');
+  await page.getByRole('link', { name: 'notes.md', exact: true }).click();
+  const panel = page.getByRole('complementary', { name: 'File details' });
+  await expect(panel.getByRole('heading', { name: 'notes.md' })).toBeVisible();
+  const link = page.url();
+  for (let i = 0; i < 8; i++) {
+    await page.goto(link);
+    await alive(page);
+    await expect(panel.getByRole('heading', { name: 'notes.md' })).toBeVisible();
+    await row(page, 'report.pdf').getByRole('checkbox').check();
+    await expect(page.getByTestId('selected-count')).toHaveText('1 selected');
+  }
+  expect(errors).toEqual([]);
+});
+
 test('a narrow screen shows the list without sideways scrolling', async ({ page }, testInfo) => {
   await page.setViewportSize({ width: 360, height: 740 });
   await signUp(page, 'narrow');

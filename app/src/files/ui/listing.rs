@@ -297,6 +297,12 @@ pub fn Listing(
     };
 
     // `/` anywhere on the page (outside a text field) goes to the search box.
+    // The details panel is drawn in the browser only, once the page is live (effects never
+    // run on the server). Rendered on the server too, a page opened at a file's details
+    // (`?file=…`, a link people share) failed to hydrate now and then ("expected a marker
+    // node" at the panel's close link) and the whole page stopped answering.
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
     // Escape closes the details panel (when no dialog has it).
     #[cfg(feature = "hydrate")]
     {
@@ -510,7 +516,7 @@ pub fn Listing(
                 <NewFolderDialog vault_id=q.with_value(|q| q.vault_id.clone()) parent=q.with_value(|q| q.path.clone()) open=folder_open version=version />
             </Modal>
             </div>
-            {move || details.get().map(|id| view! { <DetailsPanel file_id=id query=q.get_value() version=version /> })}
+            {move || live.get().then(|| details.get().map(|id| view! { <DetailsPanel file_id=id query=q.get_value() version=version /> })).flatten()}
         </div>
     }
 }
