@@ -29,7 +29,8 @@ test('choose Plus through Checkout, see the trial, cancel in the portal, told wh
   await page.getByRole('button', { name: 'Manage card, invoices or cancel' }).click();
   await expect(page).toHaveURL(/\/portal\/bps_/);
   await page.getByRole('button', { name: 'Cancel plan' }).click();
-  await expect(page).toHaveURL(/\/billing$/);
+  // Back with ?portal=1: the page looks again until the webhook's change shows.
+  await expect(page).toHaveURL(/\/billing\?portal=1$/);
   await expect(page.getByTestId('cancel-notice')).toContainText('Your files stay and can be downloaded', { timeout: 30_000 });
   await expect(page.getByText('Ends', { exact: true })).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('billing-canceled.png'), fullPage: true });

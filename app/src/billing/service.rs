@@ -327,7 +327,9 @@ pub async fn portal(st: &AppState, actor: &Actor) -> Result<String, AppError> {
     })?;
     let s = stripe_billing::billing_portal_session::CreateBillingPortalSession::new()
         .customer(customer.as_str())
-        .return_url(format!("{}/billing", st.config.public_url))
+        // Back from the portal the page looks again for a while: Stripe's webhook for what was
+        // changed there arrives on its own time, often after the person is back.
+        .return_url(format!("{}/billing?portal=1", st.config.public_url))
         .send(&c)
         .await
         .map_err(|e| stripe_error("CreateBillingPortalSession", e))?;

@@ -24,17 +24,20 @@ pub fn BillingPage() -> impl IntoView {
         query.with(|q| {
             q.get("checkout")
                 .or_else(|| q.get("changed").map(|_| "changed".into()))
+                .or_else(|| q.get("portal").map(|_| "portal".into()))
         })
     };
     let failure = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
-    // Back from Checkout: Stripe's webhook brings the subscription within seconds; look again.
+    // Back from Checkout, a plan change or the portal: Stripe's webhook brings the change within
+    // seconds; look again.
     #[cfg(feature = "hydrate")]
     {
         let tries = StoredValue::new(0u32);
         if let Ok(h) = set_interval_with_handle(
             move || {
-                let waiting = back_from().is_some_and(|b| b == "done" || b == "changed")
+                let waiting = back_from()
+                    .is_some_and(|b| b == "done" || b == "changed" || b == "portal")
                     && tries.get_value() < 15;
                 if waiting {
                     tries.update_value(|t| *t += 1);
@@ -77,6 +80,7 @@ pub fn BillingPage() -> impl IntoView {
             {move || match back_from().as_deref() {
                 Some("done") => Some(view! { <p class="notice" role="status">"Thank you. Your plan is being set up; this page shows it within seconds."</p> }.into_any()),
                 Some("canceled") => Some(view! { <p class="notice" role="status">"Checkout was canceled; nothing changed."</p> }.into_any()),
+                Some("portal") => Some(view! { <p class="notice" role="status">"Back from the billing portal: what you changed there shows here within seconds."</p> }.into_any()),
                 Some(_) => Some(view! { <p class="notice" role="status">"Your plan is changing; the difference for this period is prorated."</p> }.into_any()),
                 None => None,
             }}

@@ -309,7 +309,7 @@ async fn checkout_trial_active_plan_change_payment_failed_and_cancel_follow_stri
         .to_string();
     assert!(portal.starts_with(&format!("{}/portal/", fake.url)));
     let back = fake.submit(&portal, "cancel").await;
-    assert_eq!(back, format!("{}/billing", app.base));
+    assert_eq!(back, format!("{}/billing?portal=1", app.base));
     fake.flush().await;
     let b = info(&c).await;
     assert_eq!(b["cancel_at_period_end"], true, "{b}");
