@@ -1,5 +1,5 @@
 // The upload engine's hashing, off the page's thread (a module worker started by
-// app/src/uploads/engine.rs). It reads each file in order and feeds the file's SHA-256 and
+// app/src/uploads/engine/). It reads each file in order and feeds the file's SHA-256 and
 // each part's CRC32 through `FileHasher`, the same Rust code as the page's (the page's own
 // wasm module is passed in, so nothing is downloaded or compiled twice).
 //

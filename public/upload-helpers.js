@@ -1,4 +1,4 @@
-// Browser APIs the upload engine (Rust/wasm, app/src/uploads/engine.rs) reaches through
+// Browser APIs the upload engine (Rust/wasm, app/src/uploads/engine/) reaches through
 // this small shim because they are callback-shaped: walking dropped folders, IndexedDB, and
 // drawing an image's preview on a canvas. No file's own bytes are uploaded from here.
 (function () {

@@ -141,7 +141,8 @@ pub async fn finish(
         .bind(worker)
         .bind(at)
         .bind(now),
-        // Periodic jobs keep going (retried at the longest backoff); others end as failed.
+        // Periodic jobs keep going (retried with the growing backoff, at most an hour apart);
+        // others end as failed.
         Err(e) if job.attempts >= job.max_attempts && !periodic => sqlx::query(
             "UPDATE jobs SET state = 'failed', locked_until = NULL, locked_by = NULL,
                 last_error = $3, updated_at = $4

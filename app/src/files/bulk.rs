@@ -35,7 +35,8 @@ pub enum BulkAction {
     Trash,
     /// To another storage class.
     Class { to: String },
-    /// Into a restore request (archived files come back; see `tiers::restores`).
+    /// Into a restore request (archived files come back; asked by `tiers::restore_request`,
+    /// brought back by the worker in `tiers::restores`).
     Restore { request: String },
 }
 

@@ -68,7 +68,8 @@ impl Default for Queue {
 }
 
 impl Queue {
-    /// Made by the page (see `ui::page_queue`, which also installs the engine's hooks).
+    /// A bare queue: pages make theirs with `ui::page_queue`, which also installs the
+    /// engine's page-wide hooks (the tab title, the "leave the page?" guard).
     pub fn new() -> Self {
         Queue {
             items: RwSignal::new(Vec::new()),

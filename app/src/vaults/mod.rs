@@ -1,6 +1,8 @@
 //! Vaults: named containers of files inside a workspace, each with a default storage class.
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "ssr")]
+pub mod access;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod service;

@@ -1,7 +1,12 @@
+//! Changing vaults: made (with a personal workspace, or by a person), renamed, deleted
+//! (their files to the trash), and their settings. Reading them, with the actor's access
+//! checked, is `vaults::access` (below the files service, which checks vaults too).
 use super::Vault;
 use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
 use crate::workspaces::{Role, service::require_role};
+
+pub use super::access::{check_vault, get_vault, list_vaults};
 
 pub async fn create_in_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -21,83 +26,6 @@ pub async fn create_in_tx(
     .execute(&mut **tx)
     .await?;
     Ok(id)
-}
-
-const VAULT_COLUMNS: &str = "v.id, v.workspace_id, v.name, v.default_storage_class,
-    v.allowed_types, v.max_file_size,
-    (SELECT CAST(COALESCE(SUM(s.file_count), 0) AS BIGINT) FROM vault_stats s WHERE s.vault_id = v.id) AS file_count,
-    (SELECT CAST(COALESCE(SUM(s.bytes), 0) AS BIGINT) FROM vault_stats s WHERE s.vault_id = v.id) AS total_bytes";
-
-/// Fills in the per-class totals (kept by triggers in `vault_stats`).
-async fn with_classes(db: &Db, mut vaults: Vec<Vault>) -> Result<Vec<Vault>, AppError> {
-    for v in &mut vaults {
-        v.classes = sqlx::query_as(
-            "SELECT s.storage_class, s.file_count, s.bytes FROM vault_stats s
-             JOIN prices p ON p.storage_class = s.storage_class
-             WHERE s.vault_id = $1 AND s.file_count > 0 ORDER BY p.sort_order",
-        )
-        .bind(&v.id)
-        .fetch_all(&db.pool)
-        .await?;
-    }
-    Ok(vaults)
-}
-
-/// Every vault in every workspace the actor belongs to.
-pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError> {
-    let sql = format!(
-        "SELECT {VAULT_COLUMNS} FROM vaults v
-         JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $1
-         WHERE v.deleted_at IS NULL
-         ORDER BY v.created_at, v.id"
-    );
-    let vaults = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(actor.user_id())
-        .fetch_all(&db.pool)
-        .await?;
-    with_classes(db, vaults).await
-}
-
-/// One vault, if the actor may see it (NotFound otherwise: no hint that it exists).
-pub async fn get_vault(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vault, AppError> {
-    let sql =
-        format!("SELECT {VAULT_COLUMNS} FROM vaults v WHERE v.id = $1 AND v.deleted_at IS NULL");
-    let vault: Vault = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(vault_id)
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    require_role(db, actor, &vault.workspace_id, Role::Viewer).await?;
-    Ok(with_classes(db, vec![vault]).await?.remove(0))
-}
-
-/// The vault's id once the actor holds `role` in its workspace: the access check alone,
-/// without the totals `get_vault` adds (NotFound when it may not see it).
-pub async fn check_vault(
-    db: &Db,
-    actor: &Actor,
-    vault_id: &str,
-    role: Role,
-) -> Result<String, AppError> {
-    // One statement: the vault and the actor's membership of its workspace.
-    let found: Option<(String,)> = sqlx::query_as(
-        "SELECT m.role FROM vaults v
-         JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $2
-         WHERE v.id = $1 AND v.deleted_at IS NULL",
-    )
-    .bind(vault_id)
-    .bind(actor.user_id())
-    .fetch_optional(&db.pool)
-    .await?;
-    let held = found
-        .and_then(|(r,)| Role::parse(&r))
-        .ok_or(AppError::NotFound)?;
-    if held < role {
-        return Err(AppError::Forbidden {
-            message: format!("This needs the {} role in the workspace.", role.as_str()),
-        });
-    }
-    Ok(vault_id.to_string())
 }
 
 /// A new vault in the actor's personal workspace.

@@ -1,5 +1,6 @@
 //! One file's upload as the engine tracks it: its stop signal, the part slots it may use,
-//! its checkpoint (what the server has been told), and retries with backoff.
+//! its checkpoint (a wait while paused, a stop when cancelled), its IndexedDB record (so a
+//! reload finds it), and retries with backoff.
 use super::browser::{call_helper, idb_delete, sleep_ms};
 use crate::error::AppError;
 use crate::uploads::UploadTicket;

@@ -1,7 +1,7 @@
 //! Glacier in the embedded endpoint: each object keeps its storage class and restore state
 //! beside its data (so both survive restarts); GLACIER and DEEP_ARCHIVE objects cannot be read
 //! or copied until restored; RestoreObject starts a restore that finishes after a delay per
-//! class and tier ([`GlacierTimes`]); the restored copy expires after its days.
+//! class and tier (`restore_times`); the restored copy expires after its days.
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};

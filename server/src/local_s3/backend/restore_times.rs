@@ -1,5 +1,5 @@
 //! How long the embedded endpoint takes to restore an archived object, per class and tier
-//! (seconds in development, set by `NEXUS_LOCAL_S3_RESTORE_*`), and how long a day of a
+//! (seconds in development, set by `NEXUS_LOCAL_S3_RESTORE_SECS` and `NEXUS_LOCAL_S3_DAY_SECS`), and how long a day of a
 //! restored copy lasts.
 
 /// How long a restore takes per class and tier, and how long a restored "day" lasts: seconds
