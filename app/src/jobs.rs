@@ -7,9 +7,7 @@ use crate::error::AppError;
 
 pub use crate::auth::service::PURGE_EXPIRED_SESSIONS;
 pub use crate::billing::service::REPORT_USAGE;
-pub use crate::core::jobs::{
-    Handler as JobHandler, Job, LEASE_MS, Next, backoff_ms, claim, enqueue, wake,
-};
+pub use crate::core::jobs::{Job, LEASE_MS, Next, backoff_ms, claim, enqueue, wake};
 pub use crate::files::bulk::BULK_ACTION;
 pub use crate::files::service::PURGE_TRASH;
 pub use crate::notify::service::SEND_MAIL;

@@ -404,7 +404,8 @@ pub async fn sign_in_with_link(
 
 const SIGNUP_WINDOW_MS: i64 = 3_600_000;
 
-/// Records a sign-in (`succeeded` 0 until the password is right) or sign-up attempt.
+/// Records a sign-in (`succeeded` 0 until the password is right) or sign-up attempt; `ip` is
+/// the address as the limits count it ([`address_key`]).
 async fn record_attempt(
     st: &AppState,
     email: &str,
@@ -412,7 +413,6 @@ async fn record_attempt(
     kind: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let ip = &address_key(ip);
     let id = new_id();
     let succeeded = i32::from(kind == "sign_up");
     sqlx::query(
@@ -489,14 +489,14 @@ async fn begin_login_attempt(
     let id = record_attempt(st, email, ip, "sign_in", now).await?;
     let window_ms = st.config.login_window_secs * 1000;
     let since = now - window_ms;
-    let failures = |sql: &'static str, a: String, b: Option<String>| {
+    let failures = |sql: &'static str, key: String| {
         let pool = st.db.pool.clone();
         async move {
-            let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(sql).bind(a);
-            if let Some(b) = b {
-                q = q.bind(b);
-            }
-            q.bind(since).fetch_one(&pool).await
+            sqlx::query_as::<_, (i64, Option<i64>)>(sql)
+                .bind(key)
+                .bind(since)
+                .fetch_one(&pool)
+                .await
         }
     };
     let retry_after = |oldest: Option<i64>| {
@@ -508,29 +508,28 @@ async fn begin_login_attempt(
         retry_after_s,
     };
 
-    let (here, oldest_here) = failures(
-        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND ip = $2 AND at > $3 AND succeeded = 0 AND kind = 'sign_in'",
-        email.to_string(),
-        Some(ip.to_string()),
-    )
-    .await?;
+    // This address's failures on this account: in the window, and in the last day (one
+    // statement). A slower back-off for a persistent guesser: one address gets at most
+    // [`DAILY_ROUNDS`] windows' worth a day (20 guesses at the defaults, not 480), then waits
+    // until its oldest failure of the day is a day old.
+    let (here, oldest_here, today, oldest_today): (i64, Option<i64>, i64, Option<i64>) =
+        sqlx::query_as(
+            "SELECT COUNT(CASE WHEN at > $3 THEN 1 END), MIN(CASE WHEN at > $3 THEN at END),
+                    COUNT(*), MIN(at)
+             FROM login_attempts
+             WHERE email = $1 AND ip = $2 AND at > $4 AND succeeded = 0 AND kind = 'sign_in'",
+        )
+        .bind(email)
+        .bind(ip)
+        .bind(since)
+        .bind(now - DAY_MS)
+        .fetch_one(&st.db.pool)
+        .await?;
     if here > st.config.login_max_failures_per_account {
         forget_attempt(st, &id).await?;
         tracing::warn!(by = "account and address", "sign-in rate limit reached");
         return Err(too_many(retry_after(oldest_here)));
     }
-    // A slower back-off for a persistent guesser: one address gets at most
-    // [`DAILY_ROUNDS`] windows' worth of failures on an account per day (20 guesses at the
-    // defaults, not 480), then waits until its oldest failure of the day is a day old.
-    let (today, oldest_today): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_attempts
-         WHERE email = $1 AND ip = $2 AND at > $3 AND succeeded = 0 AND kind = 'sign_in'",
-    )
-    .bind(email)
-    .bind(ip)
-    .bind(now - DAY_MS)
-    .fetch_one(&st.db.pool)
-    .await?;
     if today > DAILY_ROUNDS * st.config.login_max_failures_per_account {
         forget_attempt(st, &id).await?;
         tracing::warn!(
@@ -543,7 +542,6 @@ async fn begin_login_attempt(
     let (from_ip, oldest_ip) = failures(
         "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE ip = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'",
         ip.to_string(),
-        None,
     )
     .await?;
     if from_ip > st.config.login_max_failures_per_ip {
@@ -554,7 +552,6 @@ async fn begin_login_attempt(
     let (everywhere, oldest_all) = failures(
         "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = 0 AND kind = 'sign_in'",
         email.to_string(),
-        None,
     )
     .await?;
     if everywhere > st.config.login_max_failures_per_account_all {
@@ -603,8 +600,8 @@ pub fn address_key(ip: &str) -> String {
     }
 }
 
+/// Whether the account signed in from this address (as [`address_key`] gives it) lately.
 async fn known_address(st: &AppState, user_id: &str, ip: &str) -> Result<bool, AppError> {
-    let ip = &address_key(ip);
     let (n,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM known_addresses WHERE user_id = $1 AND ip = $2 AND last_at > $3",
     )

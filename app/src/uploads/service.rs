@@ -172,10 +172,11 @@ pub async fn start_upload(
         )));
     }
 
-    // The plan's storage, before any S3 request.
-    crate::usage::service::check_upload(st, &vault.workspace_id, size).await?;
-    crate::usage::service::check_class(st, &vault.workspace_id, &vault.default_storage_class)
-        .await?;
+    // The plan's storage and class, before any S3 request (read once: the reservation below
+    // checks the storage again under its lock).
+    let plan = crate::usage::service::plan_for(st, &vault.workspace_id).await?;
+    crate::usage::service::check_upload(&st.db, &plan, &vault.workspace_id, size).await?;
+    crate::usage::service::class_in_plan(&plan, &vault.default_storage_class)?;
     crate::billing::service::check_dunning(st, &vault.workspace_id).await?;
 
     let now = st.clock.now_ms();
@@ -209,7 +210,6 @@ pub async fn start_upload(
 
     let upload_id = new_id();
     let recorded = async {
-        let plan = crate::usage::service::plan_for(st, &vault.workspace_id).await?;
         let mut tx = st.db.begin().await?;
         // The plan's check again, now holding the workspace's reservation lock: parallel
         // starts that passed the quick check above cannot all be recorded past the plan.

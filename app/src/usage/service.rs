@@ -112,13 +112,17 @@ pub async fn stored_bytes_in(
 
 /// Refuses an upload that would take a hard-quota plan past its storage: a quick check before
 /// any S3 request. [`reserve_upload`] is the one that holds under concurrency.
-pub async fn check_upload(st: &AppState, workspace_id: &str, size: i64) -> Result<(), AppError> {
-    let plan = plan_for(st, workspace_id).await?;
+pub async fn check_upload(
+    db: &Db,
+    plan: &Plan,
+    workspace_id: &str,
+    size: i64,
+) -> Result<(), AppError> {
     if plan.overage_micros_gb_month > 0 {
         return Ok(());
     }
-    let used = stored_bytes(&st.db, workspace_id).await?;
-    quota_answer(&plan, used, size)
+    let used = stored_bytes(db, workspace_id).await?;
+    quota_answer(plan, used, size)
 }
 
 /// Inside the transaction that records an upload (before its file row is inserted): holds
@@ -195,7 +199,11 @@ pub async fn check_tier(st: &AppState, workspace_id: &str, tier: &str) -> Result
 
 /// Refuses a storage class the plan does not include.
 pub async fn check_class(st: &AppState, workspace_id: &str, class: &str) -> Result<(), AppError> {
-    let plan = plan_for(st, workspace_id).await?;
+    class_in_plan(&plan_for(st, workspace_id).await?, class)
+}
+
+/// Refuses a storage class the plan does not include (for a plan already read).
+pub fn class_in_plan(plan: &Plan, class: &str) -> Result<(), AppError> {
     if !plan.allows_class(class) {
         return Err(AppError::PlanLimit {
             message: format!(

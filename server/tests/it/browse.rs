@@ -50,6 +50,24 @@ impl Default for Seed<'_> {
     }
 }
 
+/// Files with these names and nothing else set (the defaults).
+async fn seed_names<S: AsRef<str>>(
+    st: &AppState,
+    actor: &Actor,
+    vault_id: &str,
+    folder: Option<&str>,
+    names: &[S],
+) -> Vec<String> {
+    let rows: Vec<Seed> = names
+        .iter()
+        .map(|n| Seed {
+            name: n.as_ref(),
+            ..Default::default()
+        })
+        .collect();
+    seed(st, actor, vault_id, folder, &rows).await
+}
+
 async fn seed(
     st: &AppState,
     actor: &Actor,
@@ -215,14 +233,7 @@ async fn pages_stay_stable_while_files_are_added() {
     let st = &app.state;
     let (a, vault) = account(st, "stable@example.com").await;
     let names: Vec<String> = (0..100).map(|i| format!("n{:03}", i * 2)).collect();
-    let seeds: Vec<Seed> = names
-        .iter()
-        .map(|n| Seed {
-            name: n,
-            ..Default::default()
-        })
-        .collect();
-    seed(st, &a, &vault, None, &seeds).await;
+    seed_names(st, &a, &vault, None, &names).await;
     let query = q(&vault);
     let first = files::list_page(&st.db, &a, &query, None, 30)
         .await
@@ -231,14 +242,7 @@ async fn pages_stay_stable_while_files_are_added() {
     assert_eq!(seen.last().unwrap(), "n058");
     // New files land before and after the cursor.
     let added = ["n001", "n033", "n059", "n061", "n199"];
-    let seeds: Vec<Seed> = added
-        .iter()
-        .map(|n| Seed {
-            name: n,
-            ..Default::default()
-        })
-        .collect();
-    seed(st, &a, &vault, None, &seeds).await;
+    seed_names(st, &a, &vault, None, &added).await;
     let mut rest = vec![];
     let mut cursor = first.next.clone();
     while let Some(c) = cursor {
@@ -863,14 +867,7 @@ async fn a_selection_over_ten_thousand_files_runs_as_a_job_that_resumes_and_fini
         .await
         .unwrap();
     let names: Vec<String> = (0..10_050).map(|i| format!("f{i:05}")).collect();
-    let seeds: Vec<Seed> = names
-        .iter()
-        .map(|n| Seed {
-            name: n,
-            ..Default::default()
-        })
-        .collect();
-    seed(st, &a, &vault, Some(&src.id), &seeds).await;
+    seed_names(st, &a, &vault, Some(&src.id), &names).await;
     let view = ListQuery {
         path: "src".into(),
         ..q(&vault)
@@ -1308,14 +1305,7 @@ async fn a_queued_class_change_stops_when_a_downgrade_takes_the_class_away() {
     let (a, vault) = account(st, "downgrade@example.com").await;
     jobs::run_due(st, "w").await.unwrap();
     let names: Vec<String> = (0..10_050).map(|i| format!("g{i:05}")).collect();
-    let seeds: Vec<Seed> = names
-        .iter()
-        .map(|n| Seed {
-            name: n,
-            ..Default::default()
-        })
-        .collect();
-    seed(st, &a, &vault, None, &seeds).await;
+    seed_names(st, &a, &vault, None, &names).await;
     let sel = Selection {
         vault_id: vault.clone(),
         all_matching: Some(q(&vault)),
