@@ -175,7 +175,7 @@ pub async fn start_upload(
     // The plan's storage and class, before any S3 request (read once: the reservation below
     // checks the storage again under its lock).
     let plan = crate::usage::service::plan_for(st, &vault.workspace_id).await?;
-    crate::usage::service::check_upload(&st.db, &plan, &vault.workspace_id, size).await?;
+    crate::usage::service::check_upload(&st.db, &plan, &vault.workspace_id, size, 0).await?;
     crate::usage::service::class_in_plan(&plan, &vault.default_storage_class)?;
     crate::billing::service::check_dunning(st, &vault.workspace_id).await?;
 
@@ -219,7 +219,6 @@ pub async fn start_upload(
             &plan,
             &vault.workspace_id,
             size,
-            0,
         )
         .await?;
         sqlx::query(
@@ -648,21 +647,9 @@ pub async fn complete_upload(
     }
     // Checked again at the end: the plan may have changed since the upload started (a
     // downgrade, a cancelled subscription). The upload stays open to complete after space
-    // is freed.
-    {
-        let plan = crate::usage::service::plan_for(st, &up.workspace_id).await?;
-        let mut tx = st.db.begin().await?;
-        crate::usage::service::reserve_upload(
-            &st.db,
-            &mut tx,
-            &plan,
-            &up.workspace_id,
-            up.size,
-            up.size,
-        )
-        .await?;
-        tx.commit().await?;
-    }
+    // is freed. Its bytes are reserved already, so no lock is needed: a plain check.
+    let plan = crate::usage::service::plan_for(st, &up.workspace_id).await?;
+    crate::usage::service::check_upload(&st.db, &plan, &up.workspace_id, up.size, up.size).await?;
     claim(st, &up.id).await?;
     let result = finish_complete(st, &up, &parts, &checksums, &sha256, on_duplicate).await;
     if result.is_err() {

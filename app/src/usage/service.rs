@@ -111,17 +111,21 @@ pub async fn stored_bytes_in(
 }
 
 /// Refuses an upload that would take a hard-quota plan past its storage: a quick check before
-/// any S3 request. [`reserve_upload`] is the one that holds under concurrency.
+/// any S3 request, and again at completion (when `already_reserved`, the upload's own size,
+/// is among the uploading bytes already). [`reserve_upload`] is the one that holds under
+/// concurrency, when the upload is recorded.
 pub async fn check_upload(
     db: &Db,
     plan: &Plan,
     workspace_id: &str,
     size: i64,
+    already_reserved: i64,
 ) -> Result<(), AppError> {
     if plan.overage_micros_gb_month > 0 {
         return Ok(());
     }
-    let used = stored_bytes(db, workspace_id).await?;
+    let mut used = stored_bytes(db, workspace_id).await?;
+    used.uploading -= already_reserved;
     quota_answer(plan, used, size)
 }
 
@@ -132,15 +136,13 @@ pub async fn check_upload(
 /// already and reservations run one at a time. Of parallel starts that together go past the
 /// plan, only those that fit are recorded. The plan is read before the transaction (`plan`):
 /// on SQLite a query on another pooled connection would wait behind the writers queued for
-/// the lock. `already_reserved` is an upload's own size when it is checked again at complete
-/// (it is counted among the uploading already).
+/// the lock.
 pub async fn reserve_upload(
     db: &Db,
     conn: &mut sqlx::AnyConnection,
     plan: &Plan,
     workspace_id: &str,
     size: i64,
-    already_reserved: i64,
 ) -> Result<(), AppError> {
     if plan.overage_micros_gb_month > 0 {
         return Ok(());
@@ -151,8 +153,7 @@ pub async fn reserve_upload(
             .fetch_optional(&mut *conn)
             .await?;
     }
-    let mut used = stored_bytes_in(conn, workspace_id).await?;
-    used.uploading -= already_reserved;
+    let used = stored_bytes_in(conn, workspace_id).await?;
     quota_answer(plan, used, size)
 }
 
