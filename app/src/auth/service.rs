@@ -160,35 +160,20 @@ async fn tell_owner_of_sign_up(st: &AppState, email: &str, now: i64) -> Result<(
     else {
         return Ok(());
     };
-    let mut tx = st.db.begin().await?;
-    if !first_link_since(
+    let public_url = st.config.public_url.clone();
+    mail_link_once(
         st,
-        &mut tx,
         &user_id,
+        email,
         LinkPurpose::Existing,
         now - SIGNUP_WINDOW_MS,
-    )
-    .await?
-    {
-        return Ok(());
-    }
-    let token = make_link(&mut tx, &user_id, LinkPurpose::Existing, now).await?;
-    crate::notify::service::queue_mail(
-        &mut tx,
-        email,
-        "Someone tried to create an account with your email",
-        &format!(
-            "Someone tried to create a Nexus Deep Storage account with this email, which already has one. Nothing was changed.\n\nIf it was you, sign in with your password at {}/sign-in, or with this link (it works once, for 15 minutes):\n{}\n\nIf it was not you, you need do nothing.\n\n— Nexus Deep Storage\n",
-            st.config.public_url,
-            link_url(st, &token)
-        ),
         now,
+        "Someone tried to create an account with your email",
+        |link| format!(
+            "Someone tried to create a Nexus Deep Storage account with this email, which already has one. Nothing was changed.\n\nIf it was you, sign in with your password at {public_url}/sign-in, or with this link (it works once, for 15 minutes):\n{link}\n\nIf it was not you, you need do nothing.\n\n— Nexus Deep Storage\n"
+        ),
     )
-    .await?;
-    tx.commit().await?;
-    crate::notify::service::wake_mailer(st).await?;
-    tracing::info!(%user_id, "sign-up with an existing email: owner told");
-    Ok(())
+    .await
 }
 
 /// Checks the password; refuses early while this address, or the account, has too many
@@ -641,25 +626,45 @@ async fn send_unlock_link(
     now: i64,
     since: i64,
 ) -> Result<(), AppError> {
+    mail_link_once(
+        st,
+        user_id,
+        email,
+        LinkPurpose::Unlock,
+        since,
+        now,
+        "Sign-in link: many failed attempts on your account",
+        |link| format!(
+            "Someone has been trying many wrong passwords for your Nexus Deep Storage account, so sign-ins from new addresses are refused for a while. Your password still works from where you signed in before.\n\nTo sign in now from anywhere, open this link (it works once, for 15 minutes):\n{link}\n\nIf the attempts were not yours, consider a longer password.\n\n— Nexus Deep Storage\n"
+        ),
+    )
+    .await
+}
+
+/// Mails the user a single-use sign-in link for `purpose`, unless one went since `since`
+/// (decided inside the transaction that makes it, [`first_link_since`]). `body` is the
+/// mail's text around the link.
+#[allow(clippy::too_many_arguments)]
+async fn mail_link_once(
+    st: &AppState,
+    user_id: &str,
+    email: &str,
+    purpose: LinkPurpose,
+    since: i64,
+    now: i64,
+    subject: &str,
+    body: impl FnOnce(&str) -> String,
+) -> Result<(), AppError> {
     let mut tx = st.db.begin().await?;
-    if !first_link_since(st, &mut tx, user_id, LinkPurpose::Unlock, since).await? {
+    if !first_link_since(st, &mut tx, user_id, purpose, since).await? {
         return Ok(());
     }
-    let token = make_link(&mut tx, user_id, LinkPurpose::Unlock, now).await?;
-    crate::notify::service::queue_mail(
-        &mut tx,
-        email,
-        "Sign-in link: many failed attempts on your account",
-        &format!(
-            "Someone has been trying many wrong passwords for your Nexus Deep Storage account, so sign-ins from new addresses are refused for a while. Your password still works from where you signed in before.\n\nTo sign in now from anywhere, open this link (it works once, for 15 minutes):\n{}\n\nIf the attempts were not yours, consider a longer password.\n\n— Nexus Deep Storage\n",
-            link_url(st, &token)
-        ),
-        now,
-    )
-    .await?;
+    let token = make_link(&mut tx, user_id, purpose, now).await?;
+    crate::notify::service::queue_mail(&mut tx, email, subject, &body(&link_url(st, &token)), now)
+        .await?;
     tx.commit().await?;
     crate::notify::service::wake_mailer(st).await?;
-    tracing::info!(%user_id, "unlock link mailed");
+    tracing::info!(%user_id, purpose = purpose.name(), "sign-in link mailed");
     Ok(())
 }
 
