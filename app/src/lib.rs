@@ -8,8 +8,11 @@ pub mod checksums;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod core;
+pub mod developer;
 pub mod downloads;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod events;
 pub mod files;
 pub mod format;
 #[cfg(feature = "ssr")]

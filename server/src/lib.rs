@@ -2,6 +2,7 @@
 //! The Nexus server: wires settings, database, object storage (the embedded S3 endpoint when
 //! none is configured) and the Leptos app into one axum service. `launch` takes a bound
 //! listener and a shutdown token so tests run whole servers on port 0.
+pub mod api;
 pub mod local_s3;
 mod routes;
 pub mod trace;

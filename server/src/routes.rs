@@ -54,6 +54,7 @@ pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -
         .route("/files/{id}/thumb", get(thumbnail))
         .route("/usage.csv", get(usage_csv))
         .route("/stripe/webhook", axum::routing::post(stripe_webhook))
+        .merge(crate::api::router(app.clone()))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
         // them, served to browsers that accept them.
         .route_service(
@@ -261,7 +262,9 @@ async fn check_origin(State(st): State<AppState>, req: Request, next: Next) -> R
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     // Stripe signs its webhooks; that signature is checked instead.
     let webhook = req.uri().path() == "/stripe/webhook";
-    if safe || webhook || origin_allowed(&st.config.public_url, req.headers()) {
+    // The REST API takes keys, never cookies: a page elsewhere cannot act through it.
+    let api = req.uri().path().starts_with("/api/v1/");
+    if safe || webhook || api || origin_allowed(&st.config.public_url, req.headers()) {
         return next.run(req).await;
     }
     tracing::warn!(method = %req.method(), "refused a state change from another origin");

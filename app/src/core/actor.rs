@@ -1,8 +1,24 @@
 //! Who is acting. Every service function that reads or writes user data takes an `&Actor`
-//! first and checks access before anything else. API keys join as a second variant later.
+//! first and checks access before anything else: a person (by session), or an API key, which
+//! acts inside one workspace (and maybe one vault) with exactly its scopes.
 #[derive(Clone, Debug)]
 pub enum Actor {
-    User { user_id: String, session_id: String },
+    User {
+        user_id: String,
+        session_id: String,
+    },
+    /// An API key. `user_id` is the person who made it: what it does is recorded as theirs,
+    /// and it can never do more than they may in the workspace (see
+    /// `workspaces::service::require_role`).
+    Key {
+        key_id: String,
+        user_id: String,
+        workspace_id: String,
+        /// `files:read`, `files:write`, `restores:write`, `billing:read`, `admin`.
+        scopes: Vec<String>,
+        /// The one vault it may touch, when restricted.
+        vault_id: Option<String>,
+    },
 }
 
 impl Actor {
@@ -15,9 +31,37 @@ impl Actor {
         }
     }
 
+    /// The person acting, or who made the key that acts.
     pub fn user_id(&self) -> &str {
         match self {
-            Actor::User { user_id, .. } => user_id,
+            Actor::User { user_id, .. } | Actor::Key { user_id, .. } => user_id,
+        }
+    }
+
+    /// The only workspace this actor may touch ('' when it is not limited to one): for
+    /// queries that join the memberships, as `($n = '' OR x.workspace_id = $n)`.
+    pub fn only_workspace(&self) -> &str {
+        match self {
+            Actor::User { .. } => "",
+            Actor::Key { workspace_id, .. } => workspace_id,
+        }
+    }
+
+    /// The only vault this actor may touch ('' when it is not limited to one).
+    pub fn only_vault(&self) -> &str {
+        match self {
+            Actor::Key {
+                vault_id: Some(v), ..
+            } => v,
+            _ => "",
+        }
+    }
+
+    /// Whether the actor holds `scope` (people hold every scope; their role decides).
+    pub fn has_scope(&self, scope: &str) -> bool {
+        match self {
+            Actor::User { .. } => true,
+            Actor::Key { scopes, .. } => scopes.iter().any(|s| s == scope || s == "admin"),
         }
     }
 }

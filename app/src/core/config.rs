@@ -46,6 +46,11 @@ pub struct Config {
     pub default_plan: String,
     /// Stripe, when both keys are set; None: billing is off.
     pub billing: Option<BillingSettings>,
+    /// Webhook endpoints may be on loopback and private networks (development and tests
+    /// only: otherwise a webhook is a way to make the server call inside its own network).
+    pub webhook_allow_private: bool,
+    /// Requests one API key may make a minute (with a burst of as many at once).
+    pub api_rate_per_minute: u32,
 }
 
 #[derive(Clone)]
@@ -178,6 +183,14 @@ impl Config {
                         "set both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or neither".into(),
                     );
                 }
+            },
+            webhook_allow_private: parse("NEXUS_WEBHOOK_ALLOW_PRIVATE", false)?,
+            api_rate_per_minute: {
+                let n: u32 = parse("NEXUS_API_RATE_PER_MINUTE", 600)?;
+                if n == 0 {
+                    return Err("NEXUS_API_RATE_PER_MINUTE must be at least 1".into());
+                }
+                n
             },
         })
     }

@@ -393,10 +393,13 @@ async fn run_op_steps(
 /// A queued bulk action's progress (only its owner sees it).
 pub async fn get_op(st: &AppState, actor: &Actor, op_id: &str) -> Result<BulkOp, AppError> {
     sqlx::query_as(
-        "SELECT id, action, total, done, state, error FROM bulk_ops WHERE id = $1 AND user_id = $2",
+        "SELECT id, action, total, done, state, error FROM bulk_ops
+         WHERE id = $1 AND user_id = $2 AND ($3 = '' OR workspace_id = $3) AND ($4 = '' OR vault_id = $4)",
     )
     .bind(op_id)
     .bind(actor.user_id())
+    .bind(actor.only_workspace())
+    .bind(actor.only_vault())
     .fetch_optional(&st.db.pool)
     .await?
     .ok_or(AppError::NotFound)

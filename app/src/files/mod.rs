@@ -13,6 +13,7 @@ pub mod ui;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FileEntry {
     pub id: String,
     pub vault_id: String,
@@ -37,6 +38,7 @@ pub struct FileEntry {
 /// A folder as the browser lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FolderEntry {
     pub id: String,
     pub name: String,
@@ -345,6 +347,7 @@ pub fn kind_of(content_type: &str, name: &str) -> &'static str {
 
 /// Everything known of one file, for its details panel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FileDetails {
     pub file: FileEntry,
     pub sha256: Option<String>,
@@ -357,6 +360,7 @@ pub struct FileDetails {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FileEvent {
     pub at: i64,
     pub kind: String,
@@ -368,6 +372,7 @@ pub struct FileEvent {
 /// A file in the trash.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TrashEntry {
     pub id: String,
     pub vault_id: String,
@@ -433,6 +438,7 @@ pub enum BulkOutcome {
 /// A queued bulk action's progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct BulkOp {
     pub id: String,
     pub action: String,

@@ -71,6 +71,7 @@ pub const MAX_RESTORE_DAYS: i64 = 365;
 
 /// One tier as the restore dialog compares it, for exactly the selection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TierOption {
     pub tier: String,
     /// Why the tier cannot be used for this selection ('' when it can).
@@ -86,6 +87,7 @@ pub struct TierOption {
 
 /// What the restore dialog shows for a selection and a number of days.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RestorePreview {
     pub files: i64,
     /// Archived files a restore would bring back, and their bytes.
@@ -104,6 +106,7 @@ pub struct RestorePreview {
 /// A restore request as the Restores page lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RestoreRequest {
     pub id: String,
     pub vault_id: String,
@@ -150,6 +153,7 @@ impl RestoreRequest {
 /// One file of a restore request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RestoreFile {
     pub file_id: String,
     pub name: String,

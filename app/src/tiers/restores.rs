@@ -18,7 +18,7 @@ use crate::core::db::Sql;
 use crate::core::storage::{RestoreSent, RestoreStatus};
 use crate::core::{Actor, AppState, Db, jobs, new_id};
 use crate::error::AppError;
-use crate::workspaces::{Role, service::require_role};
+use crate::workspaces::{Role, service::require_role_in};
 use futures_util::StreamExt;
 
 /// RestoreObject calls per cycle, at most.
@@ -694,11 +694,14 @@ pub async fn list_requests(st: &AppState, actor: &Actor) -> Result<Vec<RestoreRe
          JOIN memberships m ON m.workspace_id = q.workspace_id AND m.user_id = $1
          JOIN vaults v ON v.id = q.vault_id
          LEFT JOIN restores r ON r.request_id = q.id
+         WHERE ($2 = '' OR q.workspace_id = $2) AND ($3 = '' OR q.vault_id = $3)
          GROUP BY q.id, q.vault_id, v.name, q.label, q.tier, q.days, q.files, q.bytes,
             q.estimate_micros, q.estimate_ready_at, q.requested_at, q.ready_at
          ORDER BY q.requested_at DESC, q.id DESC LIMIT 200",
     )
     .bind(actor.user_id())
+    .bind(actor.only_workspace())
+    .bind(actor.only_vault())
     .fetch_all(&st.db.pool)
     .await?)
 }
@@ -709,13 +712,13 @@ pub async fn request_files(
     actor: &Actor,
     request_id: &str,
 ) -> Result<Vec<RestoreFile>, AppError> {
-    let ws: Option<(String,)> =
-        sqlx::query_as("SELECT workspace_id FROM restore_requests WHERE id = $1")
+    let ws: Option<(String, String)> =
+        sqlx::query_as("SELECT workspace_id, vault_id FROM restore_requests WHERE id = $1")
             .bind(request_id)
             .fetch_optional(&st.db.pool)
             .await?;
-    let (ws,) = ws.ok_or(AppError::NotFound)?;
-    require_role(&st.db, actor, &ws, Role::Viewer).await?;
+    let (ws, vault) = ws.ok_or(AppError::NotFound)?;
+    require_role_in(&st.db, actor, &ws, &vault, Role::Viewer).await?;
     Ok(sqlx::query_as(
         "SELECT r.file_id, f.name, COALESCE(d.path, '') AS folder_path, r.size, r.state,
             r.ready_at, r.expires_at, r.error
@@ -741,7 +744,7 @@ pub async fn ready_file_ids(
             .fetch_optional(&db.pool)
             .await?;
     let (ws, vault) = row.ok_or(AppError::NotFound)?;
-    require_role(db, actor, &ws, Role::Viewer).await?;
+    require_role_in(db, actor, &ws, &vault, Role::Viewer).await?;
     let ids: Vec<(String,)> = sqlx::query_as(
         "SELECT file_id FROM restores WHERE request_id = $1 AND state = 'ready' ORDER BY file_id",
     )

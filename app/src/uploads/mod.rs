@@ -43,6 +43,7 @@ pub fn part_len(size: i64, part_size: i64, number: i64) -> i64 {
 /// What the browser asks to start: the file as the person picked it, where it goes in the
 /// vault, and (for small files, hashed first) its SHA-256 so duplicates are found at once.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewUpload {
     pub vault_id: String,
     pub name: String,
@@ -59,6 +60,7 @@ pub struct NewUpload {
 
 /// What to do when the folder already holds a file with the same content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum OnDuplicate {
     /// Keep both; the new one is renamed "name (2).ext".
     KeepBoth,
@@ -67,6 +69,7 @@ pub enum OnDuplicate {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UploadTicket {
     pub upload_id: String,
     pub file_id: String,
@@ -79,21 +82,25 @@ pub struct UploadTicket {
 /// A part the browser is about to send, with its checksum (base64 CRC32), which the URL
 /// signs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PartRequest {
     pub number: i64,
     pub checksum: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PartUrl {
     pub number: i64,
     pub size: i64,
     pub url: String,
-    /// Headers the PUT must carry as given (they are part of the signature).
+    /// Headers the PUT must carry as given (they are part of the signature): [name, value].
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub headers: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CompletedPart {
     pub number: i64,
     pub etag: String,
@@ -102,6 +109,7 @@ pub struct CompletedPart {
 /// An unfinished upload, as the page lists it after a reload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OpenUpload {
     pub upload_id: String,
     pub file_id: String,
@@ -119,6 +127,7 @@ pub struct OpenUpload {
 
 /// A part storage holds already, with the checksum it was stored with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StoredPart {
     pub number: i64,
     pub etag: String,
@@ -127,6 +136,7 @@ pub struct StoredPart {
 
 /// What resuming needs: the upload and the parts that need not be sent again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ResumeInfo {
     pub upload: OpenUpload,
     pub stored: Vec<StoredPart>,

@@ -7,7 +7,7 @@ use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
 use crate::files::{FileEntry, check_file_name, check_folder_path, service as files};
 use crate::format;
-use crate::workspaces::{Role, service::require_role};
+use crate::workspaces::{Role, service::require_role, service::require_role_in};
 
 /// A claim to complete or cancel an upload older than this is a crashed process's.
 const CLAIM_TIMEOUT_MS: i64 = 10 * 60_000;
@@ -293,7 +293,14 @@ async fn load_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<Up
         .fetch_optional(&st.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    require_role(&st.db, actor, &row.workspace_id, Role::Member).await?;
+    require_role_in(
+        &st.db,
+        actor,
+        &row.workspace_id,
+        &row.vault_id,
+        Role::Member,
+    )
+    .await?;
     Ok(row)
 }
 

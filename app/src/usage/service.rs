@@ -407,9 +407,11 @@ pub async fn own_workspace(db: &Db, actor: &Actor) -> Result<(String, String), A
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT w.id, w.name FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1
+         WHERE ($2 = '' OR w.id = $2)
          ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, w.created_at LIMIT 1",
     )
     .bind(actor.user_id())
+    .bind(actor.only_workspace())
     .fetch_optional(&db.pool)
     .await?;
     let (id, name) = row.ok_or_else(AppError::unauthenticated)?;

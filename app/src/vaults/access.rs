@@ -3,7 +3,7 @@
 use super::Vault;
 use crate::core::{Actor, Db};
 use crate::error::AppError;
-use crate::workspaces::{Role, service::require_role};
+use crate::workspaces::{Role, service::held_by, service::require_role};
 
 const VAULT_COLUMNS: &str = "v.id, v.workspace_id, v.name, v.default_storage_class,
     v.allowed_types, v.max_file_size,
@@ -30,11 +30,13 @@ pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError>
     let sql = format!(
         "SELECT {VAULT_COLUMNS} FROM vaults v
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $1
-         WHERE v.deleted_at IS NULL
+         WHERE v.deleted_at IS NULL AND ($2 = '' OR v.workspace_id = $2) AND ($3 = '' OR v.id = $3)
          ORDER BY v.created_at, v.id"
     );
     let vaults = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(actor.user_id())
+        .bind(actor.only_workspace())
+        .bind(actor.only_vault())
         .fetch_all(&db.pool)
         .await?;
     with_classes(db, vaults).await
@@ -49,6 +51,7 @@ pub async fn get_vault(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vault, 
         .fetch_optional(&db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
+    in_reach(actor, vault_id)?;
     require_role(db, actor, &vault.workspace_id, Role::Viewer).await?;
     Ok(with_classes(db, vec![vault]).await?.remove(0))
 }
@@ -61,9 +64,10 @@ pub async fn check_vault(
     vault_id: &str,
     role: Role,
 ) -> Result<String, AppError> {
+    in_reach(actor, vault_id)?;
     // One statement: the vault and the actor's membership of its workspace.
-    let found: Option<(String,)> = sqlx::query_as(
-        "SELECT m.role FROM vaults v
+    let found: Option<(String, String)> = sqlx::query_as(
+        "SELECT m.role, v.workspace_id FROM vaults v
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $2
          WHERE v.id = $1 AND v.deleted_at IS NULL",
     )
@@ -71,13 +75,24 @@ pub async fn check_vault(
     .bind(actor.user_id())
     .fetch_optional(&db.pool)
     .await?;
-    let held = found
-        .and_then(|(r,)| Role::parse(&r))
+    let (held, workspace_id) = found
+        .and_then(|(r, w)| Some((Role::parse(&r)?, w)))
         .ok_or(AppError::NotFound)?;
+    let held = held_by(actor, &workspace_id, held)?;
     if held < role {
         return Err(AppError::Forbidden {
             message: format!("This needs the {} role in the workspace.", role.as_str()),
         });
     }
     Ok(vault_id.to_string())
+}
+
+/// NotFound for a vault outside a vault-restricted key's one vault.
+fn in_reach(actor: &Actor, vault_id: &str) -> Result<(), AppError> {
+    let only = actor.only_vault();
+    if only.is_empty() || only == vault_id {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
 }

@@ -10,6 +10,7 @@ pub mod ui;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Vault {
     pub id: String,
     pub workspace_id: String,
@@ -28,6 +29,7 @@ pub struct Vault {
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ClassStat {
     pub storage_class: String,
     pub file_count: i64,

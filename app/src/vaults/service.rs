@@ -33,15 +33,23 @@ pub async fn create_vault(st: &AppState, actor: &Actor, name: &str) -> Result<Va
     let name = super::check_vault_name(name)?;
     let ws: Option<(String,)> = sqlx::query_as(
         "SELECT w.id FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
-         WHERE m.user_id = $1 AND m.role IN ('owner', 'admin')
+         WHERE m.user_id = $1 AND m.role IN ('owner', 'admin') AND ($2 = '' OR w.id = $2)
          ORDER BY CASE WHEN w.kind = 'personal' THEN 0 ELSE 1 END, w.created_at LIMIT 1",
     )
     .bind(actor.user_id())
+    .bind(actor.only_workspace())
     .fetch_optional(&st.db.pool)
     .await?;
     let (workspace_id,) = ws.ok_or_else(|| AppError::Forbidden {
         message: "You have no workspace you may add vaults to.".into(),
     })?;
+    // A key: only with the admin scope, and not one kept to a single vault.
+    if !actor.only_vault().is_empty() {
+        return Err(AppError::Forbidden {
+            message: "This key is limited to one vault.".into(),
+        });
+    }
+    require_role(&st.db, actor, &workspace_id, Role::Admin).await?;
     name_free(&st.db, &workspace_id, &name, "").await?;
     let mut tx = st.db.begin().await?;
     let id = create_in_tx(&mut tx, &workspace_id, &name, st.clock.now_ms()).await?;

@@ -46,6 +46,7 @@ pub async fn require_role(
     let role = role
         .and_then(|(r,)| Role::parse(&r))
         .ok_or(AppError::NotFound)?;
+    let role = held_by(actor, workspace_id, role)?;
     if role < at_least {
         return Err(AppError::Forbidden {
             message: format!(
@@ -55,4 +56,41 @@ pub async fn require_role(
         });
     }
     Ok(role)
+}
+
+/// The role an actor holds in a workspace where its person holds `person_role`: a person's
+/// own; a key's is what its scopes give (`admin`: admin, a write scope: member, else viewer),
+/// never more than its maker's, and only in its own workspace (NotFound elsewhere).
+pub fn held_by(actor: &Actor, workspace_id: &str, person_role: Role) -> Result<Role, AppError> {
+    match actor {
+        Actor::User { .. } => Ok(person_role),
+        Actor::Key {
+            workspace_id: own, ..
+        } if own != workspace_id => Err(AppError::NotFound),
+        Actor::Key { .. } => {
+            let by_scope = if actor.has_scope("admin") {
+                Role::Admin
+            } else if actor.has_scope("files:write") || actor.has_scope("restores:write") {
+                Role::Member
+            } else {
+                Role::Viewer
+            };
+            Ok(by_scope.min(person_role))
+        }
+    }
+}
+
+/// [`require_role`] for something in a vault: also NotFound for a key kept to another vault.
+pub async fn require_role_in(
+    db: &Db,
+    actor: &Actor,
+    workspace_id: &str,
+    vault_id: &str,
+    at_least: Role,
+) -> Result<Role, AppError> {
+    let only = actor.only_vault();
+    if !only.is_empty() && only != vault_id {
+        return Err(AppError::NotFound);
+    }
+    require_role(db, actor, workspace_id, at_least).await
 }

@@ -123,6 +123,9 @@ impl TestApp {
             // Tests reach every tier and class; the Free plan's limits have their own tests.
             default_plan: "pro".into(),
             billing: None,
+            // The webhook receivers of the tests listen on loopback.
+            webhook_allow_private: true,
+            api_rate_per_minute: 600,
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

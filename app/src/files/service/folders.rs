@@ -4,7 +4,7 @@ use crate::core::db::Sql;
 use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
 use crate::files::FolderEntry;
-use crate::workspaces::{Role, service::require_role};
+use crate::workspaces::{Role, service::require_role, service::require_role_in};
 
 /// The folder at `path` (checked names) in a vault, made with its parents when missing;
 /// None for the root. Safe when two uploads make the same folder at once.
@@ -106,7 +106,7 @@ async fn get_folder(
     .fetch_optional(&db.pool)
     .await?
     .ok_or(AppError::NotFound)?;
-    require_role(db, actor, &f.workspace_id, role).await?;
+    require_role_in(db, actor, &f.workspace_id, &f.vault_id, role).await?;
     Ok(f)
 }
 

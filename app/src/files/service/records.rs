@@ -3,7 +3,7 @@
 use crate::core::{Actor, Db, new_id};
 use crate::error::AppError;
 use crate::files::FileEntry;
-use crate::workspaces::{Role, service::require_role};
+use crate::workspaces::{Role, service::require_role_in};
 
 /// What the service knows of a file beyond what the browser shows.
 #[derive(sqlx::FromRow, Debug, Clone)]
@@ -48,7 +48,7 @@ pub async fn get_file(
         .fetch_optional(&db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    require_role(db, actor, &file.workspace_id, role).await?;
+    require_role_in(db, actor, &file.workspace_id, &file.vault_id, role).await?;
     Ok(file)
 }
 

@@ -15,10 +15,12 @@ pub async fn list_trash(db: &Db, actor: &Actor) -> Result<Vec<TrashEntry>, AppEr
                 f.size, f.storage_class, f.deleted_at
          FROM files f JOIN vaults v ON v.id = f.vault_id
          JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
-         WHERE f.deleted_at IS NOT NULL
+         WHERE f.deleted_at IS NOT NULL AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3)
          ORDER BY f.deleted_at DESC, f.id DESC LIMIT 1000",
     )
     .bind(actor.user_id())
+    .bind(actor.only_workspace())
+    .bind(actor.only_vault())
     .fetch_all(&db.pool)
     .await?)
 }
@@ -123,9 +125,12 @@ pub async fn empty_trash(
                 "SELECT f.id, f.s3_key, f.thumb_key FROM files f
                  JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
                  WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
+                   AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3)
                  ORDER BY f.id LIMIT 500",
             )
             .bind(actor.user_id())
+            .bind(actor.only_workspace())
+            .bind(actor.only_vault())
             .fetch_all(&st.db.pool)
             .await?;
             let len = batch.len();
@@ -181,9 +186,12 @@ pub async fn trash_fee(st: &AppState, actor: &Actor) -> Result<i64, AppError> {
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT f.storage_class, f.size, f.class_changed_at FROM files f
          JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
-         WHERE f.deleted_at IS NOT NULL AND f.storage_class <> 'STANDARD' LIMIT 100000",
+         WHERE f.deleted_at IS NOT NULL AND f.storage_class <> 'STANDARD'
+           AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) LIMIT 100000",
     )
     .bind(actor.user_id())
+    .bind(actor.only_workspace())
+    .bind(actor.only_vault())
     .fetch_all(&st.db.pool)
     .await?;
     Ok(rows

@@ -1,0 +1,328 @@
+//! API keys: made by a workspace's admins (on the Developer page, or by a key with the admin
+//! scope), shown once, kept as a SHA-256 of the secret, rotated with a grace period, revoked.
+//! `authenticate` turns a presented secret into the key's [`Actor`].
+use super::{ApiKey, CreatedKey, KEY_PREFIX, MAX_GRACE_SECS, NewKey, check_name, check_scopes};
+use crate::core::{Actor, AppState, Db, new_id, random_token, sha256_hex};
+use crate::error::AppError;
+use crate::workspaces::{Role, service::require_role};
+
+const KEY_COLUMNS: &str = "id, name, prefix, scopes, vault_id, expires_at, created_at,
+    last_used_at, last_used_ip, revoked_at";
+
+/// How often a key's "last used" is written (every call would make each API request a write).
+const LAST_USED_EVERY_MS: i64 = 60_000;
+/// Keys one workspace may hold (revoked ones included; they are kept for the record).
+const MAX_KEYS_PER_WORKSPACE: i64 = 200;
+
+/// The workspace the actor manages keys and webhooks in: a key's own; a person's own
+/// workspace (as the usage and billing pages), where they must be an admin.
+pub async fn managed_workspace(db: &Db, actor: &Actor) -> Result<String, AppError> {
+    let ws = match actor {
+        Actor::Key { workspace_id, .. } => workspace_id.clone(),
+        Actor::User { .. } => crate::usage::service::own_workspace(db, actor).await?.0,
+    };
+    if !actor.has_scope("admin") {
+        return Err(AppError::Forbidden {
+            message: "This key lacks the admin scope.".into(),
+        });
+    }
+    require_role(db, actor, &ws, Role::Admin).await?;
+    Ok(ws)
+}
+
+pub async fn list_keys(st: &AppState, actor: &Actor) -> Result<Vec<ApiKey>, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1
+         ORDER BY created_at DESC, id DESC LIMIT 500"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&ws)
+        .fetch_all(&st.db.pool)
+        .await?)
+}
+
+async fn get_key(db: &Db, ws: &str, key_id: &str) -> Result<ApiKey, AppError> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND workspace_id = $2");
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(key_id)
+        .bind(ws)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// A new secret: the prefix, then 32 random bytes (hex).
+fn new_secret() -> String {
+    format!("{KEY_PREFIX}{}", random_token(32))
+}
+
+/// Makes a key. A key making a key can give it no scope it lacks itself and no wider vault.
+pub async fn create_key(
+    st: &AppState,
+    actor: &Actor,
+    new: &NewKey,
+) -> Result<CreatedKey, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let name = check_name(&new.name)?;
+    let scopes = check_scopes(&new.scopes)?;
+    if let Some(s) = scopes.iter().find(|s| !actor.has_scope(s)) {
+        return Err(AppError::Forbidden {
+            message: format!("A key cannot give the {s} scope it lacks itself."),
+        });
+    }
+    let mut vault_id = new.vault_id.clone().filter(|v| !v.trim().is_empty());
+    let only = actor.only_vault();
+    if !only.is_empty() {
+        match &vault_id {
+            None => vault_id = Some(only.to_string()),
+            Some(v) if v != only => return Err(AppError::NotFound),
+            _ => {}
+        }
+    }
+    if let Some(v) = &vault_id {
+        let vault = crate::vaults::service::get_vault(&st.db, actor, v).await?;
+        if vault.workspace_id != ws {
+            return Err(AppError::NotFound);
+        }
+    }
+    let now = st.clock.now_ms();
+    if let Some(e) = new.expires_at
+        && e <= now
+    {
+        return Err(AppError::invalid(
+            "expires_at",
+            "The expiry must be in the future.",
+        ));
+    }
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM api_keys WHERE workspace_id = $1")
+            .bind(&ws)
+            .fetch_one(&st.db.pool)
+            .await?;
+    if count >= MAX_KEYS_PER_WORKSPACE {
+        return Err(AppError::conflict(format!(
+            "This workspace has {count} keys, the most it may keep."
+        )));
+    }
+    let id = new_id();
+    let secret = new_secret();
+    insert_key(
+        &st.db,
+        &id,
+        &ws,
+        actor.user_id(),
+        &name,
+        &secret,
+        &scopes.join(" "),
+        vault_id.as_deref(),
+        new.expires_at,
+        now,
+    )
+    .await?;
+    tracing::info!(key_id = %id, "api key created");
+    Ok(CreatedKey {
+        key: get_key(&st.db, &ws, &id).await?,
+        secret,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_key(
+    db: &Db,
+    id: &str,
+    ws: &str,
+    user_id: &str,
+    name: &str,
+    secret: &str,
+    scopes: &str,
+    vault_id: Option<&str>,
+    expires_at: Option<i64>,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, workspace_id, created_by, name, prefix, secret_hash, scopes,
+            vault_id, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(ws)
+    .bind(user_id)
+    .bind(name)
+    .bind(&secret[..KEY_PREFIX.len() + 8])
+    .bind(sha256_hex(secret))
+    .bind(scopes)
+    .bind(vault_id)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// A new secret for the key: a new key with the same name, scopes, vault and expiry; the old
+/// one keeps working `grace_secs` more (0: stops now).
+pub async fn rotate_key(
+    st: &AppState,
+    actor: &Actor,
+    key_id: &str,
+    grace_secs: i64,
+) -> Result<CreatedKey, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    if !(0..=MAX_GRACE_SECS).contains(&grace_secs) {
+        return Err(AppError::invalid(
+            "grace_secs",
+            "The grace period is 0 to 604800 seconds (7 days).",
+        ));
+    }
+    let old = get_key(&st.db, &ws, key_id).await?;
+    let now = st.clock.now_ms();
+    if old.status(now) != "Active" {
+        return Err(AppError::conflict("Only an active key can be rotated."));
+    }
+    if let Some(s) = old.scope_list().iter().find(|s| !actor.has_scope(s)) {
+        return Err(AppError::Forbidden {
+            message: format!("A key cannot rotate a key with the {s} scope it lacks itself."),
+        });
+    }
+    let (maker,): (String,) = sqlx::query_as("SELECT created_by FROM api_keys WHERE id = $1")
+        .bind(&old.id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    let id = new_id();
+    let secret = new_secret();
+    let until = now + grace_secs * 1000;
+    // The old key stops at the end of the grace period, or its own expiry if sooner; only
+    // the first of two racing rotations wins.
+    let done = sqlx::query(
+        "UPDATE api_keys SET replaced_by = $1,
+            expires_at = CASE WHEN expires_at IS NOT NULL AND expires_at < $2 THEN expires_at ELSE $2 END
+         WHERE id = $3 AND replaced_by IS NULL AND revoked_at IS NULL",
+    )
+    .bind(&id)
+    .bind(until)
+    .bind(&old.id)
+    .execute(&st.db.pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::conflict(
+            "This key was rotated or revoked already.",
+        ));
+    }
+    insert_key(
+        &st.db,
+        &id,
+        &ws,
+        &maker,
+        &old.name,
+        &secret,
+        &old.scopes,
+        old.vault_id.as_deref(),
+        old.expires_at,
+        now,
+    )
+    .await?;
+    tracing::info!(key_id = %old.id, new_key_id = %id, "api key rotated");
+    Ok(CreatedKey {
+        key: get_key(&st.db, &ws, &id).await?,
+        secret,
+    })
+}
+
+/// Stops a key at once.
+pub async fn revoke_key(st: &AppState, actor: &Actor, key_id: &str) -> Result<(), AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let key = get_key(&st.db, &ws, key_id).await?;
+    if let Some(s) = key.scope_list().iter().find(|s| !actor.has_scope(s)) {
+        return Err(AppError::Forbidden {
+            message: format!("A key cannot revoke a key with the {s} scope it lacks itself."),
+        });
+    }
+    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(st.clock.now_ms())
+        .bind(&key.id)
+        .execute(&st.db.pool)
+        .await?;
+    tracing::info!(key_id = %key.id, "api key revoked");
+    Ok(())
+}
+
+/// The actor a presented secret stands for, with its last use recorded (at most once a
+/// minute, or when the address changes). Unknown, revoked and expired keys are refused alike
+/// in status, each with its own message.
+pub async fn authenticate(st: &AppState, secret: &str, ip: &str) -> Result<Actor, AppError> {
+    let refuse = |m: &str| AppError::Unauthenticated { message: m.into() };
+    if !secret.starts_with(KEY_PREFIX) || secret.len() > 200 {
+        return Err(refuse(
+            "This is not a Nexus API key (they start with nxs_live_).",
+        ));
+    }
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, created_by, workspace_id, scopes, vault_id, expires_at, revoked_at,
+            last_used_at, last_used_ip
+         FROM api_keys WHERE secret_hash = $1",
+    )
+    .bind(sha256_hex(secret))
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let Some((
+        id,
+        user_id,
+        workspace_id,
+        scopes,
+        vault_id,
+        expires_at,
+        revoked_at,
+        last_at,
+        last_ip,
+    )) = row
+    else {
+        return Err(refuse("This API key is not known."));
+    };
+    let now = st.clock.now_ms();
+    if revoked_at.is_some() {
+        return Err(refuse("This API key was revoked."));
+    }
+    if expires_at.is_some_and(|e| e <= now) {
+        return Err(refuse("This API key has expired."));
+    }
+    if last_at.is_none_or(|t| now - t >= LAST_USED_EVERY_MS) || last_ip.as_deref() != Some(ip) {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1, last_used_ip = $2 WHERE id = $3")
+            .bind(now)
+            .bind(ip)
+            .bind(&id)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    Ok(Actor::Key {
+        key_id: id,
+        user_id,
+        workspace_id,
+        scopes: scopes.split_whitespace().map(str::to_string).collect(),
+        vault_id,
+    })
+}
+
+/// The key behind an actor, as listed (for `GET /me`).
+pub async fn own_key(st: &AppState, actor: &Actor) -> Result<ApiKey, AppError> {
+    let Actor::Key {
+        key_id,
+        workspace_id,
+        ..
+    } = actor
+    else {
+        return Err(AppError::NotFound);
+    };
+    get_key(&st.db, workspace_id, key_id).await
+}

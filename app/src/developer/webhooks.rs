@@ -1,0 +1,543 @@
+//! Outbound webhooks: a workspace's endpoints, and the job that delivers its events to them.
+//! Each delivery is signed as Stripe signs (`Nexus-Signature: t=<unix secs>,v1=<hex
+//! HMAC-SHA256 of "t.body" with the endpoint's secret>`), carries the event's id, and is
+//! retried with exponential backoff for 3 days; an endpoint that has failed for 3 days is
+//! disabled and its maker told. Endpoints on loopback or private addresses are refused
+//! (unless `NEXUS_WEBHOOK_ALLOW_PRIVATE`), at creation and again at every delivery, against
+//! the addresses the name resolves to then; the request goes to the address vetted (no second
+//! lookup to rebind) and redirects are not followed.
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::keys::managed_workspace;
+use super::{Delivery, WebhookEndpoint, check_events};
+use crate::core::jobs::{Job, Next};
+use crate::core::{Actor, AppState, new_id, random_token};
+use crate::error::AppError;
+
+/// How long a delivery is retried, and how long an endpoint may fail before it is disabled.
+pub const RETRY_WINDOW_MS: i64 = 3 * 24 * 3600 * 1000;
+/// First retry after this; doubling up to [`MAX_BACKOFF_MS`].
+const FIRST_BACKOFF_MS: i64 = 30_000;
+const MAX_BACKOFF_MS: i64 = 6 * 3600 * 1000;
+/// Endpoints one workspace may have.
+const MAX_ENDPOINTS: i64 = 20;
+/// How long one delivery may take, and be locked by the worker sending it.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+const LOCK_MS: i64 = 60_000;
+/// Deliveries sent at once by one run.
+const IN_FLIGHT: usize = 8;
+/// The sender runs at least this often (and when woken by a new event).
+const EVERY_MS: i64 = 30_000;
+
+const ENDPOINT_COLUMNS: &str =
+    "id, url, events, secret, created_at, failing_since, disabled_at, disabled_reason";
+
+/// The `Nexus-Signature` header for a body sent at `t` (unix seconds).
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2_11::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Backoff after the `attempts`-th failed try: 30 s, 1 min, 2 min, … at most 6 hours.
+pub fn backoff_ms(attempts: i64) -> i64 {
+    (FIRST_BACKOFF_MS << (attempts - 1).clamp(0, 20)).min(MAX_BACKOFF_MS)
+}
+
+/// Whether an address is on the public internet (not loopback, private, link-local,
+/// shared, documentation, multicast or unspecified; IPv4 inside IPv6 judged as IPv4).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (18..20).contains(&o[1]))
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x64 && s[1] == 0xff9b))
+        }
+    }
+}
+
+/// A URL an endpoint may have: http(s), a host, no user or password, at most 2,000
+/// characters; a literal address must be public unless private ones are allowed.
+pub fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, AppError> {
+    let bad = |m: &str| AppError::invalid("url", m);
+    let url = url.trim();
+    if url.len() > 2000 {
+        return Err(bad("A URL is at most 2,000 characters."));
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|_| bad("This is not a URL."))?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(bad("The URL must start with https:// (or http://)."));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("The URL may not carry a user or password."));
+    }
+    let literal = match parsed.host() {
+        None => return Err(bad("The URL needs a host.")),
+        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
+        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
+        Some(url::Host::Domain(d)) => {
+            let d = d.to_ascii_lowercase();
+            if !allow_private && (d == "localhost" || d.ends_with(".localhost")) {
+                return Err(bad(
+                    "The URL must be reachable on the internet, not this machine.",
+                ));
+            }
+            None
+        }
+    };
+    if let Some(ip) = literal
+        && !allow_private
+        && !is_public(ip)
+    {
+        return Err(bad(
+            "The URL must be reachable on the internet, not a private or loopback address.",
+        ));
+    }
+    Ok(parsed)
+}
+
+/// The address to send to: the host's addresses now, every one of them public (a name that
+/// also resolves inside the network is refused), unless private ones are allowed.
+async fn vetted_addr(url: &reqwest::Url, allow_private: bool) -> Result<SocketAddr, String> {
+    let host = url.host_str().ok_or("no host")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_or_known_default().ok_or("no port")?;
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("could not resolve {host}: {e}"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(format!("{host} has no address"));
+    }
+    if !allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
+        return Err(format!(
+            "refused: {host} resolves to a private or loopback address"
+        ));
+    }
+    Ok(addrs[0])
+}
+
+pub async fn list_endpoints(
+    st: &AppState,
+    actor: &Actor,
+) -> Result<Vec<WebhookEndpoint>, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE workspace_id = $1
+         ORDER BY created_at, id"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&ws)
+        .fetch_all(&st.db.pool)
+        .await?)
+}
+
+async fn get_endpoint(st: &AppState, ws: &str, id: &str) -> Result<WebhookEndpoint, AppError> {
+    let sql = format!(
+        "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND workspace_id = $2"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(ws)
+        .fetch_optional(&st.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Adds an endpoint with a new signing secret (`whsec_…`).
+pub async fn create_endpoint(
+    st: &AppState,
+    actor: &Actor,
+    url: &str,
+    events: &[String],
+) -> Result<WebhookEndpoint, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let url = check_url(url, st.config.webhook_allow_private)?;
+    let events = check_events(events)?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE workspace_id = $1",
+    )
+    .bind(&ws)
+    .fetch_one(&st.db.pool)
+    .await?;
+    if n >= MAX_ENDPOINTS {
+        return Err(AppError::conflict(format!(
+            "A workspace may have {MAX_ENDPOINTS} webhook endpoints."
+        )));
+    }
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (id, workspace_id, created_by, url, events, secret, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&ws)
+    .bind(actor.user_id())
+    .bind(url.as_str())
+    .bind(events.join(" "))
+    .bind(format!("whsec_{}", random_token(24)))
+    .bind(st.clock.now_ms())
+    .execute(&st.db.pool)
+    .await?;
+    get_endpoint(st, &ws, &id).await
+}
+
+pub async fn delete_endpoint(st: &AppState, actor: &Actor, id: &str) -> Result<(), AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let ep = get_endpoint(st, &ws, id).await?;
+    sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+        .bind(&ep.id)
+        .execute(&st.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Turns a disabled endpoint back on (its failures are forgotten).
+pub async fn enable_endpoint(
+    st: &AppState,
+    actor: &Actor,
+    id: &str,
+) -> Result<WebhookEndpoint, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let ep = get_endpoint(st, &ws, id).await?;
+    sqlx::query(
+        "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL, failing_since = NULL
+         WHERE id = $1",
+    )
+    .bind(&ep.id)
+    .execute(&st.db.pool)
+    .await?;
+    get_endpoint(st, &ws, id).await
+}
+
+/// The endpoint's latest deliveries (100), newest first.
+pub async fn list_deliveries(
+    st: &AppState,
+    actor: &Actor,
+    endpoint_id: &str,
+) -> Result<Vec<Delivery>, AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let ep = get_endpoint(st, &ws, endpoint_id).await?;
+    Ok(sqlx::query_as(
+        "SELECT d.id, d.endpoint_id, d.event_id, e.type AS event_type, d.state,
+            CAST(d.attempts AS BIGINT) AS attempts, d.last_status, d.last_error, d.last_at,
+            d.next_at, d.created_at
+         FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+         WHERE d.endpoint_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT 100",
+    )
+    .bind(&ep.id)
+    .fetch_all(&st.db.pool)
+    .await?)
+}
+
+/// Sends a delivery's event again, as a new delivery (the old one keeps its record).
+pub async fn redeliver(st: &AppState, actor: &Actor, delivery_id: &str) -> Result<(), AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let found: Option<(String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT d.endpoint_id, d.event_id, p.disabled_at FROM webhook_deliveries d
+         JOIN webhook_endpoints p ON p.id = d.endpoint_id
+         WHERE d.id = $1 AND p.workspace_id = $2",
+    )
+    .bind(delivery_id)
+    .bind(&ws)
+    .fetch_optional(&st.db.pool)
+    .await?;
+    let (endpoint_id, event_id, disabled) = found.ok_or(AppError::NotFound)?;
+    if disabled.is_some() {
+        return Err(AppError::conflict(
+            "This endpoint is disabled: enable it first.",
+        ));
+    }
+    let now = st.clock.now_ms();
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
+         VALUES ($1, $2, $3, 'pending', $4, $4)",
+    )
+    .bind(new_id())
+    .bind(&endpoint_id)
+    .bind(&event_id)
+    .bind(now)
+    .execute(&st.db.pool)
+    .await?;
+    crate::events::wake(st).await;
+    Ok(())
+}
+
+/// Sends a test event (`ping`) to the endpoint.
+pub async fn send_test(st: &AppState, actor: &Actor, endpoint_id: &str) -> Result<(), AppError> {
+    let ws = managed_workspace(&st.db, actor).await?;
+    let ep = get_endpoint(st, &ws, endpoint_id).await?;
+    let now = st.clock.now_ms();
+    let event_id = format!("evt_{}", new_id().replace('-', ""));
+    let payload = serde_json::json!({
+        "id": event_id, "type": "ping", "created": now / 1000, "workspace_id": ws,
+        "data": {"message": "A test event from the Developer page."},
+    });
+    let mut tx = st.db.begin().await?;
+    sqlx::query(
+        "INSERT INTO webhook_events (id, workspace_id, type, payload, created_at) VALUES ($1, $2, 'ping', $3, $4)",
+    )
+    .bind(&event_id)
+    .bind(&ws)
+    .bind(payload.to_string())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
+         VALUES ($1, $2, $3, 'pending', $4, $4)",
+    )
+    .bind(new_id())
+    .bind(&ep.id)
+    .bind(&event_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    crate::events::wake(st).await;
+    Ok(())
+}
+
+/// One due delivery, with what sending it needs.
+#[derive(sqlx::FromRow)]
+struct Due {
+    id: String,
+    endpoint_id: String,
+    created_by: String,
+    url: String,
+    secret: String,
+    payload: String,
+    event_id: String,
+    event_type: String,
+    attempts: i64,
+    created_at: i64,
+}
+
+/// The sender's job: claims due deliveries, sends them a few at a time, records each
+/// outcome; runs again when the next one is due (at most 30 s later).
+pub async fn deliver_job(st: &AppState, _job: &Job) -> Result<Next, AppError> {
+    use futures_util::StreamExt;
+    loop {
+        let now = st.clock.now_ms();
+        let due: Vec<Due> = sqlx::query_as(
+            "SELECT d.id, d.endpoint_id, p.created_by, p.url, p.secret,
+                e.payload, e.id AS event_id, e.type AS event_type,
+                CAST(d.attempts AS BIGINT) AS attempts, d.created_at
+             FROM webhook_deliveries d
+             JOIN webhook_endpoints p ON p.id = d.endpoint_id
+             JOIN webhook_events e ON e.id = d.event_id
+             WHERE d.state = 'pending' AND d.next_at <= $1
+               AND (d.locked_until IS NULL OR d.locked_until < $1)
+               AND p.disabled_at IS NULL
+             ORDER BY d.next_at LIMIT 50",
+        )
+        .bind(now)
+        .fetch_all(&st.db.pool)
+        .await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut claimed = Vec::new();
+        for d in due {
+            let took = sqlx::query(
+                "UPDATE webhook_deliveries SET locked_until = $1
+                 WHERE id = $2 AND state = 'pending' AND (locked_until IS NULL OR locked_until < $3)",
+            )
+            .bind(now + LOCK_MS)
+            .bind(&d.id)
+            .bind(now)
+            .execute(&st.db.pool)
+            .await?;
+            if took.rows_affected() == 1 {
+                claimed.push(d);
+            }
+        }
+        let results: Vec<Result<(), AppError>> = futures_util::stream::iter(claimed)
+            .map(|d| async move {
+                let outcome = send(st, &d).await;
+                record(st, &d, outcome).await
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+    }
+    let now = st.clock.now_ms();
+    let (next,): (Option<i64>,) =
+        sqlx::query_as("SELECT MIN(next_at) FROM webhook_deliveries WHERE state = 'pending'")
+            .fetch_one(&st.db.pool)
+            .await?;
+    Ok(Next::At(
+        next.unwrap_or(i64::MAX).clamp(now + 1000, now + EVERY_MS),
+    ))
+}
+
+/// Sends one delivery: Ok(status) for any HTTP answer, Err(reason) when none came.
+async fn send(st: &AppState, d: &Due) -> Result<u16, String> {
+    let allow = st.config.webhook_allow_private;
+    let url = check_url(&d.url, allow).map_err(|e| format!("refused: {e}"))?;
+    let addr = vetted_addr(&url, allow).await?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(SEND_TIMEOUT)
+        .connect_timeout(Duration::from_secs(5))
+        .resolve(&host, addr)
+        .use_preconfigured_tls(tls_config())
+        .user_agent("Nexus-Webhooks/1")
+        .build()
+        .map_err(|e| format!("client: {e}"))?;
+    let t = st.clock.now_ms() / 1000;
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("nexus-signature", signature(&d.secret, t, &d.payload))
+        .header("nexus-event-id", &d.event_id)
+        .header("nexus-event-type", &d.event_type)
+        .header("nexus-delivery-id", &d.id)
+        .body(d.payload.clone())
+        .send()
+        .await
+        .map_err(|e| {
+            if e.is_timeout() {
+                "timed out".to_string()
+            } else if e.is_connect() {
+                "could not connect".to_string()
+            } else {
+                "request failed".to_string()
+            }
+        })?;
+    Ok(resp.status().as_u16())
+}
+
+/// rustls with the aws-lc-rs provider (the one the AWS SDK and the mailer use) and the
+/// Mozilla roots: no second TLS stack, no dependence on the machine's certificates.
+fn tls_config() -> rustls::ClientConfig {
+    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::aws_lc_rs::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("aws-lc-rs supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+        })
+        .clone()
+}
+
+/// Records a delivery's outcome: done on a 2xx; otherwise another try after the backoff, or
+/// failed once its 3 days are over. The endpoint's first failure since its last success is
+/// remembered; failing for 3 days disables it and tells its maker.
+async fn record(st: &AppState, d: &Due, outcome: Result<u16, String>) -> Result<(), AppError> {
+    let now = st.clock.now_ms();
+    let attempts = d.attempts + 1;
+    let (status, error) = match &outcome {
+        Ok(code) => (Some(i64::from(*code)), None),
+        Err(e) => (None, Some(e.clone())),
+    };
+    let ok = matches!(outcome, Ok(200..=299));
+    let (state, next_at) = if ok {
+        ("succeeded", None)
+    } else if now - d.created_at >= RETRY_WINDOW_MS {
+        ("failed", None)
+    } else {
+        ("pending", Some(now + backoff_ms(attempts)))
+    };
+    let mut tx = st.db.begin().await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = $1, attempts = $2, last_status = $3, last_error = $4,
+            last_at = $5, next_at = $6, locked_until = NULL
+         WHERE id = $7",
+    )
+    .bind(state)
+    .bind(attempts)
+    .bind(status)
+    .bind(&error)
+    .bind(now)
+    .bind(next_at)
+    .bind(&d.id)
+    .execute(&mut *tx)
+    .await?;
+    if ok {
+        sqlx::query("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1")
+            .bind(&d.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2",
+        )
+        .bind(now)
+        .bind(&d.endpoint_id)
+        .execute(&mut *tx)
+        .await?;
+        let disabled = sqlx::query(
+            "UPDATE webhook_endpoints SET disabled_at = $1,
+                disabled_reason = 'Every delivery failed for 3 days.'
+             WHERE id = $2 AND disabled_at IS NULL AND failing_since <= $3",
+        )
+        .bind(now)
+        .bind(&d.endpoint_id)
+        .bind(now - RETRY_WINDOW_MS)
+        .execute(&mut *tx)
+        .await?;
+        if disabled.rows_affected() == 1 {
+            tracing::warn!(endpoint = %d.endpoint_id, "webhook endpoint disabled after 3 days of failures");
+            let url = reqwest::Url::parse(&d.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_default();
+            crate::notify::service::notify(
+                &mut tx,
+                &st.config,
+                &d.created_by,
+                "webhook_disabled",
+                "A webhook endpoint was disabled",
+                &format!(
+                    "Every delivery to your webhook endpoint at {url} failed for 3 days, so it is disabled and no more events are sent to it. Fix the endpoint, then enable it again on the Developer page; you can redeliver the events it missed from there."
+                ),
+                "/developer",
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    if !ok && state == "pending" {
+        tracing::info!(delivery = %d.id, attempts, error = ?error, status = ?status, "webhook delivery failed; will retry");
+    }
+    Ok(())
+}
