@@ -81,10 +81,12 @@ pub async fn record(
         .execute(&mut *conn)
         .await?;
     }
+    // The sender runs as soon as this commits (its job row is written here too).
+    jobs::wake_on(conn, DELIVER_WEBHOOKS, now).await?;
     Ok(Some(event_id))
 }
 
-/// Records an event outside any transaction and wakes the sender.
+/// Records an event outside any transaction.
 pub async fn emit(
     st: &AppState,
     workspace_id: &str,
@@ -92,19 +94,14 @@ pub async fn emit(
     data: serde_json::Value,
 ) -> Result<(), AppError> {
     let now = st.clock.now_ms();
-    let mut conn = st.db.pool.acquire().await?;
-    if record(&mut conn, workspace_id, kind, data, now)
-        .await?
-        .is_some()
-    {
-        drop(conn);
-        wake(st).await;
-    }
+    let mut tx = st.db.begin().await?;
+    record(&mut tx, workspace_id, kind, data, now).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// Brings the sender's next run forward (after the commit that recorded events). A failure
-/// only delays the deliveries until the sender's next regular run.
+/// Brings the sender's next run forward. A failure only delays the deliveries until the
+/// sender's next regular run.
 pub async fn wake(st: &AppState) {
     if let Err(e) = jobs::wake(&st.db, DELIVER_WEBHOOKS, st.clock.now_ms()).await {
         tracing::warn!(error = %e, "could not wake the webhook sender");

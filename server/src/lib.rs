@@ -36,6 +36,9 @@ pub async fn launch(
     clock: Clock,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
+    // One TLS provider for the process: aws-lc-rs, which the AWS SDK and the mailer use
+    // already (reqwest, for webhooks, takes the process default).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut s3_addr = None;
     if config.s3.embedded {
         let creds = local_s3::load_or_create_credentials(&config.data_dir)

@@ -435,9 +435,20 @@ pub async fn webhook(st: &AppState, payload: &str, signature: &str) -> Result<()
                 .execute(&mut *tx)
                 .await?;
                 if r.rows_affected() > 0
-                    && let Some((_, user)) = owner_of(&mut tx, customer.id().as_str()).await?
+                    && let Some((ws, user)) = owner_of(&mut tx, customer.id().as_str()).await?
                 {
                     let days = b.dunning_days;
+                    crate::events::record(
+                        &mut tx,
+                        &ws,
+                        crate::events::BILLING_PAYMENT_FAILED,
+                        serde_json::json!({
+                            "invoice_id": i.id.as_ref().map(|x| x.as_str().to_string()),
+                            "uploads_pause_after_days": days,
+                        }),
+                        now,
+                    )
+                    .await?;
                     crate::notify::service::notify(
                         &mut tx,
                         &st.config,

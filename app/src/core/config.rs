@@ -51,6 +51,8 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Requests one API key may make a minute (with a burst of as many at once).
     pub api_rate_per_minute: u32,
+    /// Unknown, revoked or expired keys one client address may send a minute.
+    pub api_bad_keys_per_minute: u32,
 }
 
 #[derive(Clone)]
@@ -192,6 +194,7 @@ impl Config {
                 }
                 n
             },
+            api_bad_keys_per_minute: parse("NEXUS_API_BAD_KEYS_PER_MINUTE", 30)?.max(1),
         })
     }
 

@@ -89,6 +89,28 @@ pub async fn wake(db: &Db, kind: &str, now: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+/// [`wake`] on a connection (inside the caller's transaction: the job is due once it commits).
+pub async fn wake_on(conn: &mut sqlx::AnyConnection, kind: &str, now: i64) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, dedupe_key, payload, run_at, created_at, updated_at)
+         VALUES ($1, $2, $2, '{}', $3, $3, $3)
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(kind)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE jobs SET run_at = $1 WHERE dedupe_key = $2 AND state = 'queued' AND run_at > $1",
+    )
+    .bind(now)
+    .bind(kind)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Claims the most overdue job, if any: queued and due, or running with a lapsed lease.
 pub async fn claim(db: &Db, worker: &str, now: i64) -> Result<Option<Job>, AppError> {
     let lock = match db.dialect {

@@ -64,6 +64,7 @@ pub async fn create_key(
     new: &NewKey,
 ) -> Result<CreatedKey, AppError> {
     let ws = managed_workspace(&st.db, actor).await?;
+    api_in_plan(st, &ws).await?;
     let name = check_name(&new.name)?;
     let scopes = check_scopes(&new.scopes)?;
     if let Some(s) = scopes.iter().find(|s| !actor.has_scope(s)) {
@@ -290,6 +291,7 @@ pub async fn authenticate(st: &AppState, secret: &str, ip: &str) -> Result<Actor
     else {
         return Err(refuse("This API key is not known."));
     };
+    api_in_plan(st, &workspace_id).await?;
     let now = st.clock.now_ms();
     if revoked_at.is_some() {
         return Err(refuse("This API key was revoked."));
@@ -325,4 +327,19 @@ pub async fn own_key(st: &AppState, actor: &Actor) -> Result<ApiKey, AppError> {
         return Err(AppError::NotFound);
     };
     get_key(&st.db, workspace_id, key_id).await
+}
+
+/// Refuses when the workspace's plan does not include the API (402, naming the plan).
+async fn api_in_plan(st: &AppState, ws: &str) -> Result<(), AppError> {
+    let plan = crate::usage::service::plan_for(st, ws).await?;
+    if plan.api_access == 1 {
+        Ok(())
+    } else {
+        Err(AppError::PlanLimit {
+            message: format!(
+                "The {} plan does not include API access: choose another plan on the billing page.",
+                plan.name
+            ),
+        })
+    }
 }

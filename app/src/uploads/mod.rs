@@ -50,11 +50,15 @@ pub struct NewUpload {
     pub size: i64,
     pub content_type: String,
     /// Folder inside the vault, `a/b/c` ('' for the vault's root).
+    #[serde(default)]
     pub folder_path: String,
     /// The file's last-modified time (ms), to match it again after a reload.
+    #[serde(default)]
     pub last_modified: i64,
     /// Hex SHA-256 of the whole file, when known before the upload.
+    #[serde(default)]
     pub sha256: Option<String>,
+    #[serde(default)]
     pub on_duplicate: Option<OnDuplicate>,
 }
 

@@ -857,6 +857,7 @@ async fn finish_complete(
     .await?;
     tx.commit().await?;
     tracing::info!(%upload_id, file_id = %up.file_id, "upload completed");
+    usage_threshold(st, &up.workspace_id, up.size).await;
 
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM files f LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
@@ -867,6 +868,32 @@ async fn finish_complete(
     .await?)
 }
 
+/// Tells the workspace's webhooks when an upload of `size` bytes took its storage across 80 %
+/// or 100 % of the plan (best effort: the upload is done either way).
+async fn usage_threshold(st: &AppState, ws: &str, size: i64) {
+    let (Ok(plan), Ok(stored)) = (
+        crate::usage::service::plan_for(st, ws).await,
+        crate::usage::service::stored_bytes(&st.db, ws).await,
+    ) else {
+        return;
+    };
+    let included = plan.included_bytes();
+    if included <= 0 {
+        return;
+    }
+    let after = stored.total();
+    let before = after - size;
+    for percent in [80i64, 100] {
+        let line = included / 100 * percent;
+        if before < line && after >= line {
+            let data = serde_json::json!({
+                "percent": percent, "used_bytes": after, "included_bytes": included, "plan": plan.id,
+            });
+            crate::events::emit_logged(st, ws, crate::events::USAGE_THRESHOLD, data).await;
+        }
+    }
+}
+
 /// Cancels an unfinished upload: aborts it on S3 and forgets the file.
 pub async fn abort_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Result<(), AppError> {
     let up = load_upload(st, actor, upload_id).await?;
@@ -874,22 +901,40 @@ pub async fn abort_upload(st: &AppState, actor: &Actor, upload_id: &str) -> Resu
         return Err(AppError::conflict("This upload is already complete."));
     }
     claim(st, &up.id).await?;
-    let result = discard(st, &up).await;
+    let result = discard(st, &up, "aborted").await;
     if result.is_err() {
         release(st, &up.id).await;
     }
     result
 }
 
-/// Aborts the S3 upload (its parts go) and deletes the file row (the upload row with it).
-async fn discard(st: &AppState, up: &UploadRow) -> Result<(), AppError> {
+/// Aborts the S3 upload (its parts go) and deletes the file row (the upload row with it),
+/// recording `upload.failed` for the workspace's webhooks in the same transaction.
+async fn discard(st: &AppState, up: &UploadRow, reason: &str) -> Result<(), AppError> {
     st.storage
         .abort_multipart(&up.s3_key, &up.s3_upload_id)
         .await?;
-    sqlx::query("DELETE FROM files WHERE id = $1 AND state = 'uploading'")
+    let mut tx = st.db.begin().await?;
+    let gone = sqlx::query("DELETE FROM files WHERE id = $1 AND state = 'uploading'")
         .bind(&up.file_id)
-        .execute(&st.db.pool)
+        .execute(&mut *tx)
         .await?;
+    if gone.rows_affected() > 0 {
+        let data = serde_json::json!({
+            "upload_id": up.id, "file_id": up.file_id, "vault_id": up.vault_id,
+            "name": up.name, "size": up.size, "reason": reason,
+        });
+        let now = st.clock.now_ms();
+        crate::events::record(
+            &mut tx,
+            &up.workspace_id,
+            crate::events::UPLOAD_FAILED,
+            data,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -908,7 +953,7 @@ pub async fn abort_expired_uploads(st: &AppState) -> Result<u64, AppError> {
         if claim(st, &up.id).await.is_err() {
             continue;
         }
-        match discard(st, &up).await {
+        match discard(st, &up, "abandoned").await {
             Ok(()) => done += 1,
             Err(e) => {
                 tracing::warn!(upload_id = %up.id, error = %e, "could not abort an expired upload");

@@ -13,14 +13,12 @@ use app::error::AppError;
 
 type Limiter = DefaultKeyedRateLimiter<String, StateInformationMiddleware>;
 
-/// Bad keys one client address may send a minute.
-const FAILURES_PER_MINUTE: u32 = 30;
-
 #[derive(Clone)]
 pub struct Limits {
     per_key: Arc<Limiter>,
     failures: Arc<Limiter>,
     per_minute: u32,
+    failures_per_minute: u32,
 }
 
 /// Where a key stands after a request it may make: for the `RateLimit-*` headers.
@@ -50,11 +48,12 @@ fn limiter(per_minute: u32) -> Arc<Limiter> {
 }
 
 impl Limits {
-    pub fn new(per_minute: u32) -> Limits {
+    pub fn new(per_minute: u32, failures_per_minute: u32) -> Limits {
         Limits {
             per_key: limiter(per_minute),
-            failures: limiter(FAILURES_PER_MINUTE),
+            failures: limiter(failures_per_minute),
             per_minute: per_minute.max(1),
+            failures_per_minute: failures_per_minute.max(1),
         }
     }
 
@@ -86,7 +85,11 @@ impl Limits {
             Ok(_) => Ok(()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Err(Response429::new(FAILURES_PER_MINUTE, wait, "This address"))
+                Err(Response429::new(
+                    self.failures_per_minute,
+                    wait,
+                    "This address",
+                ))
             }
         }
     }

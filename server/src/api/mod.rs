@@ -109,7 +109,10 @@ pub fn openapi_router() -> (Router<ServerState>, utoipa::openapi::OpenApi) {
 pub fn router(app: AppState) -> Router<ServerState> {
     let (routes, spec) = openapi_router();
     let api = Api {
-        limits: limits::Limits::new(app.config.api_rate_per_minute),
+        limits: limits::Limits::new(
+            app.config.api_rate_per_minute,
+            app.config.api_bad_keys_per_minute,
+        ),
         app,
     };
     let json = serde_json::to_string(&spec).expect("the OpenAPI document serializes");

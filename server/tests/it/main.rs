@@ -3,6 +3,7 @@
 //! the embedded S3 endpoint on port 0 (or the S3 named by `TEST_S3_ENDPOINT`, e.g. moto).
 mod access;
 mod accounts;
+mod api;
 mod billing;
 mod browse;
 mod engine;

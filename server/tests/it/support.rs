@@ -126,6 +126,7 @@ impl TestApp {
             // The webhook receivers of the tests listen on loopback.
             webhook_allow_private: true,
             api_rate_per_minute: 600,
+            api_bad_keys_per_minute: 10_000,
         };
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -76,9 +76,10 @@ pub async fn entry(db: &Db, file_id: &str) -> Result<FileEntry, AppError> {
         .await?)
 }
 
-/// Records something that happened to a file (its details panel shows the history).
-pub async fn record_event<'e>(
-    exec: impl sqlx::Executor<'e, Database = sqlx::Any>,
+/// Records something that happened to a file (its details panel shows the history) and, in
+/// the same transaction, the webhook event it is for the workspace's endpoints.
+pub async fn record_event(
+    conn: &mut sqlx::AnyConnection,
     file_id: &str,
     actor_id: Option<&str>,
     kind: &str,
@@ -94,8 +95,44 @@ pub async fn record_event<'e>(
     .bind(actor_id)
     .bind(kind)
     .bind(detail)
-    .execute(exec)
+    .execute(&mut *conn)
     .await?;
+    let webhook = match kind {
+        "uploaded" => crate::events::FILE_UPLOADED,
+        "trashed" => crate::events::FILE_DELETED,
+        "class_changed" => crate::events::CLASS_CHANGED,
+        "restore_ready" => crate::events::RESTORE_READY,
+        "restore_expired" => crate::events::RESTORE_EXPIRED,
+        _ => return Ok(()),
+    };
+    let f: Option<(
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        Option<String>,
+        String,
+    )> = sqlx::query_as(
+        "SELECT f.workspace_id, f.id, f.vault_id, f.name, f.size, f.storage_class, f.state,
+                f.sha256, COALESCE(d.path, '') FROM files f
+             LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",
+    )
+    .bind(file_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((ws, id, vault_id, name, size, class, state, sha256, folder_path)) = f {
+        let data = serde_json::json!({
+            "file": {
+                "id": id, "vault_id": vault_id, "folder_path": folder_path, "name": name,
+                "size": size, "storage_class": class, "state": state, "sha256": sha256,
+            },
+            "detail": detail,
+        });
+        crate::events::record(conn, &ws, webhook, data, now).await?;
+    }
     Ok(())
 }
 
