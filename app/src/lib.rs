@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/outbox") view=notify::ui::OutboxPage ssr=SsrMode::Async />
                     <Route path=path!("/usage") view=usage::ui::UsagePage ssr=SsrMode::Async />
                     <Route path=path!("/billing") view=billing::ui::BillingPage ssr=SsrMode::Async />
+                    <Route path=path!("/developer") view=developer::ui::DeveloperPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -130,6 +131,7 @@ fn Header() -> impl IntoView {
                                 {quota.map(|q| view! { <usage::ui::QuotaMeter quota=q /> })}
                                 <A href="/restores">"Restores"</A>
                                 <A href="/usage">"Usage"</A>
+                                <A href="/developer">"Developer"</A>
                                 <notify::ui::Bell unread=unread />
                                 <auth::ui::AccountMenu user=u />
                             }.into_any(),

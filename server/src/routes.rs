@@ -212,7 +212,7 @@ async fn request_scope(State(st): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// Pages under these paths need a session.
-const SIGNED_IN_PAGES: &[&str] = &["/vaults", "/trash"];
+const SIGNED_IN_PAGES: &[&str] = &["/vaults", "/trash", "/developer"];
 
 /// Sends a signed-out visitor of a page that needs a session to sign-in, which brings them
 /// back (`next`) afterwards. Pages render only for people who may see them.

@@ -95,7 +95,7 @@ pub fn BillingPage() -> impl IntoView {
                     let live = matches!(b.status.as_str(), "trialing" | "active" | "past_due");
                     let status = match b.status.as_str() {
                         "trialing" => format!("Trial: {} left", b.trial_end.map(|t| {
-                            let days = ((t - js_now()) as f64 / 86_400_000.0).ceil().max(0.0) as i64;
+                            let days = ((t - format::now_ms()) as f64 / 86_400_000.0).ceil().max(0.0) as i64;
                             format::count(days, "day", "days")
                         }).unwrap_or_default()),
                         "active" => "Active".to_string(),
@@ -168,20 +168,5 @@ pub fn BillingPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-    }
-}
-
-/// Now in unix ms, on either side.
-fn js_now() -> i64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now() as i64
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
     }
 }

@@ -107,7 +107,7 @@ pub async fn add_files(
             .execute(&mut *tx)
             .await?;
             crate::files::service::record_event(
-                &mut *tx,
+                &mut tx,
                 &id,
                 Some(actor_id),
                 "restore_requested",
@@ -449,7 +449,7 @@ pub async fn poll(st: &AppState) -> Result<PollStats, AppError> {
             .await?;
             if f.rows_affected() > 0 {
                 crate::files::service::record_event(
-                    &mut *tx,
+                    &mut tx,
                     file_id,
                     None,
                     "restore_expired",
@@ -545,7 +545,7 @@ async fn mark_ready(
             .execute(&mut **tx)
             .await?;
             crate::files::service::record_event(
-                &mut **tx,
+                tx,
                 &row.file_id,
                 None,
                 "restore_ready",

@@ -60,7 +60,7 @@ pub async fn change_class_checked(
         .execute(&mut *tx)
         .await?;
         crate::files::service::record_event(
-            &mut *tx,
+            &mut tx,
             id,
             // '' is an archiving rule, not a person.
             Some(actor_id).filter(|a| !a.is_empty()),

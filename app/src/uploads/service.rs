@@ -816,7 +816,7 @@ async fn finish_complete(
             .execute(&mut *tx)
             .await?;
             files::record_event(
-                &mut *tx,
+                &mut tx,
                 &old,
                 Some(&up.created_by),
                 "trashed",
@@ -847,7 +847,7 @@ async fn finish_complete(
     .execute(&mut *tx)
     .await?;
     files::record_event(
-        &mut *tx,
+        &mut tx,
         &up.file_id,
         Some(&up.created_by),
         "uploaded",

@@ -65,7 +65,7 @@ pub async fn rename_file(
         .execute(&mut *tx)
         .await?;
     record_event(
-        &mut *tx,
+        &mut tx,
         &f.id,
         Some(actor.user_id()),
         "renamed",
@@ -120,7 +120,7 @@ pub async fn move_files_checked(
         } else {
             format!("to {to}, as {new_name}")
         };
-        record_event(&mut *tx, id, Some(actor_id), "moved", &detail, now).await?;
+        record_event(&mut tx, id, Some(actor_id), "moved", &detail, now).await?;
         tx.commit().await?;
         moved += 1;
     }
@@ -150,7 +150,7 @@ pub async fn trash_files_checked(
         .await?
         .rows_affected();
         if done > 0 {
-            record_event(&mut *tx, id, Some(actor_id), "trashed", "", now).await?;
+            record_event(&mut tx, id, Some(actor_id), "trashed", "", now).await?;
             n += 1;
         }
         tx.commit().await?;

@@ -76,6 +76,20 @@ pub async fn entry(db: &Db, file_id: &str) -> Result<FileEntry, AppError> {
         .await?)
 }
 
+/// What a file's webhook event says of it: workspace, id, vault, name, size, class, state,
+/// SHA-256, folder path.
+type EventFile = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+);
+
 /// Records something that happened to a file (its details panel shows the history) and, in
 /// the same transaction, the webhook event it is for the workspace's endpoints.
 pub async fn record_event(
@@ -105,17 +119,7 @@ pub async fn record_event(
         "restore_expired" => crate::events::RESTORE_EXPIRED,
         _ => return Ok(()),
     };
-    let f: Option<(
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        Option<String>,
-        String,
-    )> = sqlx::query_as(
+    let f: Option<EventFile> = sqlx::query_as(
         "SELECT f.workspace_id, f.id, f.vault_id, f.name, f.size, f.storage_class, f.state,
                 f.sha256, COALESCE(d.path, '') FROM files f
              LEFT JOIN folders d ON d.id = f.folder_id WHERE f.id = $1",

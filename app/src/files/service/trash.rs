@@ -69,7 +69,7 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         .execute(&mut *tx)
         .await?;
         record_event(
-            &mut *tx,
+            &mut tx,
             &f.id,
             Some(actor.user_id()),
             "restored",
