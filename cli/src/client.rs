@@ -100,6 +100,14 @@ pub fn api_error(e: &anyhow::Error) -> Option<&ApiError> {
     e.chain().find_map(|c| c.downcast_ref::<ApiError>())
 }
 
+/// Whether the error says the folder asked for does not exist (the server answers a listing
+/// of a missing folder with 422 on `path`; a missing vault is a 404).
+pub fn is_missing_folder(e: &anyhow::Error) -> bool {
+    api_error(e).is_some_and(|a| {
+        a.status == 404 || (a.code == "invalid" && a.field.as_deref() == Some("path"))
+    })
+}
+
 /// The HTTP status of the [`ApiError`] in an error's chain.
 pub fn status_of(e: &anyhow::Error) -> Option<u16> {
     api_error(e).map(|a| a.status)

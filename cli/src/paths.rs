@@ -221,7 +221,8 @@ pub async fn find_in_folder(
                     return Ok(Some(f));
                 }
             }
-            Err(e) if client::status_of(&e) == Some(404) => return Ok(None),
+            // No such folder (yet): nothing in it.
+            Err(e) if client::is_missing_folder(&e) => return Ok(None),
             Err(e) => return Err(e),
         }
     }

@@ -421,6 +421,8 @@ struct Outcome {
     file_id: Option<String>,
     remote_name: Option<String>,
     note: Option<String>,
+    /// Parts an earlier run had stored, not sent again (resumed uploads).
+    resumed_parts: Option<usize>,
 }
 
 /// Progress of one file, counted into the total too.
@@ -560,6 +562,9 @@ pub async fn run(client: Client, ui: Ui, opts: Options) -> Result<()> {
                 if let Some(note) = o.note {
                     entry["note"] = json!(note);
                 }
+                if let Some(n) = o.resumed_parts {
+                    entry["resumed_parts"] = json!(n);
+                }
             }
             Err(e) => {
                 failed += 1;
@@ -694,6 +699,7 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
             file_id: Some(id),
             remote_name: Some(f.name.clone()),
             note: Some("same name, size and SHA-256 there already".to_string()),
+            resumed_parts: None,
         });
     }
 
@@ -775,6 +781,7 @@ fn duplicate(api: &client::ApiError) -> Outcome {
         file_id: api.file_id.clone(),
         remote_name: None,
         note: Some(format!("{} (--replace to replace it)", api.message)),
+        resumed_parts: None,
     }
 }
 
@@ -822,6 +829,7 @@ async fn transfer(
     let sha256 = state.sha256.clone();
     let on_duplicate = state.on_duplicate.clone();
     let state = Arc::new(Mutex::new(state));
+    let resumed_parts = (status == Status::Resumed).then_some(kept.len());
     let etags = send_parts(sh, f, bars, state, kept).await?;
 
     // The SHA-256 is of the file as it was at the start: a file changed since must not be
@@ -876,6 +884,7 @@ async fn transfer(
         file_id: Some(file.id),
         remote_name: Some(file.name),
         note,
+        resumed_parts,
     })
 }
 
@@ -894,7 +903,7 @@ impl Shared {
             .get_or_try_init(|| async {
                 match paths::list_folder(&self.client, &self.vault.id, folder, None).await {
                     Ok(listing) => Ok(Arc::new(listing.files)),
-                    Err(e) if client::status_of(&e) == Some(404) => Ok(Arc::new(Vec::new())),
+                    Err(e) if client::is_missing_folder(&e) => Ok(Arc::new(Vec::new())),
                     Err(e) => Err(e),
                 }
             })
@@ -1214,6 +1223,8 @@ async fn put_part(ctx: &PartCtx, part: ReadyPart, first_url: PartUrl) -> Result<
             .http()
             .put(ctx.client.absolute(&url.url))
             .timeout(part_timeout(len))
+            // Signed into the URL; hyper leaves it out of an empty body's request.
+            .header(reqwest::header::CONTENT_LENGTH, len)
             .body(bytes.clone());
         for (name, value) in &url.headers {
             if !is_transport_header(name) {
@@ -1281,6 +1292,12 @@ async fn report_parts(
     state: Arc<Mutex<UploadState>>,
     store: StateStore,
 ) {
+    // For the resume test: stop making progress after this many parts are reported, so the
+    // test can `kill -9` the process at a known point.
+    let hold_after: Option<usize> = std::env::var("NEXUS_CLI_TEST_HOLD_AFTER_PARTS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut reported = 0;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < REPORT_BATCH {
@@ -1292,6 +1309,11 @@ async fn report_parts(
         let snapshot = state.lock().unwrap().clone();
         let _ = store.save(&snapshot).await;
         let _ = client.parts_done(&upload_id, &batch).await;
+        reported += batch.len();
+        if hold_after.is_some_and(|n| reported >= n) {
+            eprintln!("nexus: holding after {reported} parts (NEXUS_CLI_TEST_HOLD_AFTER_PARTS)");
+            std::future::pending::<()>().await;
+        }
     }
 }
 
