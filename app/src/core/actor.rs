@@ -18,6 +18,8 @@ pub enum Actor {
         scopes: Vec<String>,
         /// The one vault it may touch, when restricted.
         vault_id: Option<String>,
+        /// When it stops working (unix ms), if ever: keys it makes may not outlive it.
+        expires_at: Option<i64>,
     },
 }
 

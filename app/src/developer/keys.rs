@@ -26,6 +26,13 @@ pub async fn managed_workspace(db: &Db, actor: &Actor) -> Result<String, AppErro
             message: "This key lacks the admin scope.".into(),
         });
     }
+    // Keys and webhooks reach the whole workspace (a webhook hears every vault's events; a
+    // key could be rotated into one without the limit): not for a key kept to one vault.
+    if !actor.only_vault().is_empty() {
+        return Err(AppError::Forbidden {
+            message: "A key limited to one vault cannot manage keys or webhooks.".into(),
+        });
+    }
     require_role(db, actor, &ws, Role::Admin).await?;
     Ok(ws)
 }
@@ -40,6 +47,32 @@ pub async fn list_keys(st: &AppState, actor: &Actor) -> Result<Vec<ApiKey>, AppE
         .bind(&ws)
         .fetch_all(&st.db.pool)
         .await?)
+}
+
+/// When the acting key expires, if it is a key that does.
+fn own_expiry(actor: &Actor) -> Option<i64> {
+    match actor {
+        Actor::Key { expires_at, .. } => *expires_at,
+        Actor::User { .. } => None,
+    }
+}
+
+/// Refuses a new key (made or rotated) once the workspace holds its most live keys.
+async fn room_for_a_key(st: &AppState, ws: &str, now: i64) -> Result<(), AppError> {
+    let (count,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM api_keys
+         WHERE workspace_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(ws)
+    .bind(now)
+    .fetch_one(&st.db.pool)
+    .await?;
+    if count >= MAX_KEYS_PER_WORKSPACE {
+        return Err(AppError::conflict(format!(
+            "This workspace has {count} live keys, the most it may have: revoke some first."
+        )));
+    }
+    Ok(())
 }
 
 async fn get_key(db: &Db, ws: &str, key_id: &str) -> Result<ApiKey, AppError> {
@@ -72,15 +105,7 @@ pub async fn create_key(
             message: format!("A key cannot give the {s} scope it lacks itself."),
         });
     }
-    let mut vault_id = new.vault_id.clone().filter(|v| !v.trim().is_empty());
-    let only = actor.only_vault();
-    if !only.is_empty() {
-        match &vault_id {
-            None => vault_id = Some(only.to_string()),
-            Some(v) if v != only => return Err(AppError::NotFound),
-            _ => {}
-        }
-    }
+    let vault_id = new.vault_id.clone().filter(|v| !v.trim().is_empty());
     if let Some(v) = &vault_id {
         let vault = crate::vaults::service::get_vault(&st.db, actor, v).await?;
         if vault.workspace_id != ws {
@@ -96,16 +121,17 @@ pub async fn create_key(
             "The expiry must be in the future.",
         ));
     }
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM api_keys WHERE workspace_id = $1")
-            .bind(&ws)
-            .fetch_one(&st.db.pool)
-            .await?;
-    if count >= MAX_KEYS_PER_WORKSPACE {
-        return Err(AppError::conflict(format!(
-            "This workspace has {count} keys, the most it may keep."
-        )));
+    // A key that expires makes keys that expire no later (a short-lived CI key cannot mint
+    // itself a lasting one).
+    if let Some(limit) = own_expiry(actor)
+        && new.expires_at.is_none_or(|e| e > limit)
+    {
+        return Err(AppError::invalid(
+            "expires_at",
+            "A key that expires can only make keys that expire by then.",
+        ));
     }
+    room_for_a_key(st, &ws, now).await?;
     let id = new_id();
     let secret = new_secret();
     insert_key(
@@ -181,6 +207,13 @@ pub async fn rotate_key(
     if old.status(now) != "Active" {
         return Err(AppError::conflict("Only an active key can be rotated."));
     }
+    room_for_a_key(st, &ws, now).await?;
+    // The new key keeps the old one's expiry; a key rotating another gives it no more time
+    // than it has itself.
+    let new_expiry = match (old.expires_at, own_expiry(actor)) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     if let Some(s) = old.scope_list().iter().find(|s| !actor.has_scope(s)) {
         return Err(AppError::Forbidden {
             message: format!("A key cannot rotate a key with the {s} scope it lacks itself."),
@@ -193,6 +226,7 @@ pub async fn rotate_key(
     let id = new_id();
     let secret = new_secret();
     let until = now + grace_secs * 1000;
+    let until = own_expiry(actor).map_or(until, |e| until.min(e));
     // The old key stops at the end of the grace period, or its own expiry if sooner; only
     // the first of two racing rotations wins.
     let done = sqlx::query(
@@ -219,7 +253,7 @@ pub async fn rotate_key(
         &secret,
         &old.scopes,
         old.vault_id.as_deref(),
-        old.expires_at,
+        new_expiry,
         now,
     )
     .await?;
@@ -269,10 +303,14 @@ pub async fn authenticate(st: &AppState, secret: &str, ip: &str) -> Result<Actor
         Option<i64>,
         Option<String>,
     );
+    // The key works only while its maker is in its workspace (`held_by` keeps it below
+    // their role; a maker who left takes their keys' power with them).
     let row: Option<Row> = sqlx::query_as(
-        "SELECT id, created_by, workspace_id, scopes, vault_id, expires_at, revoked_at,
-            last_used_at, last_used_ip
-         FROM api_keys WHERE secret_hash = $1",
+        "SELECT k.id, k.created_by, k.workspace_id, k.scopes, k.vault_id, k.expires_at,
+            k.revoked_at, k.last_used_at, k.last_used_ip
+         FROM api_keys k
+         JOIN memberships m ON m.workspace_id = k.workspace_id AND m.user_id = k.created_by
+         WHERE k.secret_hash = $1",
     )
     .bind(sha256_hex(secret))
     .fetch_optional(&st.db.pool)
@@ -313,6 +351,7 @@ pub async fn authenticate(st: &AppState, secret: &str, ip: &str) -> Result<Actor
         workspace_id,
         scopes: scopes.split_whitespace().map(str::to_string).collect(),
         vault_id,
+        expires_at,
     })
 }
 

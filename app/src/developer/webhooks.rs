@@ -24,7 +24,8 @@ const MAX_BACKOFF_MS: i64 = 6 * 3600 * 1000;
 const MAX_ENDPOINTS: i64 = 20;
 /// How long one delivery may take, and be locked by the worker sending it.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-const LOCK_MS: i64 = 60_000;
+/// Longer than a run's batch takes (50 deliveries, 8 at a time, 10 s each at worst).
+const LOCK_MS: i64 = 10 * 60_000;
 /// Deliveries sent at once by one run.
 const IN_FLIGHT: usize = 8;
 /// The sender runs at least this often (and when woken by a new event).
@@ -71,12 +72,26 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            // 6to4 (2002::/16) carries an IPv4 address: judge that.
+            if s[0] == 0x2002 {
+                let v4 = std::net::Ipv4Addr::new(
+                    (s[1] >> 8) as u8,
+                    s[1] as u8,
+                    (s[2] >> 8) as u8,
+                    s[2] as u8,
+                );
+                return is_public(IpAddr::V4(v4));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
+                // IPv4-compatible ::a.b.c.d (deprecated, and a way to say 127.0.0.1)
+                || s[..6].iter().all(|x| *x == 0)
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
                 || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x2001 && s[1] == 0)
                 || (s[0] == 0x64 && s[1] == 0xff9b))
         }
     }
@@ -179,6 +194,16 @@ pub async fn create_endpoint(
 ) -> Result<WebhookEndpoint, AppError> {
     let ws = managed_workspace(&st.db, actor).await?;
     let url = check_url(url, st.config.webhook_allow_private)?;
+    // A name that resolves inside the network now is refused now (it is checked again at
+    // every delivery; one that does not resolve yet may later).
+    if let Err(e) = vetted_addr(&url, st.config.webhook_allow_private).await
+        && e.starts_with("refused")
+    {
+        return Err(AppError::invalid(
+            "url",
+            "The URL must be reachable on the internet: its name leads to a private or loopback address.",
+        ));
+    }
     let events = check_events(events)?;
     let (n,): (i64,) = sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM webhook_endpoints WHERE workspace_id = $1",
@@ -408,6 +433,8 @@ async fn send(st: &AppState, d: &Due) -> Result<u16, String> {
     let host = url.host_str().unwrap_or_default().to_string();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would look the name up again, and reach what the server can.
+        .no_proxy()
         .timeout(SEND_TIMEOUT)
         .connect_timeout(Duration::from_secs(5))
         .resolve(&host, addr)

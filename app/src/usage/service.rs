@@ -404,6 +404,12 @@ async fn first_change_day(db: &Db, workspace_id: &str) -> Result<Option<i64>, Ap
 
 /// The workspace the usage and billing pages are about: the actor's own (personal) one.
 pub async fn own_workspace(db: &Db, actor: &Actor) -> Result<(String, String), AppError> {
+    // Usage and billing are the whole workspace's (every vault's costs, names and folders).
+    if !actor.only_vault().is_empty() {
+        return Err(AppError::Forbidden {
+            message: "A key limited to one vault cannot read the workspace's usage.".into(),
+        });
+    }
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT w.id, w.name FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1

@@ -69,6 +69,9 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The largest JSON body the API reads (an id list at its cap fits).
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
 /// A JSON body; one that does not parse is a 422 naming what is wrong.
 pub struct ApiJson<T>(pub T);
 
@@ -76,6 +79,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY)
+            .await
+            .map_err(|_| ApiError(AppError::invalid("body", "The body is larger than 2 MiB.")))?;
+        // A NUL is no part of any name or id (and PostgreSQL refuses it in text).
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(ApiError(AppError::invalid(
+                "body",
+                "The body holds a NUL character (\\u0000).",
+            )));
+        }
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(r) => Err(ApiError(AppError::invalid("body", json_reason(&r)))),

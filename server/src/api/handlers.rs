@@ -69,6 +69,8 @@ fn created<T: Serialize>(v: T) -> Response {
 pub struct Me {
     pub workspace_id: String,
     pub key: ApiKey,
+    /// The key's scopes, as a list.
+    pub scopes: Vec<String>,
 }
 
 /// The calling key and its workspace.
@@ -78,6 +80,7 @@ async fn me(State(st): State<AppState>, key: Key) -> Res<Json<Me>> {
     let k = app::developer::keys::own_key(&st, &key.0).await?;
     Ok(Json(Me {
         workspace_id: key.0.only_workspace().to_string(),
+        scopes: k.scope_list(),
         key: k,
     }))
 }
@@ -260,11 +263,26 @@ async fn create_folder(
 ) -> Res<Response> {
     let a = key.with("files:write")?;
     let parts = app::files::check_folder_path(&b.path)?;
-    let Some((name, parents)) = parts.split_last() else {
+    if parts.is_empty() {
         return Err(AppError::invalid("path", "Name the folder to make.").into());
-    };
-    let folder = app::files::service::create_folder(&st, a, &id, &parents.join("/"), name).await?;
-    Ok(created(folder))
+    }
+    app::vaults::service::check_vault(&st.db, a, &id, Role::Member).await?;
+    // Each missing folder on the way, then the last one (409 when it is there already).
+    let mut made = None;
+    for depth in 1..=parts.len() {
+        let (parents, name) = (&parts[..depth - 1], &parts[depth - 1]);
+        let here = parts[..depth].join("/");
+        if depth < parts.len()
+            && app::files::service::find_folder(&st.db, &id, &here)
+                .await?
+                .is_some()
+        {
+            continue;
+        }
+        made =
+            Some(app::files::service::create_folder(&st, a, &id, &parents.join("/"), name).await?);
+    }
+    Ok(created(made.expect("at least one folder")))
 }
 
 /// One file: its record, SHA-256, monthly cost, history.
@@ -423,15 +441,17 @@ impl From<BulkOutcome> for Outcome {
     }
 }
 
-/// Moves a file to another storage class.
+/// Moves a file to another storage class (200 when done, 202 when queued as a job).
 #[utoipa::path(post, path = "/api/v1/files/{id}/class", tag = "files", request_body = ClassChange,
-    params(("id" = String, Path)), responses((status = 200, body = Outcome), (status = 402, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("id" = String, Path)),
+    responses((status = 200, body = Outcome), (status = 202, body = Outcome, description = "Queued as a job"),
+        (status = 402, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_class(
     State(st): State<AppState>,
     key: Key,
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ClassChange>,
-) -> Res<Json<Outcome>> {
+) -> Res<Response> {
     let a = key.with("files:write")?;
     let f = app::files::service::get_file(&st.db, a, &id, Role::Member).await?;
     let sel = Selection {
@@ -439,18 +459,13 @@ async fn change_class(
         file_ids: vec![f.id],
         ..Selection::default()
     };
-    Ok(Json(
-        apply(
-            &st,
-            a,
-            BulkAction::Class {
-                to: b.storage_class,
-            },
-            sel,
-        )
-        .await?
-        .into(),
-    ))
+    let to = b.storage_class;
+    let outcome = apply(&st, a, BulkAction::Class { to }, sel).await?;
+    let status = match outcome {
+        BulkOutcome::Queued { .. } => StatusCode::ACCEPTED,
+        BulkOutcome::Done { .. } => StatusCode::OK,
+    };
+    Ok((status, Json(Outcome::from(outcome))).into_response())
 }
 
 // ---- uploads
@@ -795,11 +810,11 @@ pub struct NotificationList {
     pub notifications: Vec<app::notify::Notification>,
 }
 
-/// The key maker's latest notifications (keys of their own workspace, not kept to a vault).
+/// The key maker's latest notifications (scope `admin`, a key of their own workspace).
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications",
     responses((status = 200, body = NotificationList)))]
 async fn notifications(State(st): State<AppState>, key: Key) -> Res<Json<NotificationList>> {
-    let a = key.with("files:read")?;
+    let a = key.with("admin")?;
     // Notifications are the person's, across workspaces: only a key of their own
     // workspace, with the run of it, reads them.
     let (own, _) =

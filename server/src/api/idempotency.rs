@@ -86,7 +86,7 @@ pub async fn replay(State(api): State<Api>, req: Request, next: Next) -> Respons
         "UPDATE idempotency_keys SET status = $1, body = $2 WHERE key_id = $3 AND idem_key = $4",
     )
     .bind(i64::from(status.as_u16()))
-    .bind(String::from_utf8_lossy(&out).into_owned())
+    .bind(without_secret(&out))
     .bind(&key_id)
     .bind(&idem)
     .execute(&api.app.db.pool)
@@ -96,6 +96,24 @@ pub async fn replay(State(api): State<Api>, req: Request, next: Next) -> Respons
     }
     Response::from_parts(rparts, Body::from(out))
 }
+
+/// The answer as kept: a key's secret is shown once and stored nowhere, so a replay of the
+/// answer that made it says where the secret went instead.
+fn without_secret(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut v) if v.get("secret").is_some_and(|s| s.is_string()) => {
+            v["secret"] = serde_json::Value::String(
+                "(shown once, in the first answer; rotate the key for a new secret)".into(),
+            );
+            v.to_string()
+        }
+        _ => String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
+/// A first request that has not answered in this long is taken for dead (its client went
+/// away mid-request, dropping the handler before it could record or forget anything).
+const ABANDONED_MS: i64 = 60_000;
 
 enum Claim {
     Run,
@@ -152,6 +170,20 @@ async fn claim(api: &Api, key_id: &str, idem: &str, fingerprint: &str) -> Result
         )));
     }
     if status == 0 {
+        let took = sqlx::query(
+            "UPDATE idempotency_keys SET created_at = $1
+             WHERE key_id = $2 AND idem_key = $3 AND status = 0 AND created_at < $4",
+        )
+        .bind(now)
+        .bind(key_id)
+        .bind(idem)
+        .bind(now - ABANDONED_MS)
+        .execute(&db.pool)
+        .await
+        .map_err(AppError::from)?;
+        if took.rows_affected() == 1 {
+            return Ok(Claim::Run);
+        }
         return Err(ApiError(AppError::conflict(
             "A request with this Idempotency-Key is still running; retry in a moment.",
         )));

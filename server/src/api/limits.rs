@@ -81,6 +81,7 @@ impl Limits {
 
     /// Counts a bad key from `ip`: a 429 once there were too many.
     pub fn check_failure(&self, ip: &str) -> Result<(), Response429> {
+        self.forget_old();
         match self.failures.check_key(&ip.to_string()) {
             Ok(_) => Ok(()),
             Err(not_until) => {
@@ -96,9 +97,11 @@ impl Limits {
 
     /// Drops the state of keys idle long enough to be back at full quota (bounded memory).
     fn forget_old(&self) {
-        if self.per_key.len() > 10_000 {
-            self.per_key.retain_recent();
-            self.failures.retain_recent();
+        for l in [&self.per_key, &self.failures] {
+            if l.len() > 10_000 {
+                l.retain_recent();
+                l.shrink_to_fit();
+            }
         }
     }
 }

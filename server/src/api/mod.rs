@@ -147,6 +147,14 @@ async fn not_found() -> ApiError {
 
 /// The key of the request (401 without a valid one), then its rate limit.
 async fn authenticate(State(api): State<Api>, mut req: Request, next: Next) -> Response {
+    // A NUL is no part of any name, id or query (and PostgreSQL refuses it in text).
+    if req.uri().to_string().to_ascii_lowercase().contains("%00") {
+        return ApiError(AppError::invalid(
+            "request",
+            "The address holds a NUL character (%00).",
+        ))
+        .into_response();
+    }
     let ip = app::core::request::client_ip(&api.app);
     let secret = req
         .headers()

@@ -942,3 +942,148 @@ fn public_addresses_are_told_from_private_ones() {
         assert!(!is_public(ip.parse().unwrap()), "{ip}");
     }
 }
+
+#[tokio::test]
+async fn a_limited_key_cannot_widen_itself() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("limits@example.com").await;
+    let (_, full) = make_key(&c, &["admin"], None).await;
+    let (full_id, _) = (
+        Api::new(&app, &full).get("/me").await.body["key"]["id"].clone(),
+        (),
+    );
+    // An admin key kept to one vault: no keys, no webhooks, no workspace usage.
+    let (_, kept) = make_key(&c, &["admin", "billing:read"], Some(&vault)).await;
+    let k = Api::new(&app, &kept);
+    for (m, path, body) in [
+        ("GET", "/keys".to_string(), None),
+        (
+            "POST",
+            "/keys".to_string(),
+            Some(json!({"name": "wide", "scopes": ["admin"]})),
+        ),
+        (
+            "POST",
+            format!("/keys/{}/rotate", full_id.as_str().unwrap()),
+            Some(json!({"grace_secs": 600})),
+        ),
+        ("GET", "/webhooks".to_string(), None),
+        (
+            "POST",
+            "/webhooks".to_string(),
+            Some(json!({"url": "http://127.0.0.1:9/", "events": ["file.uploaded"]})),
+        ),
+        ("GET", "/usage".to_string(), None),
+    ] {
+        let r = k.send(m, &path, body, &[]).await;
+        assert_eq!(r.status, 403, "{m} {path}: {:?}", r.body);
+    }
+    // A key that expires makes only keys that expire by then.
+    let soon = app.clock.now_ms() + 3_600_000;
+    let short = c
+        .call_json(
+            "create_api_key",
+            json!({"new": {"name": "ci", "scopes": ["admin"], "expires_at": soon}}),
+        )
+        .await
+        .body["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let s = Api::new(&app, &short);
+    let lasting = s
+        .post(
+            "/keys",
+            json!({"name": "forever", "scopes": ["files:read"]}),
+        )
+        .await;
+    assert_eq!(lasting.status, 422, "{:?}", lasting.body);
+    assert_eq!(lasting.body["error"]["field"], "expires_at");
+    let ok = s
+        .post(
+            "/keys",
+            json!({"name": "brief", "scopes": ["files:read"], "expires_at": soon - 1000}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{:?}", ok.body);
+    // Its secret is in that answer only: a replay of the same request does not repeat it.
+    let body = json!({"name": "once", "scopes": ["files:read"], "expires_at": soon - 1000});
+    let first = s
+        .send(
+            "POST",
+            "/keys",
+            Some(body.clone()),
+            &[("idempotency-key", "mint-1")],
+        )
+        .await;
+    assert!(
+        first.body["secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("nxs_live_")
+    );
+    let again = s
+        .send(
+            "POST",
+            "/keys",
+            Some(body),
+            &[("idempotency-key", "mint-1")],
+        )
+        .await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body["key"]["id"], first.body["key"]["id"]);
+    assert!(
+        !again.body["secret"].as_str().unwrap().contains("nxs_live_"),
+        "{:?}",
+        again.body
+    );
+    // A key stops when its maker leaves the workspace.
+    sqlx::query("DELETE FROM memberships WHERE user_id = (SELECT id FROM users WHERE email = 'limits@example.com')")
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(Api::new(&app, &full).get("/me").await.status, 401);
+}
+
+#[tokio::test]
+async fn nul_bytes_and_folder_paths_are_input_not_errors() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("nul@example.com").await;
+    let (_, secret) = make_key(&c, &["admin"], None).await;
+    let api = Api::new(&app, &secret);
+    for path in [
+        "/files/%00".to_string(),
+        format!("/vaults/{vault}/files?path=%00"),
+        format!("/vaults/{vault}/files?q=a%00b"),
+    ] {
+        let r = api.get(&path).await;
+        assert_eq!(r.status, 422, "{path}: {:?}", r.body);
+    }
+    let r = api.post("/vaults", json!({"name": "a\u{0}b"})).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    // A folder with its missing parents, then the same again: a conflict.
+    let made = api
+        .post(
+            &format!("/vaults/{vault}/folders"),
+            json!({"path": "a/b/c"}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    assert_eq!(made.body["path"], "a/b/c");
+    let again = api
+        .post(
+            &format!("/vaults/{vault}/folders"),
+            json!({"path": "a/b/c"}),
+        )
+        .await;
+    assert_eq!(again.status, 409, "{:?}", again.body);
+    let deeper = api
+        .post(
+            &format!("/vaults/{vault}/folders"),
+            json!({"path": "a/b/d"}),
+        )
+        .await;
+    assert_eq!(deeper.status, 201, "{:?}", deeper.body);
+}
