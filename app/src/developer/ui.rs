@@ -121,7 +121,7 @@ fn Keys() -> impl IntoView {
             {move || secret.get().map(|k| view! { <SecretOnce created=k on_done=Callback::new(move |_| secret.set(None)) /> })}
             {move || failure.get().map(|e| view! { <ErrorNote error=e /> })}
             <form class="key-form" on:submit=create aria-label="New API key">
-                <label class="field">"Name"
+                <label class="field">"Key name"
                     <input type="text" required maxlength="100" placeholder="Nightly backup"
                         prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 </label>
