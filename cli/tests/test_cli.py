@@ -7,6 +7,9 @@ database, to count each part's stores).
 """
 import hashlib
 import http.cookiejar
+import http.server
+import sys
+import threading
 import json
 import os
 import signal
@@ -17,6 +20,9 @@ import time
 import unittest
 import urllib.request
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "docs", "examples"))
+from verify_webhook import verify  # noqa: E402  (the README's example, tested here)
 
 URL = os.environ["NEXUS_TEST_URL"].rstrip("/")
 BIN = os.environ["NEXUS_BIN"]
@@ -121,17 +127,20 @@ class CliTest(unittest.TestCase):
         p = subprocess.Popen([BIN, "upload", "--parts", "1", src, f"{self.v}/resume"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         state_dir = f"{self.home}/state/nexus/uploads"
-        upload_id = None
+        # Wait for the CLI to say it holds (3 parts reported); nothing here asks the server
+        # meanwhile, so each part's store count is the CLI's alone.
         deadline = time.time() + 120
-        while time.time() < deadline and upload_id is None:
-            time.sleep(0.1)
-            for name in os.listdir(state_dir) if os.path.isdir(state_dir) else []:
-                with open(os.path.join(state_dir, name)) as f:
-                    st = json.load(f)
-                status, info = api(self.key, "GET", f"/uploads/{st['upload_id']}")
-                if status == 200 and info["upload"]["parts_stored"] >= 3:
-                    upload_id = st["upload_id"]
-        self.assertIsNotNone(upload_id, "the upload never got 3 parts in")
+        held = False
+        while time.time() < deadline and not held:
+            line = p.stderr.readline().decode()
+            if not line:
+                break
+            held = "holding after" in line
+        self.assertTrue(held, "the upload never got 3 parts in")
+        names = os.listdir(state_dir)
+        self.assertEqual(len(names), 1)
+        with open(os.path.join(state_dir, names[0])) as f:
+            upload_id = json.load(f)["upload_id"]
         p.send_signal(signal.SIGKILL)
         p.wait()
         status, info = api(self.key, "GET", f"/uploads/{upload_id}")
@@ -178,6 +187,47 @@ class CliTest(unittest.TestCase):
         r = self.nexus("vaults", env=bad, check=False)
         self.assertEqual(r.returncode, 4, r.stderr)
         self.assertIn("not known", r.stderr)
+
+
+    def test_the_documented_receiver_verifies_real_deliveries(self):
+        got = []
+
+        class Hook(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                got.append((self.headers, body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            status, ep = api(self.key, "POST", "/webhooks", {
+                "url": f"http://127.0.0.1:{server.server_port}/hook", "events": ["file.uploaded"]})
+            self.assertEqual(status, 201, ep)
+            src = os.path.join(tempfile.mkdtemp(), "event.txt")
+            with open(src, "wb") as f:
+                f.write(b"an event")
+            self.nexus("upload", src, f"{self.v}/hooks")
+            deadline = time.time() + 30
+            while not got and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertTrue(got, "no delivery came")
+            headers, body = got[0]
+            sig = headers["Nexus-Signature"]
+            self.assertTrue(verify(body, sig, ep["secret"]))
+            self.assertFalse(verify(body, sig, "whsec_someone_else"))
+            self.assertFalse(verify(body + b" ", sig, ep["secret"]))
+            self.assertFalse(verify(body, sig, ep["secret"], now=time.time() + 3600))
+            event = json.loads(body)
+            self.assertEqual(event["type"], "file.uploaded")
+            self.assertEqual(event["data"]["file"]["name"], "event.txt")
+            self.assertEqual(headers["Nexus-Event-Id"], event["id"])
+        finally:
+            server.shutdown()
 
 
 if __name__ == "__main__":
