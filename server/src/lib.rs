@@ -5,6 +5,7 @@
 pub mod api;
 pub mod local_s3;
 mod routes;
+mod state;
 pub mod trace;
 
 use std::net::SocketAddr;

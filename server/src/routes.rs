@@ -14,18 +14,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use app::core::AppState;
 use app::error::AppError;
 
-/// State of the axum router: the Leptos options (for pages and static files) and ours.
-#[derive(Clone)]
-pub struct ServerState {
-    pub leptos: LeptosOptions,
-    pub app: AppState,
-}
-
-impl axum::extract::FromRef<ServerState> for LeptosOptions {
-    fn from_ref(s: &ServerState) -> LeptosOptions {
-        s.leptos.clone()
-    }
-}
+pub use crate::state::ServerState;
 
 pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -> Router {
     let routes = generate_route_list(app::App);

@@ -135,54 +135,38 @@ pub struct Delivery {
 
 /// The scopes named, checked: known, at least one, no repeats (sorted).
 pub fn check_scopes(scopes: &[String]) -> Result<Vec<String>, crate::error::AppError> {
-    let mut out: Vec<String> = Vec::new();
-    for s in scopes {
-        let s = s.trim();
-        if !SCOPES.iter().any(|(k, _)| *k == s) {
-            return Err(crate::error::AppError::invalid(
-                "scopes",
-                format!(
-                    "“{s}” is not a scope. Scopes: {}.",
-                    SCOPES.map(|(k, _)| k).join(", ")
-                ),
-            ));
-        }
-        if !out.iter().any(|o| o == s) {
-            out.push(s.to_string());
-        }
-    }
-    if out.is_empty() {
-        return Err(crate::error::AppError::invalid(
-            "scopes",
-            "Choose at least one scope.",
-        ));
-    }
-    out.sort();
-    Ok(out)
+    check_choices("scopes", scopes, &SCOPES, "a scope")
 }
 
 /// The event types named, checked (at least one, all known; sorted, no repeats).
 pub fn check_events(events: &[String]) -> Result<Vec<String>, crate::error::AppError> {
-    let mut out: Vec<String> = Vec::new();
-    for e in events {
-        let e = e.trim();
-        if !EVENTS.iter().any(|(k, _)| *k == e) {
-            return Err(crate::error::AppError::invalid(
-                "events",
-                format!("“{e}” is not an event type."),
-            ));
-        }
-        if !out.iter().any(|o| o == e) {
-            out.push(e.to_string());
-        }
-    }
-    if out.is_empty() {
+    check_choices("events", events, &EVENTS, "an event type")
+}
+
+/// `given`, each one of `known`, at least one, sorted without repeats; else an error on
+/// `field` that lists what may be chosen.
+fn check_choices(
+    field: &str,
+    given: &[String],
+    known: &[(&str, &str)],
+    what: &str,
+) -> Result<Vec<String>, crate::error::AppError> {
+    let mut out: Vec<String> = given.iter().map(|s| s.trim().to_string()).collect();
+    if let Some(bad) = out.iter().find(|s| !known.iter().any(|(k, _)| k == s)) {
+        let all: Vec<&str> = known.iter().map(|(k, _)| *k).collect();
         return Err(crate::error::AppError::invalid(
-            "events",
-            "Choose at least one event.",
+            field,
+            format!("“{bad}” is not {what}. Choose from: {}.", all.join(", ")),
         ));
     }
     out.sort();
+    out.dedup();
+    if out.is_empty() {
+        return Err(crate::error::AppError::invalid(
+            field,
+            format!("Choose at least one of: {}.", field),
+        ));
+    }
     Ok(out)
 }
 

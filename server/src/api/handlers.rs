@@ -9,9 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::errors::ErrorBody;
-use super::{ApiError, ApiJson, ApiQuery, Key};
-use crate::routes::ServerState;
+use super::errors::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use super::key::Key;
+use crate::state::ServerState;
 use app::core::AppState;
 use app::developer::{ApiKey, CreatedKey, Delivery, NewKey, WebhookEndpoint};
 use app::error::AppError;

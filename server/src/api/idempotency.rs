@@ -7,7 +7,8 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{Api, ApiError};
+use super::errors::ApiError;
+use super::key::Api;
 use app::core::Actor;
 use app::error::AppError;
 

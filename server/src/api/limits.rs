@@ -8,7 +8,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::ApiError;
+use super::errors::ApiError;
 use app::error::AppError;
 
 type Limiter = DefaultKeyedRateLimiter<String, StateInformationMiddleware>;

@@ -9,11 +9,11 @@ mod docs;
 mod errors;
 mod handlers;
 mod idempotency;
+mod key;
 mod limits;
 
 use axum::Router;
-use axum::extract::{FromRef, FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -23,50 +23,9 @@ use utoipa_axum::router::OpenApiRouter;
 use app::core::{Actor, AppState};
 use app::error::AppError;
 pub use errors::{ApiError, ApiJson, ApiQuery};
+pub use key::{Api, Key};
 
-use crate::routes::ServerState;
-
-/// What the API's layers share: the app, and the rate limiters.
-#[derive(Clone)]
-pub struct Api {
-    pub app: AppState,
-    pub limits: limits::Limits,
-}
-
-impl FromRef<ServerState> for AppState {
-    fn from_ref(s: &ServerState) -> AppState {
-        s.app.clone()
-    }
-}
-
-/// The calling key's actor (put there by [`authenticate`]).
-pub struct Key(pub Actor);
-
-impl<S: Send + Sync> FromRequestParts<S> for Key {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Actor>()
-            .cloned()
-            .map(Key)
-            .ok_or_else(|| ApiError(AppError::unauthenticated()))
-    }
-}
-
-impl Key {
-    /// The actor, once it holds `scope` (403 naming the scope otherwise).
-    pub fn with(&self, scope: &str) -> Result<&Actor, ApiError> {
-        if self.0.has_scope(scope) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError(AppError::Forbidden {
-                message: format!("This key lacks the {scope} scope."),
-            }))
-        }
-    }
-}
+use crate::state::ServerState;
 
 #[derive(OpenApi)]
 #[openapi(
