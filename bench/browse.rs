@@ -2,7 +2,9 @@
 //! 1,000,000 files in 10,000 folders — one of them holding 100,000 files — straight into the
 //! database named by DATABASE_URL, then times the file browser's service calls (server time,
 //! in process, no HTTP) against the same statements run as plain SQL through the same pool:
-//! the reference, measured in the same run. Prints p50/p95/p99 and the ratio.
+//! the reference, measured in the same run. Prints p50/p95/p99 and the ratio. Then the REST
+//! API's `GET /api/v1/vaults/{id}/files` through its whole router in process (key check, rate
+//! limit, JSON), beside the service call it wraps.
 //! Env: BENCH_FILES (default 1000000), BENCH_RUNS (default 200 per query).
 use app::core::db::{Db, Dialect};
 use app::core::{Actor, new_id};
@@ -444,6 +446,76 @@ async fn main() {
                 .fetch_all(&db.pool)
                 .await
                 .unwrap();
+            }
+        }
+    );
+
+    // The REST API: an admin key of the bench's workspace, the router in process.
+    let config = app::core::Config::from_env("127.0.0.1:0").expect("settings");
+    let storage = app::core::Storage::new(&config.s3).await;
+    let state = app::core::AppState {
+        db: db.clone(),
+        storage,
+        clock: app::core::Clock::default(),
+        config: std::sync::Arc::new(config),
+    };
+    let made = app::developer::keys::create_key(
+        &state,
+        &actor,
+        &app::developer::NewKey {
+            name: "bench".into(),
+            scopes: vec!["files:read".into()],
+            vault_id: None,
+            expires_at: None,
+        },
+    )
+    .await
+    .expect("an API key (NEXUS_DEFAULT_PLAN must include the API)");
+    let router = server::api::standalone(state);
+    let get = |path: String| {
+        let router = router.clone();
+        let secret = made.secret.clone();
+        async move {
+            use tower::ServiceExt;
+            let req = axum::http::Request::get(path)
+                .header("authorization", format!("Bearer {secret}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let resp = router.oneshot(req).await.unwrap();
+            assert!(resp.status().is_success(), "{}", resp.status());
+            axum::body::to_bytes(resp.into_body(), usize::MAX)
+                .await
+                .unwrap();
+        }
+    };
+    let enc = |s: &str| urlencoding::encode(s).into_owned();
+    measure!(
+        "API GET …/files, first page (× the service call)",
+        |r: usize| get(format!(
+            "/api/v1/vaults/{vault}/files?path={}&limit=100",
+            enc(&pick_folder[r])
+        )),
+        |r: usize| {
+            let q = ListQuery {
+                path: pick_folder[r].clone(),
+                ..base.clone()
+            };
+            let (db, actor) = (&db, &actor);
+            async move {
+                files::list_page(db, actor, &q, None, 100).await.unwrap();
+            }
+        }
+    );
+    measure!(
+        "API GET …/files, deep page (× the service call)",
+        |r: usize| get(format!(
+            "/api/v1/vaults/{vault}/files?path=Camera%20roll&limit=100&cursor={}",
+            enc(&deep[r])
+        )),
+        |r: usize| {
+            let (db, actor, v, c) = (&db, &actor, &big_view, deep[r].clone());
+            async move {
+                files::list_page(db, actor, v, Some(&c), 100).await.unwrap();
             }
         }
     );

@@ -1,4 +1,4 @@
-//! The REST API v1 client (docs/api-contract.md): bearer auth, JSON in and out, transient
+//! The REST API v1 client (reference: /docs/api on the server): bearer auth, JSON in and out, transient
 //! failures retried, and the server's error envelope decoded into [`ApiError`], whose status
 //! picks the exit code.
 //!

@@ -1,5 +1,5 @@
 //! `nexus`, the command-line client of Nexus Deep Storage. It speaks the REST API v1
-//! (docs/api-contract.md) with an API key, and uploads straight to storage through the
+//! (reference: /docs/api on the server) with an API key, and uploads straight to storage through the
 //! presigned part URLs the server signs, like the browser does.
 //!
 //! Exit codes are part of the interface (scripts branch on them): 0 ok, 1 server or I/O

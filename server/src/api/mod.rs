@@ -100,6 +100,15 @@ pub fn router(app: AppState) -> Router<ServerState> {
         )
 }
 
+/// The API alone, with its state: what `bench/browse` drives in process (no listener, no
+/// pages), to time its calls against the service calls beneath them.
+pub fn standalone(app: AppState) -> Router {
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("nexus")
+        .build();
+    router(app.clone()).with_state(ServerState { leptos, app })
+}
+
 async fn not_found() -> ApiError {
     ApiError(AppError::NotFound)
 }

@@ -64,6 +64,9 @@ struct Ids {
     bulk_op: String,
     restore: String,
     notification: String,
+    api_key: String,
+    webhook: String,
+    delivery: String,
 }
 
 impl Ids {
@@ -78,6 +81,9 @@ impl Ids {
             &self.bulk_op,
             &self.restore,
             &self.notification,
+            &self.api_key,
+            &self.webhook,
+            &self.delivery,
         ]
     }
 }
@@ -286,6 +292,50 @@ fn table(a: &Ids) -> Vec<Row> {
         row("billing_info", form(&[]), Nothing),
         row("choose_plan", form(&[("plan", "plus")]), Nothing),
         row("billing_portal", form(&[]), Nothing),
+        // the Developer page: B's own keys and endpoints, never A's
+        row("list_api_keys", form(&[]), Nothing),
+        row(
+            "create_api_key",
+            Args::Json(json!({"new": {"name": "b's", "scopes": ["files:read"], "vault_id": v}})),
+            NotFound,
+        ),
+        row(
+            "rotate_api_key",
+            form(&[("key_id", &a.api_key), ("grace_secs", "0")]),
+            NotFound,
+        ),
+        row("revoke_api_key", form(&[("key_id", &a.api_key)]), NotFound),
+        row("list_webhooks", form(&[]), Nothing),
+        row(
+            "create_webhook",
+            Args::Json(json!({"url": "http://127.0.0.1:9/b", "events": ["file.uploaded"]})),
+            Nothing,
+        ),
+        row(
+            "delete_webhook",
+            form(&[("endpoint_id", &a.webhook)]),
+            NotFound,
+        ),
+        row(
+            "enable_webhook",
+            form(&[("endpoint_id", &a.webhook)]),
+            NotFound,
+        ),
+        row(
+            "test_webhook",
+            form(&[("endpoint_id", &a.webhook)]),
+            NotFound,
+        ),
+        row(
+            "webhook_deliveries",
+            form(&[("endpoint_id", &a.webhook)]),
+            NotFound,
+        ),
+        row(
+            "redeliver_webhook",
+            form(&[("delivery_id", &a.delivery)]),
+            NotFound,
+        ),
     ];
     rows.push(Row {
         name: "sign_out",
@@ -427,7 +477,36 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     .execute(&app.state.db.pool)
     .await
     .unwrap();
+    // A's key, webhook endpoint and a delivery to it.
+    let key = a
+        .call_json(
+            "create_api_key",
+            json!({"new": {"name": "a-key", "scopes": ["admin"]}}),
+        )
+        .await;
+    assert_eq!(key.status, 200, "{:?}", key.body);
+    let hook = a
+        .call_json(
+            "create_webhook",
+            json!({"url": "http://127.0.0.1:9/a-hook", "events": ["file.uploaded"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 200, "{:?}", hook.body);
+    let webhook = hook.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a.call("test_webhook", &[("endpoint_id", &webhook)])
+            .await
+            .status,
+        200
+    );
+    let deliveries = a
+        .call("webhook_deliveries", &[("endpoint_id", &webhook)])
+        .await;
+    let delivery = deliveries.body[0]["id"].as_str().unwrap().to_string();
     let ids = Ids {
+        api_key: key.body["key"]["id"].as_str().unwrap().to_string(),
+        webhook,
+        delivery,
         vault: vault.clone(),
         folder: folder.body["id"].as_str().unwrap().to_string(),
         file: file["id"].as_str().unwrap().to_string(),
@@ -541,6 +620,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/outbox", "/outbox".to_string()),
         ("/usage", "/usage".to_string()),
         ("/billing", "/billing".to_string()),
+        ("/developer", "/developer".to_string()),
     ];
     // A page the router has that the sweep does not visit fails the test.
     let visited: BTreeSet<String> = pages.iter().map(|(p, _)| p.to_string()).collect();
