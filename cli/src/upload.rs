@@ -7,15 +7,14 @@
 //!    keep those whose checksum matches the CRC32 of our bytes for that part (re-read; the
 //!    file may have changed in place with the same mtime), send the rest. A 404 means the
 //!    upload is gone (completed, aborted, expired): start over.
-//! 2. **Hash.** A first pass computes the whole file's SHA-256. It has to come first: the
-//!    skip check and the server's duplicate check both need it before any byte is sent.
-//!    The part CRC32s cannot be computed in the same pass because the server chooses the
-//!    part size, and asking it first would create an upload for a file that may be skipped.
-//!    So the parts are CRC'd in the second pass, on the very bytes being sent (each part is
-//!    read once, CRC'd, and PUT from the same buffer). Two reads of the file in all, the
-//!    price of deciding "skip" without creating anything on the server.
-//! 3. **Skip** when the remote folder has a file of the same name and size whose SHA-256
-//!    (`GET /files/{id}`) is ours.
+//! 2. **Skip?** Only when the remote folder has a file of the same name and size is the
+//!    whole file hashed first (SHA-256), to compare with that file's (`GET /files/{id}`):
+//!    same content, nothing to send. Otherwise nothing is read before the upload starts:
+//! 3. **One read per byte.** Each part is read once, in file order, into the buffer it is
+//!    sent from; the same bytes feed its CRC32 (signed into its URL, checked by storage) and
+//!    the file's running SHA-256, which completes the upload. A file whose content is in the
+//!    folder under another name is found by the server at completion (duplicate) rather
+//!    than at the start — the price of not reading every file twice.
 //! 4. **Start** (`POST /uploads`, with `on_duplicate: Replace` only under `--replace`; a 409
 //!    duplicate is reported and the file skipped) and write the state file before any part
 //!    moves, so a kill from here on loses no more than the parts in flight.
@@ -660,14 +659,20 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
     let mut known_sha256 = None;
 
     // 1. An unfinished upload of this very file to this very place?
-    if let Some(state) = sh.store.load(&key).await {
-        known_sha256 = Some(state.sha256.clone());
+    if let Some(mut state) = sh.store.load(&key).await {
+        known_sha256 = Some(state.sha256.clone()).filter(|s| !s.is_empty());
         match sh.client.upload_status(&state.upload_id).await {
             Ok(info)
                 if info.upload.size == state.size
                     && info.upload.part_size == state.part_size
                     && info.upload.part_count == state.part_count =>
             {
+                // The parts kept are not read again: the SHA-256 needs its own pass then.
+                if state.sha256.is_empty() {
+                    bars.bar.set_message("hashing");
+                    state.sha256 = hash_file(&f.path, &bars.bar).await?;
+                    bars.bar.set_position(0);
+                }
                 return resume(sh, f, bars, state, info).await;
             }
             Ok(_) => {
@@ -680,20 +685,21 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
         }
     }
 
-    // 2. The SHA-256 (kept from the state when there was one: same path, size and mtime).
+    // 2. Already there? Hashed first only when a file of this name and size is.
+    bars.bar.set_message("checking");
+    let twin_possible = sh.has_same_name_and_size(f).await?;
     let sha256 = match known_sha256 {
         Some(s) => s,
-        None => {
+        None if twin_possible => {
             bars.bar.set_message("hashing");
             let s = hash_file(&f.path, &bars.bar).await?;
             bars.bar.set_position(0);
             s
         }
+        // Computed as the parts are read (below).
+        None => String::new(),
     };
-
-    // 3. Already there?
-    bars.bar.set_message("checking");
-    if let Some(id) = sh.remote_twin(f, &sha256).await? {
+    if twin_possible && let Some(id) = sh.remote_twin(f, &sha256).await? {
         return Ok(Outcome {
             status: Status::Skipped,
             file_id: Some(id),
@@ -715,8 +721,10 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
         // Required by the server (not in the contract's list): the browser uses it to match
         // a file again after a reload; ms like every time in the API.
         "last_modified": f.mtime_ns / 1_000_000,
-        "sha256": sha256,
     });
+    if !sha256.is_empty() {
+        body["sha256"] = json!(sha256);
+    }
     if let Some(d) = &on_duplicate {
         body["on_duplicate"] = json!(d);
     }
@@ -826,11 +834,18 @@ async fn transfer(
     bars.bar.set_message("uploading");
     let key = state.key.clone();
     let upload_id = state.upload_id.clone();
-    let sha256 = state.sha256.clone();
+    let known = state.sha256.clone();
     let on_duplicate = state.on_duplicate.clone();
     let state = Arc::new(Mutex::new(state));
     let resumed_parts = (status == Status::Resumed).then_some(kept.len());
-    let etags = send_parts(sh, f, bars, state, kept).await?;
+    // Every part is read (nothing kept) and no SHA-256 yet: the reader computes it.
+    let hash = known.is_empty() && kept.is_empty();
+    let (etags, computed) = send_parts(sh, f, bars, state, kept, hash).await?;
+    let sha256 = match computed {
+        Some(s) => s,
+        None if !known.is_empty() => known,
+        None => bail!("no SHA-256 for {}", f.path.display()),
+    };
 
     // The SHA-256 is of the file as it was at the start: a file changed since must not be
     // completed under it.
@@ -912,6 +927,13 @@ impl Shared {
     }
 
     /// A remote file with this one's name, size and SHA-256: nothing to upload then.
+    /// Whether the remote folder holds a file of this one's name and size (a possible twin).
+    async fn has_same_name_and_size(&self, f: &LocalFile) -> Result<bool> {
+        let files = self.folder_files(&f.folder).await?;
+        let size = i64::try_from(f.size).unwrap_or(i64::MAX);
+        Ok(files.iter().any(|c| c.name == f.name && c.size == size))
+    }
+
     async fn remote_twin(&self, f: &LocalFile, sha256: &str) -> Result<Option<String>> {
         let files = self.folder_files(&f.folder).await?;
         let size = i64::try_from(f.size).unwrap_or(i64::MAX);
@@ -1031,7 +1053,8 @@ async fn send_parts(
     bars: &Arc<FileBars>,
     state: Arc<Mutex<UploadState>>,
     kept: BTreeMap<u32, String>,
-) -> Result<BTreeMap<u32, String>> {
+    hash: bool,
+) -> Result<(BTreeMap<u32, String>, Option<String>)> {
     let (upload_id, size, part_size, part_count) = {
         let s = state.lock().unwrap();
         (s.upload_id.clone(), s.size, s.part_size, s.part_count)
@@ -1039,7 +1062,7 @@ async fn send_parts(
     let todo: Vec<u32> = (1..=part_count).filter(|n| !kept.contains_key(n)).collect();
     let mut etags = kept;
     if todo.is_empty() {
-        return Ok(etags);
+        return Ok((etags, None));
     }
     let in_flight = parts_in_flight(sh.parts, part_size);
     let ctx = PartCtx {
@@ -1065,18 +1088,21 @@ async fn send_parts(
         permits,
         ready_tx,
         state,
+        hash.then(Sha256::new),
     );
     let dispatcher = dispatch_parts(&ctx, ready_rx, done_tx, &mut etags);
     let result = tokio::try_join!(reader, dispatcher);
     // Success or not, the parts stored so far are reported before going on (the dispatcher,
     // and with it the reporter's sender, is gone now, so the reporter ends after its queue).
     let _ = reporter.await;
-    result?;
-    Ok(etags)
+    let (sha256, ()) = result?;
+    Ok((etags, sha256))
 }
 
 /// Reads the parts in file order (sequential reads suit disks), at most `in_flight` parts
-/// ahead of the PUTs that finished.
+/// ahead of the PUTs that finished; with a hasher (all parts, in order), the file's SHA-256
+/// from the same bytes.
+#[allow(clippy::too_many_arguments)]
 async fn read_parts(
     path: PathBuf,
     todo: Vec<u32>,
@@ -1085,7 +1111,8 @@ async fn read_parts(
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<ReadyPart>,
     state: Arc<Mutex<UploadState>>,
-) -> Result<()> {
+    mut hasher: Option<Sha256>,
+) -> Result<Option<String>> {
     for number in todo {
         let permit = permits
             .clone()
@@ -1094,10 +1121,19 @@ async fn read_parts(
             .context("part budget closed")?;
         let (offset, len) = part_range(size, part_size, number);
         let p = path.clone();
-        let (bytes, crc) = tokio::task::spawn_blocking(move || read_part(&p, offset, len))
-            .await
-            .context("part reader")?
-            .with_context(|| format!("reading part {number} of {}", path.display()))?;
+        let mut h = hasher.take();
+        let (bytes, crc, h) = tokio::task::spawn_blocking(move || {
+            read_part(&p, offset, len).map(|(bytes, crc)| {
+                if let Some(h) = h.as_mut() {
+                    h.update(&bytes);
+                }
+                (bytes, crc, h)
+            })
+        })
+        .await
+        .context("part reader")?
+        .with_context(|| format!("reading part {number} of {}", path.display()))?;
+        hasher = h;
         state.lock().unwrap().crcs.insert(number, crc.clone());
         let part = ReadyPart {
             number,
@@ -1107,10 +1143,10 @@ async fn read_parts(
         };
         if tx.send(part).await.is_err() {
             // The dispatcher stopped (it failed): its error is the one to report.
-            break;
+            return Ok(None);
         }
     }
-    Ok(())
+    Ok(hasher.map(|h| hex::encode(h.finalize())))
 }
 
 /// Signs what the reader has ready (one call for up to [`SIGN_BATCH`] parts), starts their

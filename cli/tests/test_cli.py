@@ -180,6 +180,21 @@ class CliTest(unittest.TestCase):
         out = json.loads(self.nexus("--json", "restore", "--tier", "Bulk", "--yes", f"{self.v}/cold/cold.bin").stdout)
         self.assertTrue(out["restore"]["request_id"], out)
 
+    def test_the_same_content_under_another_name_is_a_duplicate(self):
+        d = tempfile.mkdtemp()
+        data = os.urandom(9 * MIB)
+        for name in ("first.bin", "second.bin"):
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(data)
+        self.nexus("upload", os.path.join(d, "first.bin"), f"{self.v}/dups")
+        out = json.loads(self.nexus("--json", "upload", os.path.join(d, "second.bin"), f"{self.v}/dups").stdout)
+        self.assertEqual(out["duplicates"], 1, out)
+        self.assertEqual(out["files"][0]["status"], "duplicate", out)
+        ls = json.loads(self.nexus("--json", "ls", f"{self.v}/dups").stdout)
+        self.assertEqual([f["name"] for f in ls["files"]], ["first.bin"])
+        # No unfinished upload is left behind.
+        self.assertEqual(os.listdir(f"{self.home}/state/nexus/uploads"), [])
+
     def test_errors_have_exit_codes(self):
         r = self.nexus("ls", "No such vault", check=False)
         self.assertEqual(r.returncode, 3, r.stderr)

@@ -22,6 +22,8 @@ function receiver() {
 }
 
 test('make a key, see it once, use it, revoke it; add a webhook and see a delivery', async ({ page, request }, testInfo) => {
+  // Revoking a key and deleting an endpoint ask first: yes.
+  page.on('dialog', (d) => d.accept());
   await signUp(page, 'developer');
   await page.getByRole('link', { name: 'Developer' }).click();
   await expect(page.getByRole('heading', { name: 'Developer', level: 1 })).toBeVisible();

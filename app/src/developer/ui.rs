@@ -191,6 +191,7 @@ fn key_row(k: ApiKey, act: impl Fn(KeyAction) + Copy + 'static) -> impl IntoView
     let id_revoke = k.id.clone();
     let grace = RwSignal::new("3600".to_string());
     let name = k.name.clone();
+    let revoke_name = k.name.clone();
     view! {
         <tr data-testid="key-row">
             <td>{k.name.clone()}</td>
@@ -220,6 +221,9 @@ fn key_row(k: ApiKey, act: impl Fn(KeyAction) + Copy + 'static) -> impl IntoView
                         act(Box::pin(async move { rotate_api_key(id, g).await.map(Some) }));
                     }>"Rotate"</button>
                     <button type="button" class="danger small" on:click=move |_| {
+                        if !confirmed(&format!("Revoke “{revoke_name}”? Programs using it are refused at once.")) {
+                            return;
+                        }
                         let id = id_revoke.clone();
                         act(Box::pin(async move { revoke_api_key(id).await.map(|_| None) }));
                     }>"Revoke"</button>
@@ -322,6 +326,7 @@ fn Endpoint(
     let (id_test, id_del, id_on) = (id.clone(), id.clone(), id.clone());
     let disabled = ep.disabled_at.is_some();
     let secret = ep.secret.clone();
+    let del_url = ep.url.clone();
     view! {
         <article class="endpoint" data-testid="endpoint">
             <h3 class="mono">{ep.url.clone()}</h3>
@@ -340,7 +345,13 @@ fn Endpoint(
                     view! { <button type="button" class="secondary small" on:click=move |_| { let i = id_test.clone(); run(Box::pin(async move { test_webhook(i).await })); }>"Send a test event"</button> }.into_any()
                 }}
                 <button type="button" class="secondary small" on:click=move |_| shown.update(|v| *v += 1)>"Refresh deliveries"</button>
-                <button type="button" class="danger small" on:click=move |_| { let i = id_del.clone(); run(Box::pin(async move { delete_webhook(i).await })); }>"Delete"</button>
+                <button type="button" class="danger small" on:click=move |_| {
+                    if !confirmed(&format!("Delete the endpoint {del_url}? No more events are sent to it, and its deliveries are forgotten.")) {
+                        return;
+                    }
+                    let i = id_del.clone();
+                    run(Box::pin(async move { delete_webhook(i).await }));
+                }>"Delete"</button>
             </div>
             <Transition fallback=|| view! { <p class="muted" role="status">"Loading deliveries…"</p> }>
                 {move || Suspend::new(async move {
@@ -377,4 +388,9 @@ fn Endpoint(
             </Transition>
         </article>
     }
+}
+
+/// Asks the person to confirm a step that cannot be undone.
+fn confirmed(question: &str) -> bool {
+    window().confirm_with_message(question).unwrap_or(false)
 }

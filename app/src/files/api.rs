@@ -87,14 +87,7 @@ pub async fn rename_folder(folder_id: String, name: String) -> Result<FolderEntr
     finish(
         async {
             let actor = actor(&st).await?;
-            let (parent,): (String,) = sqlx::query_as(
-                "SELECT COALESCE(p.path, '') FROM folders f LEFT JOIN folders p ON p.id = f.parent_id WHERE f.id = $1",
-            )
-            .bind(&folder_id)
-            .fetch_optional(&st.db.pool)
-            .await?
-            .ok_or(AppError::NotFound)?;
-            super::service::move_folder(&st, &actor, &folder_id, &parent, &name).await
+            super::service::change_folder(&st, &actor, &folder_id, Some(&name), None).await
         }
         .await,
     )

@@ -405,6 +405,20 @@ pub async fn get_op(st: &AppState, actor: &Actor, op_id: &str) -> Result<BulkOp,
     .ok_or(AppError::NotFound)
 }
 
+/// The actor's latest queued bulk actions (100), newest first.
+pub async fn list_ops(st: &AppState, actor: &Actor) -> Result<Vec<BulkOp>, AppError> {
+    Ok(sqlx::query_as(
+        "SELECT id, action, total, done, state, error FROM bulk_ops
+         WHERE user_id = $1 AND ($2 = '' OR workspace_id = $2) AND ($3 = '' OR vault_id = $3)
+         ORDER BY created_at DESC, id DESC LIMIT 100",
+    )
+    .bind(actor.user_id())
+    .bind(actor.only_workspace())
+    .bind(actor.only_vault())
+    .fetch_all(&st.db.pool)
+    .await?)
+}
+
 /// Short-lived links for every file of the selection (folders with their subfolders), with
 /// each file's path and SHA-256 for a manifest. Archived files are listed with the reason
 /// they cannot be fetched now.

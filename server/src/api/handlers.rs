@@ -34,6 +34,7 @@ pub fn routes(r: OpenApiRouter<ServerState>) -> OpenApiRouter<ServerState> {
         .routes(routes!(get_vault, rename_vault, delete_vault))
         .routes(routes!(list_files))
         .routes(routes!(create_folder))
+        .routes(routes!(update_folder, delete_folder))
         .routes(routes!(get_file, update_file, delete_file))
         .routes(routes!(restore_from_trash))
         .routes(routes!(download))
@@ -48,7 +49,9 @@ pub fn routes(r: OpenApiRouter<ServerState>) -> OpenApiRouter<ServerState> {
         .routes(routes!(list_restores, request_restore))
         .routes(routes!(get_restore))
         .routes(routes!(get_job))
+        .routes(routes!(list_jobs))
         .routes(routes!(usage))
+        .routes(routes!(usage_daily))
         .routes(routes!(notifications))
         .routes(routes!(list_keys, create_key))
         .routes(routes!(rotate_key))
@@ -187,6 +190,12 @@ pub struct ListParams {
     pub class: String,
     pub state: String,
     pub kind: String,
+    /// Size range in bytes.
+    pub min_size: Option<i64>,
+    pub max_size: Option<i64>,
+    /// Modified between these days (YYYY-MM-DD, inclusive, UTC).
+    pub from: String,
+    pub to: String,
     /// name, size, class, state or modified.
     pub sort: String,
     pub desc: bool,
@@ -226,6 +235,11 @@ async fn list_files(
     if !(1..=500).contains(&limit) {
         return Err(AppError::invalid("limit", "A page is 1 to 500 entries.").into());
     }
+    for (field, day) in [("from", &p.from), ("to", &p.to)] {
+        if !day.is_empty() && app::files::parse_day(day).is_none() {
+            return Err(AppError::invalid(field, "A day is YYYY-MM-DD.").into());
+        }
+    }
     let q = ListQuery {
         vault_id: id,
         path: p.path,
@@ -234,9 +248,12 @@ async fn list_files(
         class: p.class,
         state: p.state,
         kind: p.kind,
+        min_size: p.min_size,
+        max_size: p.max_size,
+        from: p.from,
+        to: p.to,
         sort,
         desc: p.desc,
-        ..ListQuery::default()
     };
     let page = app::files::service::list_page(&st.db, a, &q, p.cursor.as_deref(), limit).await?;
     Ok(Json(FileList {
@@ -283,6 +300,66 @@ async fn create_folder(
             Some(app::files::service::create_folder(&st, a, &id, &parents.join("/"), name).await?);
     }
     Ok(created(made.expect("at least one folder")))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct FolderChange {
+    /// A new name.
+    pub name: Option<String>,
+    /// Another parent folder's path ('' is the top level).
+    pub parent_path: Option<String>,
+}
+
+/// Renames and/or moves a folder (with everything in it).
+#[utoipa::path(patch, path = "/api/v1/folders/{id}", tag = "files", request_body = FolderChange,
+    params(("id" = String, Path)), responses((status = 200, body = FolderEntry), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_folder(
+    State(st): State<AppState>,
+    key: Key,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<FolderChange>,
+) -> Res<Json<FolderEntry>> {
+    let a = key.with("files:write")?;
+    if b.name.is_none() && b.parent_path.is_none() {
+        return Err(AppError::invalid("body", "Send a name, a parent_path or both.").into());
+    }
+    Ok(Json(
+        app::files::service::change_folder(
+            &st,
+            a,
+            &id,
+            b.name.as_deref(),
+            b.parent_path.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+/// Deletes a folder: every file under it goes to the trash (200 when done, 202 when queued).
+#[utoipa::path(delete, path = "/api/v1/folders/{id}", tag = "files",
+    params(("id" = String, Path)), responses((status = 200, body = Outcome), (status = 202, body = Outcome), (status = 404, body = ErrorBody)))]
+async fn delete_folder(
+    State(st): State<AppState>,
+    key: Key,
+    Path(id): Path<String>,
+) -> Res<Response> {
+    let a = key.with("files:write")?;
+    let vault_id = app::files::service::folder_vault(&st.db, a, &id).await?;
+    let sel = Selection {
+        vault_id,
+        folder_ids: vec![id],
+        ..Selection::default()
+    };
+    outcome(apply(&st, a, BulkAction::Trash, sel).await?)
+}
+
+/// A bulk action's answer: 200 when done, 202 with the job when queued.
+fn outcome(o: BulkOutcome) -> Res<Response> {
+    let status = match o {
+        BulkOutcome::Queued { .. } => StatusCode::ACCEPTED,
+        BulkOutcome::Done { .. } => StatusCode::OK,
+    };
+    Ok((status, Json(Outcome::from(o))).into_response())
 }
 
 /// One file: its record, SHA-256, monthly cost, history.
@@ -460,12 +537,7 @@ async fn change_class(
         ..Selection::default()
     };
     let to = b.storage_class;
-    let outcome = apply(&st, a, BulkAction::Class { to }, sel).await?;
-    let status = match outcome {
-        BulkOutcome::Queued { .. } => StatusCode::ACCEPTED,
-        BulkOutcome::Done { .. } => StatusCode::OK,
-    };
-    Ok((status, Json(Outcome::from(outcome))).into_response())
+    outcome(apply(&st, a, BulkAction::Class { to }, sel).await?)
 }
 
 // ---- uploads
@@ -794,6 +866,34 @@ async fn get_job(
 ) -> Res<Json<BulkOp>> {
     let a = key.with("files:read")?;
     Ok(Json(app::files::bulk::get_op(&st, a, &id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<BulkOp>,
+}
+
+/// The key maker's latest bulk jobs in this workspace (100), newest first.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", responses((status = 200, body = JobList)))]
+async fn list_jobs(State(st): State<AppState>, key: Key) -> Res<Json<JobList>> {
+    let a = key.with("files:read")?;
+    Ok(Json(JobList {
+        jobs: app::files::bulk::list_ops(&st, a).await?,
+    }))
+}
+
+/// Each day's storage, cost and retrievals per vault and class, as CSV (rolled-up days,
+/// then today so far).
+#[utoipa::path(get, path = "/api/v1/usage/daily", tag = "usage",
+    responses((status = 200, content_type = "text/csv", body = String)))]
+async fn usage_daily(State(st): State<AppState>, key: Key) -> Res<Response> {
+    let a = key.with("billing:read")?;
+    let csv = app::usage::service::daily_csv(&st, a).await?;
+    Ok((
+        [(http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        csv,
+    )
+        .into_response())
 }
 
 /// The workspace's storage and cost: by class, this month, the months before, retrievals.

@@ -261,6 +261,31 @@ pub async fn move_folder(
     })
 }
 
+/// Renames a folder and/or moves it under another parent (`None`: as it is).
+pub async fn change_folder(
+    st: &AppState,
+    actor: &Actor,
+    folder_id: &str,
+    name: Option<&str>,
+    parent_path: Option<&str>,
+) -> Result<FolderEntry, AppError> {
+    let folder = get_folder(&st.db, actor, folder_id, Role::Member).await?;
+    let here = folder
+        .path
+        .rsplit_once('/')
+        .map(|(parent, _)| parent.to_string())
+        .unwrap_or_default();
+    let parent = parent_path.map(str::to_string).unwrap_or(here);
+    move_folder(st, actor, folder_id, &parent, name.unwrap_or(&folder.name)).await
+}
+
+/// The vault a folder is in, once the actor may change it.
+pub async fn folder_vault(db: &Db, actor: &Actor, folder_id: &str) -> Result<String, AppError> {
+    Ok(get_folder(db, actor, folder_id, Role::Member)
+        .await?
+        .vault_id)
+}
+
 /// Folders whose path contains `text` (for the "Move to…" picker), at most 50.
 pub async fn find_folders(
     db: &Db,
