@@ -17,6 +17,7 @@ use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub use routes::route_list;
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
 /// A running server.

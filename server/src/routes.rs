@@ -9,15 +9,25 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 
 use app::core::AppState;
 use app::error::AppError;
 
 pub use crate::state::ServerState;
 
+/// The app's routes, made once per process. `generate_route_list` renders the whole app with
+/// leptos_server's process-wide "suppress resource loads" flag set, and a resource created
+/// anywhere in the process meanwhile never loads (leptos-rs/leptos#4773): a page rendered
+/// by another server of the same process (the tests run dozens) would never answer. Nothing
+/// else may call `generate_route_list`.
+pub fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let csp = Csp::new(s3_origin.as_deref());
     let state = ServerState {
         leptos: leptos.clone(),

@@ -624,7 +624,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     ];
     // A page the router has that the sweep does not visit fails the test.
     let visited: BTreeSet<String> = pages.iter().map(|(p, _)| p.to_string()).collect();
-    let routed: BTreeSet<String> = leptos_axum::generate_route_list(app::App)
+    let routed: BTreeSet<String> = server::route_list()
         .iter()
         .map(|r| r.path().replace('{', ":").replace('}', ""))
         .collect();
