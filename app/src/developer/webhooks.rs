@@ -28,6 +28,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const LOCK_MS: i64 = 10 * 60_000;
 /// Deliveries sent at once by one run.
 const IN_FLIGHT: usize = 8;
+/// Most deliveries of one workspace in one batch of 50 (as many as are sent at once, so a
+/// workspace alone still uses every slot).
+const PER_WORKSPACE: i64 = IN_FLIGHT as i64;
 /// The sender runs at least this often (and when woken by a new event).
 const EVERY_MS: i64 = 30_000;
 
@@ -370,19 +373,27 @@ pub async fn deliver_job(st: &AppState, _job: &Job) -> Result<Next, AppError> {
     use futures_util::StreamExt;
     loop {
         let now = st.clock.now_ms();
+        // Workspaces take turns: each one's oldest first, then each one's second, … and at
+        // most a few of each in a batch. A workspace whose endpoints are slow (or hold every
+        // connection for the whole timeout) cannot fill the batch, nor the sends in flight,
+        // and make every other workspace's events wait behind its own.
         let due: Vec<Due> = sqlx::query_as(
-            "SELECT d.id, d.endpoint_id, p.created_by, p.url, p.secret,
-                e.payload, e.id AS event_id, e.type AS event_type,
-                CAST(d.attempts AS BIGINT) AS attempts, d.created_at
-             FROM webhook_deliveries d
-             JOIN webhook_endpoints p ON p.id = d.endpoint_id
-             JOIN webhook_events e ON e.id = d.event_id
-             WHERE d.state = 'pending' AND d.next_at <= $1
-               AND (d.locked_until IS NULL OR d.locked_until < $1)
-               AND p.disabled_at IS NULL
-             ORDER BY d.next_at LIMIT 50",
+            "SELECT * FROM (
+                SELECT d.id, d.endpoint_id, p.created_by, p.url, p.secret,
+                    e.payload, e.id AS event_id, e.type AS event_type,
+                    CAST(d.attempts AS BIGINT) AS attempts, d.created_at, d.next_at,
+                    ROW_NUMBER() OVER (PARTITION BY p.workspace_id ORDER BY d.next_at, d.id) AS nth
+                FROM webhook_deliveries d
+                JOIN webhook_endpoints p ON p.id = d.endpoint_id
+                JOIN webhook_events e ON e.id = d.event_id
+                WHERE d.state = 'pending' AND d.next_at <= $1
+                  AND (d.locked_until IS NULL OR d.locked_until < $1)
+                  AND p.disabled_at IS NULL
+             ) due WHERE nth <= $2
+             ORDER BY nth, next_at LIMIT 50",
         )
         .bind(now)
+        .bind(PER_WORKSPACE)
         .fetch_all(&st.db.pool)
         .await?;
         if due.is_empty() {

@@ -1074,6 +1074,71 @@ async fn webhooks_are_signed_retried_redelivered_and_disabled_after_three_days()
 }
 
 #[tokio::test]
+async fn a_workspace_with_a_backlog_does_not_hold_back_another_workspaces_events() {
+    let app = TestApp::spawn().await;
+    let (rx, url) = receiver().await;
+    let mut endpoints = vec![];
+    for who in ["busy@example.com", "quiet@example.com"] {
+        let c = app.client();
+        c.sign_up(who).await;
+        let (_, secret) = make_key(&c, &["admin"], None).await;
+        let ep = Api::new(&app, &secret)
+            .post(
+                "/webhooks",
+                json!({"url": url, "events": ["file.uploaded"]}),
+            )
+            .await;
+        assert_eq!(ep.status, 201, "{:?}", ep.body);
+        endpoints.push(ep.body["id"].as_str().unwrap().to_string());
+    }
+    // 120 events of the busy workspace, due first; then one of the quiet one.
+    let db = &app.state.db.pool;
+    let now = app.clock.now_ms();
+    for (i, (endpoint, count)) in [(&endpoints[0], 120), (&endpoints[1], 1)]
+        .into_iter()
+        .enumerate()
+    {
+        for n in 0..count {
+            let event = format!("evt_{i}_{n}");
+            sqlx::query(
+                "INSERT INTO webhook_events (id, workspace_id, type, payload, created_at)
+                 SELECT $1, workspace_id, 'file.uploaded', $2, $3 FROM webhook_endpoints WHERE id = $4",
+            )
+            .bind(&event)
+            .bind(json!({"id": event, "who": i}).to_string())
+            .bind(now)
+            .bind(endpoint)
+            .execute(db)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
+                 VALUES ($1, $2, $3, 'pending', $4, $4)",
+            )
+            .bind(app::core::new_id())
+            .bind(endpoint)
+            .bind(&event)
+            .bind(now - 1000 + i as i64 * 500 + n)
+            .execute(db)
+            .await
+            .unwrap();
+        }
+    }
+    app::core::jobs::wake(&app.state.db, app::events::DELIVER_WEBHOOKS, now)
+        .await
+        .unwrap();
+    run_jobs(&app).await;
+    let got = rx.got.lock().unwrap();
+    assert_eq!(got.len(), 121);
+    let quiet = got
+        .iter()
+        .position(|(_, body)| body.contains("\"who\":1"))
+        .unwrap();
+    // In the first round of sends, not after the busy workspace's first 50.
+    assert!(quiet < 8, "the quiet workspace's event went out {quiet}th");
+}
+
+#[tokio::test]
 async fn webhook_urls_inside_the_network_are_refused() {
     let app = TestApp::spawn_with(|c| c.webhook_allow_private = false).await;
     let c = app.client();
