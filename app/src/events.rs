@@ -26,9 +26,9 @@ pub const BILLING_PAYMENT_FAILED: &str = "billing.payment_failed";
 pub const DELIVER_WEBHOOKS: &str = "deliver_webhooks";
 
 /// Records an event and a pending delivery for each enabled endpoint of the workspace that
-/// listens for `kind`, on `conn` (a transaction's connection, or a pooled one). Returns the
-/// event's id, or None when no endpoint wants it (nothing is written then). Call [`wake`]
-/// after the commit so the deliveries leave at once.
+/// listens for `kind`, on `conn` (a transaction's connection, or a pooled one), and brings the
+/// sender's next run forward to when this commits. Returns the event's id, or None when no
+/// endpoint wants it (nothing is written then).
 pub async fn record(
     conn: &mut sqlx::AnyConnection,
     workspace_id: &str,
@@ -44,12 +44,27 @@ pub async fn record(
     .await?;
     let wanted: Vec<&String> = endpoints
         .iter()
-        .filter(|(_, events)| events.split_whitespace().any(|e| e == kind || e == "*"))
+        .filter(|(_, events)| events.split_whitespace().any(|e| e == kind))
         .map(|(id, _)| id)
         .collect();
     if wanted.is_empty() {
         return Ok(None);
     }
+    let event_id = insert_event(conn, workspace_id, kind, data, now).await?;
+    for endpoint in wanted {
+        queue_delivery(conn, endpoint, &event_id, now).await?;
+    }
+    Ok(Some(event_id))
+}
+
+/// Writes an event as it will be sent (its payload is fixed now); returns its id.
+pub async fn insert_event(
+    conn: &mut sqlx::AnyConnection,
+    workspace_id: &str,
+    kind: &str,
+    data: serde_json::Value,
+    now: i64,
+) -> Result<String, AppError> {
     let event_id = format!("evt_{}", new_id().replace('-', ""));
     let payload = serde_json::json!({
         "id": event_id,
@@ -69,21 +84,28 @@ pub async fn record(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    for endpoint in wanted {
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
-             VALUES ($1, $2, $3, 'pending', $4, $4)",
-        )
-        .bind(new_id())
-        .bind(endpoint)
-        .bind(&event_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    // The sender runs as soon as this commits (its job row is written here too).
-    jobs::wake_on(conn, DELIVER_WEBHOOKS, now).await?;
-    Ok(Some(event_id))
+    Ok(event_id)
+}
+
+/// Queues one delivery of an event to an endpoint, due now; the sender runs as soon as the
+/// caller's transaction commits (its job row is written on the same connection).
+pub async fn queue_delivery(
+    conn: &mut sqlx::AnyConnection,
+    endpoint_id: &str,
+    event_id: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
+         VALUES ($1, $2, $3, 'pending', $4, $4)",
+    )
+    .bind(new_id())
+    .bind(endpoint_id)
+    .bind(event_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    jobs::wake_on(conn, DELIVER_WEBHOOKS, now).await
 }
 
 /// Records an event outside any transaction.
@@ -98,14 +120,6 @@ pub async fn emit(
     record(&mut tx, workspace_id, kind, data, now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Brings the sender's next run forward. A failure only delays the deliveries until the
-/// sender's next regular run.
-pub async fn wake(st: &AppState) {
-    if let Err(e) = jobs::wake(&st.db, DELIVER_WEBHOOKS, st.clock.now_ms()).await {
-        tracing::warn!(error = %e, "could not wake the webhook sender");
-    }
 }
 
 /// Emits, logging rather than failing: the change it reports has happened already, and an

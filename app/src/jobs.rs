@@ -8,6 +8,7 @@ use crate::error::AppError;
 pub use crate::auth::service::PURGE_EXPIRED_SESSIONS;
 pub use crate::billing::service::REPORT_USAGE;
 pub use crate::core::jobs::{Job, LEASE_MS, Next, backoff_ms, claim, enqueue, wake};
+pub use crate::developer::keys::PURGE_DEVELOPER_RECORDS;
 pub use crate::events::DELIVER_WEBHOOKS;
 pub use crate::files::bulk::BULK_ACTION;
 pub use crate::files::service::PURGE_TRASH;
@@ -41,6 +42,7 @@ pub const HANDLERS: &[Handler] = &[
     handler!(ROLLUP_USAGE, periodic: true, crate::usage::service::rollup_job),
     handler!(REPORT_USAGE, periodic: true, crate::billing::service::report_usage_job),
     handler!(DELIVER_WEBHOOKS, periodic: true, crate::developer::webhooks::deliver_job),
+    handler!(PURGE_DEVELOPER_RECORDS, periodic: true, crate::developer::keys::purge_records_job),
 ];
 
 /// Puts the periodic jobs in the table (once; they keep themselves going after).

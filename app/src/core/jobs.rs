@@ -78,15 +78,8 @@ pub async fn enqueue(
 /// Makes sure the periodic job `kind` exists and brings its next run forward to now (new work
 /// for it arrived).
 pub async fn wake(db: &Db, kind: &str, now: i64) -> Result<(), AppError> {
-    enqueue(db, kind, Some(kind), "{}", now, now).await?;
-    sqlx::query(
-        "UPDATE jobs SET run_at = $1 WHERE dedupe_key = $2 AND state = 'queued' AND run_at > $1",
-    )
-    .bind(now)
-    .bind(kind)
-    .execute(&db.pool)
-    .await?;
-    Ok(())
+    let mut conn = db.pool.acquire().await?;
+    wake_on(&mut conn, kind, now).await
 }
 
 /// [`wake`] on a connection (inside the caller's transaction: the job is due once it commits).

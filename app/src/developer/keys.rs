@@ -382,3 +382,36 @@ async fn api_in_plan(st: &AppState, ws: &str) -> Result<(), AppError> {
         })
     }
 }
+
+/// How long the API keeps a POST's answer for retries with its Idempotency-Key.
+pub const IDEMPOTENCY_KEEP_MS: i64 = 24 * 3600 * 1000;
+/// How long a webhook event and its deliveries stay listed once nothing is left to send.
+const EVENTS_KEEP_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// The hourly job that forgets the API's kept answers after a day, and webhook events (with
+/// their deliveries) a month old with nothing left to send.
+pub const PURGE_DEVELOPER_RECORDS: &str = "purge_developer_records";
+
+pub async fn purge_records_job(
+    st: &AppState,
+    _job: &crate::core::jobs::Job,
+) -> Result<crate::core::jobs::Next, AppError> {
+    let now = st.clock.now_ms();
+    let answers = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(now - IDEMPOTENCY_KEEP_MS)
+        .execute(&st.db.pool)
+        .await?
+        .rows_affected();
+    let events = sqlx::query(
+        "DELETE FROM webhook_events WHERE created_at < $1 AND NOT EXISTS
+            (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id AND d.state = 'pending')",
+    )
+    .bind(now - EVENTS_KEEP_MS)
+    .execute(&st.db.pool)
+    .await?
+    .rows_affected();
+    if answers + events > 0 {
+        tracing::info!(answers, events, "purged old API answers and webhook events");
+    }
+    Ok(crate::core::jobs::Next::At(now + 3_600_000))
+}

@@ -302,19 +302,8 @@ pub async fn redeliver(st: &AppState, actor: &Actor, delivery_id: &str) -> Resul
             "This endpoint is disabled: enable it first.",
         ));
     }
-    let now = st.clock.now_ms();
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
-         VALUES ($1, $2, $3, 'pending', $4, $4)",
-    )
-    .bind(new_id())
-    .bind(&endpoint_id)
-    .bind(&event_id)
-    .bind(now)
-    .execute(&st.db.pool)
-    .await?;
-    crate::events::wake(st).await;
-    Ok(())
+    let mut conn = st.db.pool.acquire().await?;
+    crate::events::queue_delivery(&mut conn, &endpoint_id, &event_id, st.clock.now_ms()).await
 }
 
 /// Sends a test event (`ping`) to the endpoint.
@@ -322,33 +311,11 @@ pub async fn send_test(st: &AppState, actor: &Actor, endpoint_id: &str) -> Resul
     let ws = managed_workspace(&st.db, actor).await?;
     let ep = get_endpoint(st, &ws, endpoint_id).await?;
     let now = st.clock.now_ms();
-    let event_id = format!("evt_{}", new_id().replace('-', ""));
-    let payload = serde_json::json!({
-        "id": event_id, "type": "ping", "created": now / 1000, "workspace_id": ws,
-        "data": {"message": "A test event from the Developer page."},
-    });
+    let data = serde_json::json!({"message": "A test event from the Developer page."});
     let mut tx = st.db.begin().await?;
-    sqlx::query(
-        "INSERT INTO webhook_events (id, workspace_id, type, payload, created_at) VALUES ($1, $2, 'ping', $3, $4)",
-    )
-    .bind(&event_id)
-    .bind(&ws)
-    .bind(payload.to_string())
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, endpoint_id, event_id, state, next_at, created_at)
-         VALUES ($1, $2, $3, 'pending', $4, $4)",
-    )
-    .bind(new_id())
-    .bind(&ep.id)
-    .bind(&event_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let event_id = crate::events::insert_event(&mut tx, &ws, "ping", data, now).await?;
+    crate::events::queue_delivery(&mut tx, &ep.id, &event_id, now).await?;
     tx.commit().await?;
-    crate::events::wake(st).await;
     Ok(())
 }
 

@@ -679,6 +679,27 @@ async fn finish_request(st: &AppState, request_id: &str) -> Result<(), AppError>
 
 /// Restore requests of every workspace the actor belongs to, newest first (at most 200).
 pub async fn list_requests(st: &AppState, actor: &Actor) -> Result<Vec<RestoreRequest>, AppError> {
+    requests(st, actor, "").await
+}
+
+/// One restore request, if the actor may see it (NotFound otherwise).
+pub async fn get_request(
+    st: &AppState,
+    actor: &Actor,
+    request_id: &str,
+) -> Result<RestoreRequest, AppError> {
+    requests(st, actor, request_id)
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+/// The requests the actor may see: all of them (`only` ''), or the one with that id.
+async fn requests(
+    st: &AppState,
+    actor: &Actor,
+    only: &str,
+) -> Result<Vec<RestoreRequest>, AppError> {
     Ok(sqlx::query_as(
         "SELECT q.id, q.vault_id, v.name AS vault_name, q.label, q.tier, CAST(q.days AS BIGINT) AS days,
             CAST(q.files AS BIGINT) AS files, CAST(q.bytes AS BIGINT) AS bytes,
@@ -695,6 +716,7 @@ pub async fn list_requests(st: &AppState, actor: &Actor) -> Result<Vec<RestoreRe
          JOIN vaults v ON v.id = q.vault_id
          LEFT JOIN restores r ON r.request_id = q.id
          WHERE ($2 = '' OR q.workspace_id = $2) AND ($3 = '' OR q.vault_id = $3)
+           AND ($4 = '' OR q.id = $4)
          GROUP BY q.id, q.vault_id, v.name, q.label, q.tier, q.days, q.files, q.bytes,
             q.estimate_micros, q.estimate_ready_at, q.requested_at, q.ready_at
          ORDER BY q.requested_at DESC, q.id DESC LIMIT 200",
@@ -702,6 +724,7 @@ pub async fn list_requests(st: &AppState, actor: &Actor) -> Result<Vec<RestoreRe
     .bind(actor.user_id())
     .bind(actor.only_workspace())
     .bind(actor.only_vault())
+    .bind(only)
     .fetch_all(&st.db.pool)
     .await?)
 }

@@ -843,11 +843,7 @@ async fn get_restore(
 ) -> Res<Json<RestoreDetail>> {
     let a = key.with("files:read")?;
     let files = app::tiers::restores::request_files(&st, a, &id).await?;
-    let request = app::tiers::restores::list_requests(&st, a)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound)?;
+    let request = app::tiers::restores::get_request(&st, a, &id).await?;
     Ok(Json(RestoreDetail {
         restore: request.into(),
         files,

@@ -12,7 +12,8 @@ use super::key::Api;
 use app::core::Actor;
 use app::error::AppError;
 
-const KEEP_MS: i64 = 24 * 3600 * 1000;
+/// How long an answer is kept (the hourly `purge_developer_records` job deletes older ones).
+const KEEP_MS: i64 = app::developer::keys::IDEMPOTENCY_KEEP_MS;
 /// Largest body an idempotent request may have (the API's bodies are small JSON).
 const MAX_BODY: usize = 2 * 1024 * 1024;
 
@@ -146,13 +147,6 @@ async fn claim(api: &Api, key_id: &str, idem: &str, fingerprint: &str) -> Result
     .await
     .map_err(AppError::from)?;
     if inserted.rows_affected() == 1 {
-        // Now and then, the expired ones of every key go.
-        if now % 50 == 0 {
-            let _ = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                .bind(now - KEEP_MS)
-                .execute(&db.pool)
-                .await;
-        }
         return Ok(Claim::Run);
     }
     let (hash, status, body): (String, i64, String) = sqlx::query_as(

@@ -400,6 +400,15 @@ async fn an_idempotency_key_creates_once_and_replays_the_first_answer() {
     // Without the header, a second vault of that name is a conflict (not a replay).
     let dup = api.post("/vaults", body).await;
     assert_eq!(dup.status, 409);
+    // A day on, the hourly purge forgets the kept answers.
+    app.clock.advance_ms(25 * 3_600_000);
+    app::jobs::schedule_periodic(&app.state).await.unwrap();
+    run_jobs(&app).await;
+    let (kept,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM idempotency_keys")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
 }
 
 #[tokio::test]

@@ -119,6 +119,18 @@ pub async fn record_event(
         "restore_expired" => crate::events::RESTORE_EXPIRED,
         _ => return Ok(()),
     };
+    // Most workspaces have no endpoint: one indexed lookup, and nothing more for them.
+    let listening: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM files f JOIN webhook_endpoints e
+            ON e.workspace_id = f.workspace_id AND e.disabled_at IS NULL
+         WHERE f.id = $1 LIMIT 1",
+    )
+    .bind(file_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if listening.is_none() {
+        return Ok(());
+    }
     let f: Option<EventFile> = sqlx::query_as(
         "SELECT f.workspace_id, f.id, f.vault_id, f.name, f.size, f.storage_class, f.state,
                 f.sha256, COALESCE(d.path, '') FROM files f
