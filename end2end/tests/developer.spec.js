@@ -4,7 +4,7 @@
 const { test, expect } = require('@playwright/test');
 const crypto = require('crypto');
 const http = require('http');
-const { signUp } = require('../support');
+const { signUp, alive } = require('../support');
 
 // A webhook receiver on a free port: keeps each request's headers and body.
 function receiver() {
@@ -27,6 +27,7 @@ test('make a key, see it once, use it, revoke it; add a webhook and see a delive
   await signUp(page, 'developer');
   await page.getByRole('link', { name: 'Developer' }).click();
   await expect(page.getByRole('heading', { name: 'Developer', level: 1 })).toBeVisible();
+  await alive(page);
   await expect(page.getByText('No keys yet.')).toBeVisible();
 
   // The Free plan has no API: the page says so and links to the plans.
@@ -39,6 +40,8 @@ test('make a key, see it once, use it, revoke it; add a webhook and see a delive
   await expect(page.getByTestId('current-plan')).toHaveText('Plus', { timeout: 30_000 });
 
   await page.goto('/developer');
+  // Typing before the page is hydrated would be lost to it.
+  await alive(page);
   await page.getByLabel('Key name').fill('Nightly <b>backup</b>');
   await page.getByRole('checkbox', { name: /files:write/ }).check();
   await page.getByRole('button', { name: 'Create key' }).click();
@@ -53,12 +56,14 @@ test('make a key, see it once, use it, revoke it; add a webhook and see a delive
   await page.getByRole('button', { name: 'I have copied it' }).click();
   await expect(page.getByLabel('New key secret')).toHaveCount(0);
   await page.reload();
+  await alive(page);
   await expect(page.getByText(secret)).toHaveCount(0);
 
   // The key works against the API, and its last use shows.
   const me = await request.get('/api/v1/me', { headers: { Authorization: `Bearer ${secret}` } });
   expect(me.status()).toBe(200);
   await page.reload();
+  await alive(page);
   await expect(row).not.toContainText('Never');
 
   // Revoked: refused at once.
