@@ -1,4 +1,4 @@
-//! Download links with a SHA-256 manifest.
+//! Download links with their checksum manifests.
 use crate::files::DownloadLink;
 use crate::format;
 use leptos::prelude::*;
@@ -27,11 +27,35 @@ pub fn LinkList(links: Vec<DownloadLink>) -> impl IntoView {
         "data:text/plain;charset=utf-8,{}",
         urlencoding::encode(&manifest)
     );
+    // The CRC64NVME of each whole file, as storage verified it (base64, as S3's
+    // x-amz-checksum-crc64nvme carries it): every file uploaded since full-object checksums.
+    let crcs: String = list
+        .iter()
+        .map(|l| {
+            let path = if l.path.is_empty() {
+                l.name.clone()
+            } else {
+                format!("{}/{}", l.path, l.name)
+            };
+            format!(
+                "{}  {}\n",
+                l.crc64nvme.clone().unwrap_or_else(|| "-".repeat(12)),
+                path
+            )
+        })
+        .collect();
+    let crc_href = format!(
+        "data:text/plain;charset=utf-8,{}",
+        urlencoding::encode(&crcs)
+    );
     let ready = list.iter().filter(|l| l.url.is_some()).count();
     view! {
         <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>
-        <p><a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a></p>
-        <p class="muted small">"The SHA-256 sums were computed by the browser that uploaded each file; the server does not read file bytes, so it has not checked them. S3 checked every part's CRC32 as it arrived."</p>
+        <p>
+            <a href=href download="SHA256SUMS.txt" class="button secondary small">"Download manifest (SHA-256 sums)"</a>" "
+            <a href=crc_href download="CRC64NVME.txt" class="button secondary small">"Download manifest (CRC64NVME)"</a>
+        </p>
+        <p class="muted small">"Storage verified each file's CRC64NVME when it was uploaded, and reports it again on a GET with x-amz-checksum-mode: ENABLED. The SHA-256 sums were computed by the browser that uploaded each file (files without one show dashes)."</p>
         <ul class="link-list">
             {list.into_iter().map(|l| {
                 let path = if l.path.is_empty() { l.name.clone() } else { format!("{}/{}", l.path, l.name) };

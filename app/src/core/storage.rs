@@ -7,7 +7,8 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, StorageClass,
+    ChecksumAlgorithm, ChecksumMode, ChecksumType, CompletedMultipartUpload, CompletedPart,
+    StorageClass,
 };
 use std::time::{Duration, SystemTime};
 
@@ -26,10 +27,12 @@ pub struct ObjectHead {
     pub size: i64,
     pub storage_class: String,
     pub etag: Option<String>,
-    /// The object's checksum as S3 reports it (`x-amz-checksum-crc32` or `-sha256`; for a
-    /// multipart object the checksum of the parts' checksums, then `-<parts>`); None when
-    /// the store keeps none.
+    /// The object's checksum as S3 reports it (`x-amz-checksum-crc64nvme`, the whole
+    /// object's; or `-crc32`/`-sha256`, for a multipart object the checksum of the parts'
+    /// checksums, then `-<parts>`); None when the store keeps none.
     pub checksum: Option<String>,
+    /// `FULL_OBJECT` or `COMPOSITE`, when the store says.
+    pub checksum_type: Option<String>,
 }
 
 /// A part S3 holds.
@@ -224,11 +227,14 @@ impl Storage {
             .key(key)
             .content_type(content_type)
             .storage_class(StorageClass::from(class))
-            // Every part then carries its checksum, which S3 checks on arrival.
+            // Every part then carries its checksum, which S3 checks on arrival; CRC64NVME
+            // also checksums the whole object (FULL_OBJECT), checked at completion.
             .checksum_algorithm(match sum {
                 PartChecksum::Crc32 => ChecksumAlgorithm::Crc32,
                 PartChecksum::Sha256 => ChecksumAlgorithm::Sha256,
+                PartChecksum::Crc64Nvme => ChecksumAlgorithm::Crc64Nvme,
             })
+            .set_checksum_type(sum.full_object().then_some(ChecksumType::FullObject))
             .send()
             .await
             .map_err(|e| s3_error("CreateMultipartUpload", e))?;
@@ -290,6 +296,7 @@ impl Storage {
         let req = match checksum {
             Some((PartChecksum::Crc32, sum)) => req.checksum_crc32(sum),
             Some((PartChecksum::Sha256, sum)) => req.checksum_sha256(sum),
+            Some((PartChecksum::Crc64Nvme, sum)) => req.checksum_crc64_nvme(sum),
             None => req,
         };
         let req = req
@@ -299,12 +306,15 @@ impl Storage {
         Ok(PresignedPut::from(&req))
     }
 
+    /// Completes a multipart upload. `whole` is a full-object checksum's expected value
+    /// (CRC64NVME): S3 computes the object's own and refuses (BadDigest) when they differ.
     pub async fn complete_multipart(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[(i32, String, Option<String>)],
         sum: PartChecksum,
+        whole: Option<&str>,
     ) -> Result<(), AppError> {
         let parts = parts
             .iter()
@@ -313,11 +323,13 @@ impl Storage {
                 match sum {
                     PartChecksum::Crc32 => p.set_checksum_crc32(checksum.clone()),
                     PartChecksum::Sha256 => p.set_checksum_sha256(checksum.clone()),
+                    PartChecksum::Crc64Nvme => p.set_checksum_crc64_nvme(checksum.clone()),
                 }
                 .build()
             })
             .collect();
-        self.client
+        let mut req = self
+            .client
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -326,8 +338,13 @@ impl Storage {
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(parts))
                     .build(),
-            )
-            .send()
+            );
+        if let Some(whole) = whole {
+            req = req
+                .checksum_crc64_nvme(whole)
+                .checksum_type(ChecksumType::FullObject);
+        }
+        req.send()
             .await
             .map_err(|e| {
                 let code = e
@@ -342,6 +359,10 @@ impl Storage {
                     ),
                     "NoSuchUpload" => AppError::conflict(
                         "Storage no longer has this upload (it was cancelled or expired). Start it again.",
+                    ),
+                    "BadDigest" | "InvalidRequest" if whole.is_some() => AppError::invalid(
+                        "parts",
+                        "Storage computed another checksum for the whole file than its parts' (the file changed while it was sent?). Upload it again.",
                     ),
                     _ => s3_error("CompleteMultipartUpload", e),
                 }
@@ -406,7 +427,8 @@ impl Storage {
                     size: p.size().unwrap_or(0),
                     etag: p.e_tag().unwrap_or_default().to_string(),
                     checksum: p
-                        .checksum_crc32()
+                        .checksum_crc64_nvme()
+                        .or(p.checksum_crc32())
                         .or(p.checksum_sha256())
                         .map(str::to_owned),
                 });
@@ -439,9 +461,11 @@ impl Storage {
                     .unwrap_or_else(|| "STANDARD".into()),
                 etag: h.e_tag().map(str::to_owned),
                 checksum: h
-                    .checksum_crc32()
+                    .checksum_crc64_nvme()
+                    .or(h.checksum_crc32())
                     .or(h.checksum_sha256())
                     .map(str::to_owned),
+                checksum_type: h.checksum_type().map(|t| t.as_str().to_owned()),
             })),
             Err(e) if e.as_service_error().is_some_and(|se| se.is_not_found()) => Ok(None),
             Err(e) => Err(s3_error("HeadObject", e)),

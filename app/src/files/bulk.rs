@@ -434,12 +434,22 @@ pub async fn download_links(
             "A download list holds at most 10,000 files: pick fewer, or one folder at a time.",
         ));
     }
-    type Row = (String, String, i64, Option<String>, String, String, String);
+    type Row = (
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+    );
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(BATCH as usize) {
         // One statement per batch; the vault's access was checked by resolve_files.
         let mut sql = Sql::new(
-            "SELECT COALESCE(d.path, ''), f.name, f.size, f.sha256, f.s3_key, f.state, f.storage_class
+            "SELECT COALESCE(d.path, ''), f.name, f.size, f.sha256, f.crc64nvme, f.s3_key, f.state,
+                f.storage_class
              FROM files f LEFT JOIN folders d ON d.id = f.folder_id
              WHERE f.deleted_at IS NULL AND f.state <> 'uploading' AND f.vault_id = ",
         );
@@ -448,7 +458,7 @@ pub async fn download_links(
         let list: Vec<String> = chunk.iter().map(|id| sql.arg(id)).collect();
         sql.push(&format!(" AND f.id IN ({}) ORDER BY 1, 2", list.join(", ")));
         let rows: Vec<Row> = sql.query_as().fetch_all(&st.db.pool).await?;
-        for (path, name, size, sha256, key, state, class) in rows {
+        for (path, name, size, sha256, crc64nvme, key, state, class) in rows {
             let (url, reason) = match crate::downloads::service::downloadable(&state, &name, &class)
             {
                 Ok(()) => (
@@ -466,6 +476,7 @@ pub async fn download_links(
                 name,
                 size,
                 sha256,
+                crc64nvme,
                 url,
                 reason,
             });

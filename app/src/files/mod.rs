@@ -350,7 +350,12 @@ pub fn kind_of(content_type: &str, name: &str) -> &'static str {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FileDetails {
     pub file: FileEntry,
+    /// Hex SHA-256 reported by the uploading browser (None when the vault does not record it,
+    /// or while its background worker has not finished).
     pub sha256: Option<String>,
+    /// Base64 CRC64NVME of the whole object, verified by storage at upload (S3's
+    /// `x-amz-checksum-crc64nvme`, `FULL_OBJECT`); None for files uploaded before it.
+    pub crc64nvme: Option<String>,
     pub events: Vec<FileEvent>,
     /// What keeping it in its class costs a month, in micro-dollars.
     pub monthly_cost_micros: i64,
@@ -455,6 +460,7 @@ pub struct DownloadLink {
     pub name: String,
     pub size: i64,
     pub sha256: Option<String>,
+    pub crc64nvme: Option<String>,
     /// None when the file cannot be downloaded now (archived): `reason` says why.
     pub url: Option<String>,
     pub reason: Option<String>,

@@ -43,7 +43,7 @@ pub async fn parts_done(upload_id: String, parts: Vec<CompletedPart>) -> Result<
 #[server(prefix = "/api", endpoint = "complete_upload", input = Json)]
 pub async fn complete_upload(
     upload_id: String,
-    sha256: String,
+    sha256: Option<String>,
     parts: Vec<CompletedPart>,
     on_duplicate: Option<OnDuplicate>,
 ) -> Result<FileEntry, AppError> {
@@ -54,11 +54,29 @@ pub async fn complete_upload(
                 &st,
                 &actor(&st).await?,
                 &upload_id,
-                &sha256,
+                sha256.as_deref(),
                 &parts,
                 on_duplicate,
             )
             .await
+        }
+        .await,
+    )
+}
+
+/// The file's SHA-256 from the uploading page's background worker, with the CRC64NVME it
+/// computed over the same bytes (checked against the one S3 verified).
+#[server(prefix = "/api", endpoint = "attach_sha256")]
+pub async fn attach_sha256(
+    file_id: String,
+    sha256: String,
+    crc64nvme: String,
+) -> Result<(), AppError> {
+    let st = state()?;
+    finish(
+        async {
+            super::service::attach_sha256(&st, &actor(&st).await?, &file_id, &sha256, &crc64nvme)
+                .await
         }
         .await,
     )

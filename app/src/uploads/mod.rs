@@ -58,6 +58,10 @@ pub struct NewUpload {
     /// Hex SHA-256 of the whole file, when known before the upload.
     #[serde(default)]
     pub sha256: Option<String>,
+    /// Base64 CRC64NVME of the whole file, when known before the upload (a small file read
+    /// first): a duplicate is then found before any byte moves.
+    #[serde(default)]
+    pub crc64nvme: Option<String>,
     #[serde(default)]
     pub on_duplicate: Option<OnDuplicate>,
 }
@@ -81,10 +85,16 @@ pub struct UploadTicket {
     pub name: String,
     pub part_size: i64,
     pub part_count: i64,
+    /// The checksum each part carries (`CRC64NVME`; `CRC32` or `SHA256` for uploads started
+    /// by earlier versions), base64 in [`PartRequest::checksum`].
+    pub checksum_algorithm: String,
+    /// Whether the vault wants the file's SHA-256 too (its "also record SHA-256" setting):
+    /// sent at completion or attached later (`attach_sha256`).
+    pub record_sha256: bool,
 }
 
-/// A part the browser is about to send, with its checksum (base64 CRC32), which the URL
-/// signs.
+/// A part the browser is about to send, with its checksum (base64, of the upload's
+/// `checksum_algorithm`), which the URL signs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PartRequest {
@@ -144,6 +154,9 @@ pub struct StoredPart {
 pub struct ResumeInfo {
     pub upload: OpenUpload,
     pub stored: Vec<StoredPart>,
+    /// As in [`UploadTicket`]: the parts' checksum, and whether a SHA-256 is wanted.
+    pub checksum_algorithm: String,
+    pub record_sha256: bool,
 }
 
 /// Whether a file of this type and name passes a vault's allowed-types rule (`''` allows
@@ -349,4 +362,4 @@ mod meter_tests {
 }
 
 /// What new uploads' parts carry (the browser's `FileHasher` computes it).
-pub const UPLOAD_PART_CHECKSUM: PartChecksum = PartChecksum::Crc32;
+pub const UPLOAD_PART_CHECKSUM: PartChecksum = PartChecksum::Crc64Nvme;

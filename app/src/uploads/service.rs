@@ -59,6 +59,19 @@ fn check_content_type(ct: &str) -> Result<String, AppError> {
     }
 }
 
+/// A whole file's CRC64NVME as S3 carries it (base64 of 8 bytes).
+fn check_crc64(s: &str) -> Result<String, AppError> {
+    let s = s.trim();
+    if PartChecksum::Crc64Nvme.is_valid(s) {
+        Ok(s.to_string())
+    } else {
+        Err(AppError::invalid(
+            "crc64nvme",
+            "The file's CRC64NVME must be base64 of 8 bytes.",
+        ))
+    }
+}
+
 fn check_sha256_hex(s: &str) -> Result<String, AppError> {
     let s = s.trim().to_ascii_lowercase();
     if s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -76,30 +89,41 @@ fn abandon_after_ms(st: &AppState) -> i64 {
     st.config.upload_abandon_hours * 3_600_000
 }
 
-/// A live file in the folder with this content, if any (not `except`). The SHA-256 is what
-/// the uploading browser reported (the server never reads the bytes), so a match also needs
-/// the same size, which S3 confirmed at completion: someone who records a false hash for a
-/// file of another size cannot make a real file look like a duplicate of it. Either way it is
-/// only offered to the person as a possible duplicate; nothing is skipped without asking.
+/// A file's content as duplicates are matched: its size and whichever of its whole-file
+/// checksums are known (the CRC64NVME S3 verified, the SHA-256 the browser reported).
+struct Content<'a> {
+    size: i64,
+    sha256: Option<&'a str>,
+    crc64nvme: Option<&'a str>,
+}
+
+/// A live file in the folder with this content, if any (not `except`): the same size and the
+/// same CRC64NVME or SHA-256. A match is only offered to the person as a possible duplicate;
+/// nothing is skipped without asking, so a CRC's weaker collision resistance costs at most a
+/// question (and the size must match too).
 async fn find_duplicate(
     db: &Db,
     vault_id: &str,
     folder_id: Option<&str>,
-    sha256: &str,
-    size: i64,
+    content: &Content<'_>,
     except: &str,
 ) -> Result<Option<(String, String)>, AppError> {
+    if content.sha256.is_none() && content.crc64nvme.is_none() {
+        return Ok(None);
+    }
     Ok(sqlx::query_as(
         "SELECT id, name FROM files
-         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND sha256 = $3 AND size = $4
+         WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND size = $4
+           AND (sha256 = $3 OR crc64nvme = $6)
            AND id <> $5 AND state <> 'uploading' AND deleted_at IS NULL
          ORDER BY created_at LIMIT 1",
     )
     .bind(vault_id)
     .bind(folder_id.unwrap_or(""))
-    .bind(sha256)
-    .bind(size)
+    .bind(content.sha256.unwrap_or(""))
+    .bind(content.size)
     .bind(except)
+    .bind(content.crc64nvme.unwrap_or(""))
     .fetch_optional(&db.pool)
     .await?)
 }
@@ -145,14 +169,19 @@ pub async fn start_upload(
     let folders = check_folder_path(&req.folder_path)?;
     let folder_path = folders.join("/");
     let sha256 = req.sha256.as_deref().map(check_sha256_hex).transpose()?;
+    let crc64nvme = req.crc64nvme.as_deref().map(check_crc64).transpose()?;
 
     // A duplicate can only be in a folder that exists already.
     let existing_folder = files::find_folder(&st.db, &vault.id, &folder_path).await?;
-    if let Some(sha) = &sha256
-        && (folder_path.is_empty() || existing_folder.is_some())
+    let content = Content {
+        size,
+        sha256: sha256.as_deref(),
+        crc64nvme: crc64nvme.as_deref(),
+    };
+    if (folder_path.is_empty() || existing_folder.is_some())
         && req.on_duplicate.is_none()
         && let Some((id, dup)) =
-            find_duplicate(&st.db, &vault.id, existing_folder.as_deref(), sha, size, "").await?
+            find_duplicate(&st.db, &vault.id, existing_folder.as_deref(), &content, "").await?
     {
         return Err(AppError::Duplicate {
             name: dup,
@@ -278,6 +307,8 @@ pub async fn start_upload(
         name,
         part_size,
         part_count: parts,
+        checksum_algorithm: UPLOAD_PART_CHECKSUM.name().into(),
+        record_sha256: crate::vaults::records_sha256(&vault.sha256_mode, size),
     })
 }
 
@@ -498,13 +529,8 @@ pub async fn resume_upload(
     let up = load_upload(st, actor, upload_id).await?;
     open_only(&up)?;
     check_not_expired(st, &up)?;
-    if up.sum() != UPLOAD_PART_CHECKSUM {
-        // Its parts were signed with SHA-256 checksums, which this version's pages no longer
-        // compute; S3 refuses a part under another algorithm.
-        return Err(AppError::conflict(
-            "This upload was started by an earlier version of Nexus and cannot be continued. Cancel it and upload the file again.",
-        ));
-    }
+    // An upload started by an earlier version continues with its own part checksum (CRC32
+    // or SHA-256): S3 refuses a part under another algorithm.
     // (part number, declared checksum, ETag, stored at)
     type Recorded = (i64, Option<String>, Option<String>, Option<i64>);
     let recorded: Vec<Recorded> = sqlx::query_as(
@@ -569,24 +595,36 @@ pub async fn resume_upload(
         .bind(&up.id)
         .fetch_one(&st.db.pool)
         .await?;
-    Ok(ResumeInfo { upload, stored })
+    let vault = crate::vaults::service::get_vault(&st.db, actor, &up.vault_id).await?;
+    Ok(ResumeInfo {
+        upload,
+        stored,
+        checksum_algorithm: up.sum().name().into(),
+        record_sha256: crate::vaults::records_sha256(&vault.sha256_mode, up.size),
+    })
 }
 
 /// Completes the upload: every part must be there, each with the checksum it was signed
-/// with; S3 assembles the object; the server then checks the stored object's size and
-/// checksum before the file becomes `available`. A file with the same content already in the
-/// folder is answered with `Duplicate` unless the person chose what to do.
+/// with; S3 assembles the object (and, for CRC64NVME, checks the whole object's CRC, which
+/// the server combined from the parts' without reading a byte); the server then checks the
+/// stored object's size and checksum before the file becomes `available`, and keeps the
+/// checksum. The SHA-256 is optional (it may come later, [`attach_sha256`]). A file with the
+/// same content already in the folder is answered with `Duplicate` unless the person chose
+/// what to do.
 pub async fn complete_upload(
     st: &AppState,
     actor: &Actor,
     upload_id: &str,
-    sha256: &str,
+    sha256: Option<&str>,
     parts: &[CompletedPart],
     on_duplicate: Option<OnDuplicate>,
 ) -> Result<FileEntry, AppError> {
     let up = load_upload(st, actor, upload_id).await?;
     open_only(&up)?;
-    let sha256 = check_sha256_hex(sha256)?;
+    let sha256 = sha256
+        .filter(|s| !s.trim().is_empty())
+        .map(check_sha256_hex)
+        .transpose()?;
     let mut parts = parts.to_vec();
     parts.sort_by_key(|p| p.number);
     let numbers: Vec<i64> = parts.iter().map(|p| p.number).collect();
@@ -639,13 +677,26 @@ pub async fn complete_upload(
             }
         }
     }
+    // The whole object's checksum as S3 will report it: for CRC64NVME the parts' CRCs
+    // combined (S3 checks it at completion), else the composite of the parts' checksums.
+    let with_len: Vec<(String, i64)> = parts
+        .iter()
+        .zip(&checksums)
+        .map(|(p, sum)| (sum.clone(), part_len(up.size, up.part_size, p.number)))
+        .collect();
+    let expected = up.sum().object_checksum(&with_len);
+    let crc64nvme = expected.clone().filter(|_| up.sum().full_object());
+    let content = Content {
+        size: up.size,
+        sha256: sha256.as_deref(),
+        crc64nvme: crc64nvme.as_deref(),
+    };
     if on_duplicate.is_none()
         && let Some((id, name)) = find_duplicate(
             &st.db,
             &up.vault_id,
             up.folder_id.as_deref(),
-            &sha256,
-            up.size,
+            &content,
             &up.file_id,
         )
         .await?
@@ -658,7 +709,13 @@ pub async fn complete_upload(
     let plan = crate::usage::service::plan_for(st, &up.workspace_id).await?;
     crate::usage::service::check_upload(&st.db, &plan, &up.workspace_id, up.size, up.size).await?;
     claim(st, &up.id).await?;
-    let result = finish_complete(st, &up, &parts, &checksums, &sha256, on_duplicate).await;
+    let sums = Sums {
+        parts: &checksums,
+        expected: expected.as_deref(),
+        crc64nvme: crc64nvme.as_deref(),
+        sha256: sha256.as_deref(),
+    };
+    let result = finish_complete(st, &up, &parts, &sums, on_duplicate).await;
     if result.is_err() {
         release(st, &up.id).await;
     }
@@ -717,22 +774,30 @@ async fn discard_bad_object(
     ))
 }
 
+/// A completing upload's checksums: each part's, the object's as S3 will report it, the
+/// whole file's CRC64NVME (full-object uploads) and the SHA-256 when the browser sent one.
+struct Sums<'a> {
+    parts: &'a [String],
+    expected: Option<&'a str>,
+    crc64nvme: Option<&'a str>,
+    sha256: Option<&'a str>,
+}
+
 async fn finish_complete(
     st: &AppState,
     up: &UploadRow,
     parts: &[CompletedPart],
-    checksums: &[String],
-    sha256: &str,
+    sums: &Sums<'_>,
     on_duplicate: Option<OnDuplicate>,
 ) -> Result<FileEntry, AppError> {
     let upload_id = &up.id;
     let list: Vec<(i32, String, Option<String>)> = parts
         .iter()
-        .zip(checksums)
+        .zip(sums.parts)
         .map(|(p, sum)| (p.number as i32, p.etag.clone(), Some(sum.clone())))
         .collect();
     st.storage
-        .complete_multipart(&up.s3_key, &up.s3_upload_id, &list, up.sum())
+        .complete_multipart(&up.s3_key, &up.s3_upload_id, &list, up.sum(), sums.crc64nvme)
         .await?;
 
     let head = st.storage.head(&up.s3_key).await?;
@@ -751,8 +816,7 @@ async fn finish_complete(
         )
         .await;
     }
-    let expected = up.sum().composite(checksums);
-    match (&head.checksum, &expected) {
+    match (&head.checksum, &sums.expected) {
         (Some(got), Some(want)) if !super::same_composite(got, want) => {
             return discard_bad_object(
                 st,
@@ -796,13 +860,16 @@ async fn finish_complete(
         let replaced: Vec<(String,)> = sqlx::query_as(
             "SELECT id FROM files
              WHERE vault_id = $1 AND COALESCE(folder_id, '') = $2 AND id <> $3
-               AND (sha256 = $4 OR name = $5) AND state <> 'uploading' AND deleted_at IS NULL",
+               AND ((size = $6 AND (sha256 = $4 OR crc64nvme = $7)) OR name = $5)
+               AND state <> 'uploading' AND deleted_at IS NULL",
         )
         .bind(&up.vault_id)
         .bind(up.folder_id.as_deref().unwrap_or(""))
         .bind(&up.file_id)
-        .bind(sha256)
+        .bind(sums.sha256.unwrap_or(""))
         .bind(&up.name)
+        .bind(up.size)
+        .bind(sums.crc64nvme.unwrap_or(""))
         .fetch_all(&mut *tx)
         .await?;
         for (old,) in replaced {
@@ -838,12 +905,14 @@ async fn finish_complete(
     }
     sqlx::query(
         "UPDATE files SET state = CASE WHEN storage_class IN ('GLACIER', 'DEEP_ARCHIVE') THEN 'archived' ELSE 'available' END,
-             sha256 = $1, name = $2, updated_at = $3 WHERE id = $4",
+             sha256 = COALESCE($1, sha256), crc64nvme = $5, name = $2, updated_at = $3
+         WHERE id = $4",
     )
-    .bind(sha256)
+    .bind(sums.sha256)
     .bind(&name)
     .bind(now)
     .bind(&up.file_id)
+    .bind(sums.crc64nvme)
     .execute(&mut *tx)
     .await?;
     files::record_event(
@@ -866,6 +935,51 @@ async fn finish_complete(
     .bind(&up.file_id)
     .fetch_one(&st.db.pool)
     .await?)
+}
+
+/// Attaches the file's SHA-256 once the uploading browser's background worker has it (it may
+/// finish after the upload). Only the person who uploaded the file, only once, and only when
+/// the CRC64NVME that worker computed over the same bytes is the one S3 verified: a SHA-256
+/// of other bytes (the file changed on disk between the reads) is refused, not recorded.
+pub async fn attach_sha256(
+    st: &AppState,
+    actor: &Actor,
+    file_id: &str,
+    sha256: &str,
+    crc64nvme: &str,
+) -> Result<(), AppError> {
+    let f = files::get_file(&st.db, actor, file_id, Role::Member).await?;
+    if f.created_by != actor.user_id() {
+        return Err(AppError::Forbidden {
+            message: "Only the person who uploaded a file can record its SHA-256.".into(),
+        });
+    }
+    let sha256 = check_sha256_hex(sha256)?;
+    let crc = check_crc64(crc64nvme)?;
+    if f.state == "uploading" {
+        return Err(AppError::conflict(
+            "This file's upload is not complete yet; record its SHA-256 after it completes.",
+        ));
+    }
+    if f.crc64nvme.as_deref() != Some(crc.as_str()) {
+        return Err(AppError::conflict(
+            "These checksums are of other bytes than the ones stored (the file changed after it was sent?); the SHA-256 was not recorded.",
+        ));
+    }
+    if let Some(have) = &f.sha256 {
+        return if *have == sha256 {
+            Ok(())
+        } else {
+            Err(AppError::conflict("This file has another SHA-256 recorded already."))
+        };
+    }
+    sqlx::query("UPDATE files SET sha256 = $1 WHERE id = $2 AND sha256 IS NULL")
+        .bind(&sha256)
+        .bind(&f.id)
+        .execute(&st.db.pool)
+        .await?;
+    tracing::info!(file_id = %f.id, "SHA-256 recorded");
+    Ok(())
 }
 
 /// Tells the workspace's webhooks when an upload of `size` bytes took its storage across 80 %

@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::workspaces::{Role, service::held_by, service::require_role};
 
 const VAULT_COLUMNS: &str = "v.id, v.workspace_id, v.name, v.default_storage_class,
-    v.allowed_types, v.max_file_size,
+    v.allowed_types, v.max_file_size, v.sha256_mode,
     (SELECT CAST(COALESCE(SUM(s.file_count), 0) AS BIGINT) FROM vault_stats s WHERE s.vault_id = v.id) AS file_count,
     (SELECT CAST(COALESCE(SUM(s.bytes), 0) AS BIGINT) FROM vault_stats s WHERE s.vault_id = v.id) AS total_bytes";
 

@@ -29,6 +29,9 @@ pub async fn update_vault_settings(
     default_storage_class: String,
     allowed_types: String,
     max_file_size_mb: String,
+    /// auto, always or never (unchanged when left out).
+    #[server(default)]
+    sha256_mode: Option<String>,
 ) -> Result<Vault, AppError> {
     use crate::{
         auth::session::actor,
@@ -56,6 +59,7 @@ pub async fn update_vault_settings(
                 &default_storage_class,
                 &allowed_types,
                 max,
+                sha256_mode.as_deref(),
             )
             .await
         }

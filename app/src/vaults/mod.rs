@@ -20,6 +20,9 @@ pub struct Vault {
     pub allowed_types: String,
     /// Upload rule: largest file accepted; None means S3's own limit (5 TiB).
     pub max_file_size: Option<i64>,
+    /// When uploads also record the file's SHA-256 (beside the CRC64NVME storage checks
+    /// always): `auto` (files up to 1 GiB), `always` or `never`. See [`records_sha256`].
+    pub sha256_mode: String,
     pub file_count: i64,
     pub total_bytes: i64,
     /// Live files and bytes per storage class (classes with files only).
@@ -34,6 +37,27 @@ pub struct ClassStat {
     pub storage_class: String,
     pub file_count: i64,
     pub bytes: i64,
+}
+
+/// The vault setting "also record SHA-256": values and their labels.
+pub const SHA256_MODES: [(&str, &str); 3] = [
+    ("auto", "For files up to 1 GiB"),
+    ("always", "Always"),
+    ("never", "Never"),
+];
+
+/// Files up to this size get a SHA-256 under the `auto` setting: the browser hashes about
+/// 250 MB/s in wasm on one core, so 1 GiB costs some 4 s of a core, in the background; above
+/// that it would compete for a small machine's cores for minutes.
+pub const SHA256_AUTO_MAX: i64 = 1024 * 1024 * 1024;
+
+/// Whether an upload of `size` bytes into a vault with this setting records its SHA-256.
+pub fn records_sha256(mode: &str, size: i64) -> bool {
+    match mode {
+        "always" => true,
+        "never" => false,
+        _ => size <= SHA256_AUTO_MAX,
+    }
 }
 
 /// Vault names: 1 to 100 characters, no control characters.

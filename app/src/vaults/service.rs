@@ -182,6 +182,7 @@ pub async fn update_settings(
     default_storage_class: &str,
     allowed_types: &str,
     max_file_size: Option<i64>,
+    sha256_mode: Option<&str>,
 ) -> Result<Vault, AppError> {
     let db = &st.db;
     let vault = get_vault(db, actor, vault_id).await?;
@@ -207,16 +208,25 @@ pub async fn update_settings(
             "The largest file must be between 1 byte and 5 TiB.",
         ));
     }
+    let sha256_mode = sha256_mode.unwrap_or(&vault.sha256_mode);
+    if !super::SHA256_MODES.iter().any(|(m, _)| *m == sha256_mode) {
+        return Err(AppError::invalid(
+            "sha256_mode",
+            "Choose auto, always or never.",
+        ));
+    }
     sqlx::query(
-        "UPDATE vaults SET default_storage_class = $1, allowed_types = $2, max_file_size = $3
-         WHERE id = $4",
+        "UPDATE vaults SET default_storage_class = $1, allowed_types = $2, max_file_size = $3,
+             sha256_mode = $4
+         WHERE id = $5",
     )
     .bind(default_storage_class)
     .bind(&allowed)
     .bind(max_file_size)
+    .bind(sha256_mode)
     .bind(&vault.id)
     .execute(&db.pool)
     .await?;
-    tracing::info!(vault_id = %vault.id, %default_storage_class, %allowed, ?max_file_size, "vault settings changed");
+    tracing::info!(vault_id = %vault.id, %default_storage_class, %allowed, ?max_file_size, %sha256_mode, "vault settings changed");
     get_vault(db, actor, vault_id).await
 }

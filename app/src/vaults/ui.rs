@@ -309,6 +309,15 @@ fn VaultSettings(vault: Vault, action: ServerAction<UpdateVaultSettings>) -> imp
                     "Largest file (MB)"
                     <input type="number" name="max_file_size_mb" min="0" step="any" value=max_mb placeholder="no limit" />
                 </label>
+                <label>
+                    "Also record SHA-256"
+                    <select name="sha256_mode" aria-describedby="sha-hint">
+                        {crate::vaults::SHA256_MODES.into_iter().map(|(m, label)| view! {
+                            <option value=m selected=vault.sha256_mode == m>{label}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <small id="sha-hint" class="muted">"Storage checks every file with CRC64NVME, always. A SHA-256 (what sha256sum prints) is worked out in the background by the uploading browser and may arrive just after the upload."</small>
                 <button type="submit">"Save rules"</button>
                 <p role="status" class="muted">{move || saved().then_some("Saved.")}</p>
                 {move || error().map(|e| view! { <p class="error" role="alert">{e}</p> })}

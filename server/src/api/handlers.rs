@@ -38,6 +38,7 @@ pub fn routes(r: OpenApiRouter<ServerState>) -> OpenApiRouter<ServerState> {
         .routes(routes!(get_file, update_file, delete_file))
         .routes(routes!(restore_from_trash))
         .routes(routes!(download))
+        .routes(routes!(attach_sha256))
         .routes(routes!(change_class))
         .routes(routes!(start_upload))
         .routes(routes!(upload_url))
@@ -463,6 +464,29 @@ async fn restore_from_trash(
     }))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct Sha256Attach {
+    /// Hex SHA-256 of the whole file.
+    pub sha256: String,
+    /// Base64 CRC64NVME computed over the same bytes: it must be the one storage verified.
+    pub crc64nvme: String,
+}
+
+/// Records a file's SHA-256 after its upload (only its uploader, once; the CRC64NVME computed
+/// in the same pass must be the stored object's).
+#[utoipa::path(post, path = "/api/v1/files/{id}/sha256", tag = "files", request_body = Sha256Attach,
+    params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn attach_sha256(
+    State(st): State<AppState>,
+    key: Key,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<Sha256Attach>,
+) -> Res<StatusCode> {
+    let a = key.with("files:write")?;
+    app::uploads::service::attach_sha256(&st, a, &id, &b.sha256, &b.crc64nvme).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct DownloadUrl {
     /// A presigned GET of the file, valid `expires_in_secs`.
@@ -542,17 +566,9 @@ async fn change_class(
 
 // ---- uploads
 
-#[derive(Serialize, ToSchema)]
-pub struct Ticket {
-    #[serde(flatten)]
-    pub ticket: UploadTicket,
-    /// The part checksum every part URL asks for (base64 of the big-endian CRC32).
-    pub checksum_algorithm: String,
-}
-
 /// Starts a multipart upload (any size). Then: part URLs, PUT the parts, complete.
 #[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", request_body = NewUpload,
-    responses((status = 201, body = Ticket), (status = 409, body = ErrorBody), (status = 402, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UploadTicket), (status = 409, body = ErrorBody), (status = 402, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn start_upload(
     State(st): State<AppState>,
     key: Key,
@@ -560,17 +576,14 @@ async fn start_upload(
 ) -> Res<Response> {
     let a = key.with("files:write")?;
     let ticket = app::uploads::service::start_upload(&st, a, &b).await?;
-    Ok(created(Ticket {
-        ticket,
-        checksum_algorithm: "CRC32".into(),
-    }))
+    Ok(created(ticket))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct SmallUpload {
     #[serde(flatten)]
     pub file: NewUpload,
-    /// Base64 CRC32 of the whole file (it is the one part).
+    /// Base64 CRC64NVME of the whole file (it is the one part).
     pub checksum: String,
 }
 
@@ -660,7 +673,8 @@ async fn abort_upload(
 
 #[derive(Deserialize, ToSchema)]
 pub struct PartsAsked {
-    /// 1 to 100 parts, each with its base64 CRC32 (signed into its URL).
+    /// 1 to 100 parts, each with its base64 checksum of the upload's `checksum_algorithm`
+    /// (CRC64NVME), signed into its URL.
     pub parts: Vec<PartRequest>,
 }
 
@@ -705,8 +719,10 @@ async fn parts_done(
 
 #[derive(Deserialize, ToSchema)]
 pub struct Completion {
-    /// Hex SHA-256 of the whole file.
-    pub sha256: String,
+    /// Hex SHA-256 of the whole file, when the upload's `record_sha256` asks for it (it may
+    /// also be attached later: `POST /api/v1/files/{id}/sha256`).
+    #[serde(default)]
+    pub sha256: Option<String>,
     pub parts: Vec<CompletedPart>,
     pub on_duplicate: Option<OnDuplicate>,
 }
@@ -722,7 +738,14 @@ async fn complete_upload(
 ) -> Res<Json<FileEntry>> {
     let a = key.with("files:write")?;
     Ok(Json(
-        app::uploads::service::complete_upload(&st, a, &id, &b.sha256, &b.parts, b.on_duplicate)
+        app::uploads::service::complete_upload(
+            &st,
+            a,
+            &id,
+            b.sha256.as_deref(),
+            &b.parts,
+            b.on_duplicate,
+        )
             .await?,
     ))
 }

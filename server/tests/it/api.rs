@@ -92,7 +92,7 @@ async fn api_upload(api: &Api, vault: &str, name: &str, bytes: &[u8]) -> Value {
         )
         .await;
     assert_eq!(t.status, 201, "start: {:?}", t.body);
-    assert_eq!(t.body["checksum_algorithm"], "CRC32");
+    assert_eq!(t.body["checksum_algorithm"], "CRC64NVME");
     let id = t.body["upload_id"].as_str().unwrap().to_string();
     let part_size = t.body["part_size"].as_u64().unwrap() as usize;
     let count = t.body["part_count"].as_i64().unwrap();

@@ -36,7 +36,7 @@ async fn a_part_url_signs_key_size_and_a_short_life() {
     let (_, url, part) = one_part_upload(&app, 1000).await;
     assert!(url.contains("X-Amz-Expires=900"), "{url}");
     assert!(
-        part["headers"].to_string().contains("x-amz-checksum-crc32"),
+        part["headers"].to_string().contains("x-amz-checksum-crc64nvme"),
         "{part}"
     );
     let signed = url
@@ -105,7 +105,7 @@ async fn an_expired_part_url_is_refused() {
             &s3_upload,
             1,
             1000,
-            Some((app::uploads::PartChecksum::Crc32, &sum)),
+            Some((app::uploads::UPLOAD_PART_CHECKSUM, &sum)),
             900,
             Some(signed_at),
         )

@@ -47,7 +47,9 @@ async fn storage_multipart_round_trip() {
     s.ensure_bucket().await.unwrap();
     s.ensure_bucket().await.unwrap(); // idempotent
     s.ping().await.unwrap();
-    // CRC32 parts (what uploads use) and SHA-256 parts (uploads started before).
+    // CRC64NVME full-object (what uploads use), CRC32 and SHA-256 parts (uploads started
+    // before).
+    round_trip(s, "ws/w/v/round-trip-crc64", PartChecksum::Crc64Nvme).await;
     round_trip(s, "ws/w/v/round-trip", PartChecksum::Crc32).await;
     round_trip(s, "ws/w/v/round-trip-sha", PartChecksum::Sha256).await;
 }
@@ -95,20 +97,34 @@ async fn round_trip(s: &app::core::Storage, key: &str, alg: PartChecksum) {
         assert_eq!(listed[0].checksum.as_deref(), Some(s1.as_str()));
     }
 
+    let lens = [part as i64, (bytes.len() - part) as i64];
+    let want = alg
+        .object_checksum(&[(s1.clone(), lens[0]), (s2.clone(), lens[1])])
+        .unwrap();
+    let whole = alg.full_object().then_some(want.as_str());
+    if let Some(whole) = whole {
+        // The combined CRC is the CRC of every byte, computed without reading them again.
+        assert_eq!(whole, alg.of(&bytes));
+    }
     s.complete_multipart(
         key,
         &upload,
         &[(1, e1, Some(s1.clone())), (2, e2, Some(s2.clone()))],
         alg,
+        whole,
     )
     .await
     .unwrap();
     let head = s.head(key).await.unwrap().expect("object exists");
     assert_eq!(head.size, bytes.len() as i64);
-    // S3's composite checksum: the checksum of the parts' checksums, then the part count.
+    // S3's object checksum: CRC64NVME of the whole object (FULL_OBJECT), or the checksum of
+    // the parts' checksums, then the part count (COMPOSITE).
     if let Some(sum) = &head.checksum {
-        let want = alg.composite(&[s1, s2]).unwrap();
         assert!(app::uploads::same_composite(sum, &want), "{sum} vs {want}");
+        if alg.full_object() {
+            assert_eq!(sum, &want);
+            assert_eq!(head.checksum_type.as_deref(), Some("FULL_OBJECT"));
+        }
     } else {
         assert!(using_external_s3(), "the embedded endpoint keeps checksums");
     }
@@ -173,6 +189,7 @@ async fn storage_refuses_to_complete_with_a_wrong_etag() {
                 Some(PartChecksum::Crc32.of(b"hello")),
             )],
             PartChecksum::Crc32,
+            None,
         )
         .await;
     assert!(
@@ -187,9 +204,13 @@ async fn storage_refuses_a_part_whose_bytes_do_not_match_the_signed_checksum() {
         return; // moto 5.2.5 does not check part checksums (real S3 and ours do)
     }
     let app = TestApp::spawn().await;
-    let s = &app.state.storage;
-    let key = "ws/w/v/bad-digest";
-    let crc = PartChecksum::Crc32;
+    for crc in [PartChecksum::Crc64Nvme, PartChecksum::Crc32] {
+        refuses_a_bad_part(&app.state.storage, crc).await;
+    }
+}
+
+async fn refuses_a_bad_part(s: &app::core::Storage, crc: PartChecksum) {
+    let key = &format!("ws/w/v/bad-digest-{}", crc.name());
     let upload = s
         .create_multipart(key, "text/plain", "STANDARD", crc)
         .await
@@ -201,9 +222,21 @@ async fn storage_refuses_a_part_whose_bytes_do_not_match_the_signed_checksum() {
     assert!(
         url.headers
             .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("x-amz-checksum-crc32")),
-        "the checksum is a signed header: {:?}",
+            .any(|(k, _)| k.eq_ignore_ascii_case(crc.header())),
+        "the checksum is a header the PUT must send: {:?}",
         url.headers
+    );
+    // …and one the signature covers: a PUT cannot drop or change it.
+    let signed = url
+        .url
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("X-Amz-SignedHeaders="))
+        .map(|v| urlencoding::decode(v).unwrap().into_owned())
+        .unwrap_or_default();
+    assert!(
+        signed.split(';').any(|h| h == crc.header()),
+        "{} is in SignedHeaders: {signed}",
+        crc.header()
     );
     let mut req = reqwest::Client::new()
         .put(&url.url)
@@ -227,4 +260,44 @@ async fn storage_refuses_a_part_whose_bytes_do_not_match_the_signed_checksum() {
     }
     // The right bytes go in.
     put_part(&url, b"hello").await;
+}
+
+/// A full-object CRC64NVME that is not the parts' combined CRC fails the completion
+/// (BadDigest, as S3) and leaves the upload open, so the right one still completes it. moto
+/// does not check the whole-object value (the server's HeadObject check catches it there:
+/// tests/it/engine.rs).
+#[tokio::test]
+async fn storage_refuses_a_wrong_full_object_checksum() {
+    let app = TestApp::spawn().await;
+    let s = &app.state.storage;
+    let key = "ws/w/v/wrong-whole";
+    let alg = PartChecksum::Crc64Nvme;
+    let bytes = random_bytes(6 * MIB);
+    let upload = s
+        .create_multipart(key, "application/octet-stream", "STANDARD", alg)
+        .await
+        .unwrap();
+    let sum = alg.of(&bytes);
+    let url = s
+        .presign_upload_part(key, &upload, 1, bytes.len() as i64, Some((alg, &sum)), 300)
+        .await
+        .unwrap();
+    let etag = put_part(&url, &bytes).await;
+    let parts = [(1, etag, Some(sum.clone()))];
+    if !using_external_s3() {
+        let wrong = alg.of(b"other bytes");
+        let err = s
+            .complete_multipart(key, &upload, &parts, alg, Some(&wrong))
+            .await;
+        assert!(
+            matches!(err, Err(app::error::AppError::Invalid { .. })),
+            "{err:?}"
+        );
+        assert_eq!(s.head(key).await.unwrap(), None, "nothing was stored");
+    }
+    s.complete_multipart(key, &upload, &parts, alg, Some(&sum))
+        .await
+        .unwrap();
+    let head = s.head(key).await.unwrap().expect("stored");
+    assert_eq!(head.checksum.as_deref(), Some(sum.as_str()));
 }

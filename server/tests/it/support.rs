@@ -395,9 +395,9 @@ impl Client {
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A part's checksum as the browser sends it (CRC32, base64).
+/// A part's checksum as the browser sends it (CRC64NVME, base64).
 pub fn part_sum(bytes: &[u8]) -> String {
-    app::uploads::PartChecksum::Crc32.of(bytes)
+    app::uploads::UPLOAD_PART_CHECKSUM.of(bytes)
 }
 
 pub fn sha_hex(bytes: &[u8]) -> String {

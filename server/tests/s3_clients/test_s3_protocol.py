@@ -1,7 +1,7 @@
 """The embedded S3 endpoint, driven by a third-party client (boto3), and the same checks run
 against moto server: bucket create/head, Put/Get/Head/Delete, ListObjectsV2, multipart
-(create, upload part, list parts, complete, abort; CRC32 part checksums and the composite
-checksum), presigned URLs with expiry, SigV4 auth,
+(create, upload part, list parts, complete, abort; CRC64NVME full-object checksums, CRC32
+part checksums and the composite checksum), presigned URLs with expiry, SigV4 auth,
 and CORS preflight with ETag exposed to pages.
 
 Settings: S3_TEST_ENDPOINT, S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY, S3_TEST_KIND
@@ -143,6 +143,52 @@ class S3Protocol(unittest.TestCase):
         self.assertEqual(head["ETag"].strip('"'), f"{hashlib.md5(md5s).hexdigest()}-2")
         got = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         self.assertEqual(got, b"".join(parts_data))
+
+    def test_multipart_with_full_object_crc64nvme(self):
+        # What the app's uploads do now: an upload created with CRC64NVME and the FULL_OBJECT
+        # checksum type, each part checked on arrival, CompleteMultipartUpload sending the whole
+        # object's CRC (the app combines the parts' CRCs), which must be right; HeadObject and
+        # GetObject with ChecksumMode=ENABLED report it, without a "-<parts>" suffix.
+        import base64
+        from awscrt import checksums
+
+        def crc(b):
+            return base64.b64encode(checksums.crc64nvme(b).to_bytes(8, "big")).decode()
+
+        key = "mp/crc64.bin"
+        parts_data = [os.urandom(5 * MIB), os.urandom(4321)]
+        whole = b"".join(parts_data)
+        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key, ChecksumAlgorithm="CRC64NVME",
+                                             ChecksumType="FULL_OBJECT")["UploadId"]
+        parts = []
+        for i, data in enumerate(parts_data, start=1):
+            r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up, PartNumber=i, Body=data,
+                                    ChecksumCRC64NVME=crc(data))
+            self.assertEqual(r["ChecksumCRC64NVME"], crc(data))
+            parts.append({"PartNumber": i, "ETag": r["ETag"], "ChecksumCRC64NVME": crc(data)})
+        if KIND != "moto":  # moto checks neither part nor whole-object checksums
+            with self.assertRaises(ClientError) as bad:
+                self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up, PartNumber=3,
+                                    Body=b"damaged", ChecksumCRC64NVME=crc(b"original"))
+            self.assertIn(bad.exception.response["Error"]["Code"], ("BadDigest", "InvalidRequest"))
+            with self.assertRaises(ClientError) as bad:
+                self.s3.complete_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=up, MultipartUpload={"Parts": parts},
+                    ChecksumCRC64NVME=crc(b"not the object"), ChecksumType="FULL_OBJECT")
+            self.assertEqual(bad.exception.response["Error"]["Code"], "BadDigest")
+        done = self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=up, MultipartUpload={"Parts": parts},
+            ChecksumCRC64NVME=crc(whole), ChecksumType="FULL_OBJECT")
+        self.assertEqual(done.get("ChecksumCRC64NVME"), crc(whole))
+        head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        self.assertEqual(head["ChecksumCRC64NVME"], crc(whole))
+        self.assertEqual(head["ChecksumType"], "FULL_OBJECT")
+        # A download checked against it (what the README tells people to do).
+        got = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        self.assertEqual(got["ChecksumCRC64NVME"], crc(whole))
+        body = got["Body"].read()
+        self.assertEqual(crc(body), got["ChecksumCRC64NVME"])
+        self.assertEqual(body, whole)
 
     def test_multipart_abort(self):
         key = "mp/aborted.bin"

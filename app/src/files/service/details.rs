@@ -25,6 +25,7 @@ pub async fn file_details(db: &Db, actor: &Actor, file_id: &str) -> Result<FileD
     Ok(FileDetails {
         file: entry(db, &f.id).await?,
         sha256: f.sha256.clone(),
+        crc64nvme: f.crc64nvme.clone(),
         events,
         monthly_cost_micros: monthly,
         deleted_at: f.deleted_at,

@@ -24,10 +24,15 @@ pub struct FileRecord {
     pub sha256: Option<String>,
     /// The folder path a trashed file came from.
     pub trashed_path: Option<String>,
+    /// The whole object's CRC64NVME, as S3 verified it at completion (files uploaded since
+    /// full-object checksums).
+    pub crc64nvme: Option<String>,
+    pub created_by: String,
 }
 
 const RECORD_COLUMNS: &str = "id, workspace_id, vault_id, folder_id, name, size, content_type,
-    s3_key, storage_class, state, class_changed_at, thumb_key, deleted_at, sha256, trashed_path";
+    s3_key, storage_class, state, class_changed_at, thumb_key, deleted_at, sha256, trashed_path,
+    crc64nvme, created_by";
 
 /// The columns of [`FileEntry`], from `files f LEFT JOIN folders d`.
 pub const ENTRY_COLUMNS: &str = "f.id, f.vault_id, COALESCE(d.path, '') AS folder_path, f.name,

@@ -40,7 +40,8 @@ pub(crate) fn DetailsPanel(
                                         (s, _) => state_label(s).to_string(),
                                     }}</dd>
                                     <dt>"Cost per month"</dt><dd>{dollars(d.monthly_cost_micros)}</dd>
-                                    <dt>"SHA-256"</dt><dd><span class="mono">{d.sha256.clone().unwrap_or_else(|| "not recorded".into())}</span>{d.sha256.is_some().then(|| view! { <br /><span class="muted small">"reported by the uploading browser, not verified by the server"</span> })}</dd>
+                                    <dt>"CRC64NVME"</dt><dd><span class="mono" data-checksum="crc64nvme">{d.crc64nvme.clone().unwrap_or_else(|| "not recorded (uploaded before full-object checksums)".into())}</span>{d.crc64nvme.is_some().then(|| view! { <br /><span class="muted small">"of the whole file, verified by storage when it was uploaded; S3 reports it on a GET with x-amz-checksum-mode: ENABLED"</span> })}</dd>
+                                    <dt>"SHA-256"</dt><dd><span class="mono" data-checksum="sha256">{d.sha256.clone().unwrap_or_else(|| "not recorded".into())}</span>{d.sha256.is_some().then(|| view! { <br /><span class="muted small">"worked out by the uploading browser, bound to the stored bytes by the CRC64NVME of the same read"</span> })}</dd>
                                     <dt>"Uploaded"</dt><dd>{format::time_ms(f.created_at)}</dd>
                                     <dt>"Modified"</dt><dd>{format::time_ms(f.updated_at)}</dd>
                                 </dl>

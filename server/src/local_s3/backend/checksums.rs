@@ -1,6 +1,9 @@
-//! S3's CRC32 and SHA-256 checksums in the embedded endpoint: a part or object sent with
-//! `x-amz-checksum-crc32` or `-sha256` is refused (`BadDigest`) unless its bytes match, and
-//! HeadObject reports the object's (composite) checksum as S3 does.
+//! S3's checksums in the embedded endpoint: a part sent with `x-amz-checksum-crc64nvme`,
+//! `-crc32` or `-sha256` is refused (`BadDigest`) unless its bytes match; a multipart object
+//! gets S3's checksum of it: CRC64NVME of the whole object (`FULL_OBJECT`, combined from the
+//! parts' CRCs and checked against the one CompleteMultipartUpload sends), or the composite
+//! checksum of its parts' CRC32s or SHA-256s; HeadObject and GetObject report it when asked
+//! (`x-amz-checksum-mode: ENABLED`), as S3 does.
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -59,7 +62,11 @@ impl LocalS3 {
     }
 }
 
-pub(super) const ALGORITHMS: [PartChecksum; 2] = [PartChecksum::Crc32, PartChecksum::Sha256];
+pub(super) const ALGORITHMS: [PartChecksum; 3] = [
+    PartChecksum::Crc64Nvme,
+    PartChecksum::Crc32,
+    PartChecksum::Sha256,
+];
 
 /// The checksum kept at `path_of(algorithm)` for whichever algorithm has a file.
 pub(super) async fn read_checksum(
@@ -105,8 +112,18 @@ macro_rules! set_checksum {
         match $sum {
             Some((PartChecksum::Crc32, v)) => $out.checksum_crc32 = Some(v),
             Some((PartChecksum::Sha256, v)) => $out.checksum_sha256 = Some(v),
+            Some((PartChecksum::Crc64Nvme, v)) => $out.checksum_crc64nvme = Some(v),
             None => {}
         }
     };
 }
 pub(super) use set_checksum;
+
+/// The checksum type S3 reports beside an object's checksum made with `alg`.
+pub(super) fn checksum_type(alg: PartChecksum) -> ChecksumType {
+    ChecksumType::from_static(if alg.full_object() {
+        ChecksumType::FULL_OBJECT
+    } else {
+        ChecksumType::COMPOSITE
+    })
+}

@@ -18,7 +18,7 @@ mod store;
 
 pub use store::LocalS3;
 
-use checksums::{set_checksum, verify_checksum};
+use checksums::{checksum_type, set_checksum, verify_checksum};
 use glacier::{ObjectState, Restored, http_date, not_in_active_tier, now_ms};
 
 #[async_trait::async_trait]
@@ -85,7 +85,25 @@ impl S3 for LocalS3 {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         self.readable(&req.input.bucket, &req.input.key).await?;
         let st = self.state(&req.input.bucket, &req.input.key).await;
+        // The whole object's checksum when asked (not for a range, as S3).
+        let wants = req
+            .input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+            && req.input.range.is_none()
+            && req.input.part_number.is_none();
+        let sum = if wants {
+            self.object_checksum(&req.input.bucket, &req.input.key)
+                .await
+        } else {
+            None
+        };
         let mut out = self.fs.get_object(req).await?;
+        if let Some((alg, _)) = &sum {
+            out.output.checksum_type = Some(checksum_type(*alg));
+        }
+        set_checksum!(out.output, sum);
         if !st.class.is_empty() {
             out.output.storage_class = Some(StorageClass::from(st.class));
         }
@@ -109,6 +127,9 @@ impl S3 for LocalS3 {
         };
         let st = self.state(&req.input.bucket, &req.input.key).await;
         let mut out = self.fs.head_object(req).await?;
+        if let Some((alg, _)) = &sum {
+            out.output.checksum_type = Some(checksum_type(*alg));
+        }
         set_checksum!(out.output, sum);
         if !st.class.is_empty() {
             out.output.storage_class = Some(StorageClass::from(st.class.clone()));
@@ -226,6 +247,28 @@ impl S3 for LocalS3 {
                     .ok_or_else(|| s3_error!(NotImplemented, "Unsupported checksum algorithm"))?,
             ),
         };
+        // As S3: CRC64NVME checksums only the whole object; CRC32 and SHA-256 here only their
+        // parts (S3 also takes CRC32 FULL_OBJECT; this endpoint does not).
+        if let Some(t) = req.input.checksum_type.as_ref() {
+            let full = t.as_str() == ChecksumType::FULL_OBJECT;
+            match algorithm {
+                Some(alg) if alg.full_object() != full => {
+                    return Err(s3_error!(
+                        InvalidRequest,
+                        "The {} checksum algorithm does not support the {} checksum type here.",
+                        alg.name(),
+                        t.as_str()
+                    ));
+                }
+                None => {
+                    return Err(s3_error!(
+                        InvalidRequest,
+                        "A checksum type needs a checksum algorithm."
+                    ));
+                }
+                _ => {}
+            }
+        }
         let out = self.fs.create_multipart_upload(req).await?;
         // The class applies when the upload completes; the checksum algorithm, when given,
         // binds every part (as on S3: CompleteMultipartUpload must repeat each checksum).
@@ -256,11 +299,27 @@ impl S3 for LocalS3 {
     ) -> S3Result<S3Response<UploadPartOutput>> {
         let mut req = req;
         let (upload_id, part) = (req.input.upload_id.clone(), req.input.part_number);
-        let expected = match (&req.input.checksum_crc32, &req.input.checksum_sha256) {
-            (Some(c), _) => Some((PartChecksum::Crc32, c.clone())),
-            (None, Some(s)) => Some((PartChecksum::Sha256, s.clone())),
-            (None, None) => None,
+        let expected = match (
+            &req.input.checksum_crc64nvme,
+            &req.input.checksum_crc32,
+            &req.input.checksum_sha256,
+        ) {
+            (Some(c), _, _) => Some((PartChecksum::Crc64Nvme, c.clone())),
+            (None, Some(c), _) => Some((PartChecksum::Crc32, c.clone())),
+            (None, None, Some(s)) => Some((PartChecksum::Sha256, s.clone())),
+            (None, None, None) => None,
         };
+        // A part's checksum must be of its upload's algorithm (S3 refuses another).
+        if let (Some((alg, _)), Some(want)) = (&expected, self.upload_algorithm(&upload_id).await)
+            && *alg != want
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "This upload's parts carry {} checksums, not {}.",
+                want.name(),
+                alg.name()
+            ));
+        }
         let mismatch = Arc::new(Mutex::new(false));
         if let Some((alg, sum)) = expected.clone()
             && let Some(body) = req.input.body.take()

@@ -10,7 +10,7 @@ use app::uploads::PartChecksum;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
-use super::checksums::{ALGORITHMS, read_checksum, set_checksum};
+use super::checksums::{ALGORITHMS, checksum_type, read_checksum, set_checksum};
 use super::glacier::ObjectState;
 use super::store::LocalS3;
 
@@ -291,24 +291,58 @@ impl LocalS3 {
                 let sent_sum = match alg {
                     PartChecksum::Crc32 => p.checksum_crc32.as_ref(),
                     PartChecksum::Sha256 => p.checksum_sha256.as_ref(),
+                    PartChecksum::Crc64Nvme => p.checksum_crc64nvme.as_ref(),
                 };
-                if sent_sum.is_none() || stored_sum.as_ref().map(|(_, v)| v) != sent_sum {
+                // A full-object upload's listed parts may leave their checksums out.
+                let sent_ok = match sent_sum {
+                    None => alg.full_object(),
+                    Some(s) => stored_sum.as_ref().map(|(_, v)| v) == Some(s),
+                };
+                let Some((_, stored_sum)) = stored_sum.filter(|_| sent_ok) else {
                     return Err(s3_error!(
                         InvalidPart,
                         "part {n}'s checksum differs from the one it was stored with"
                     ));
-                }
-                checksums.push(stored_sum);
+                };
+                // Its length, for a full-object CRC (s3s-fs keeps the part as a file).
+                let len = match uuid::Uuid::parse_str(&upload_id) {
+                    Ok(u) => tokio::fs::metadata(
+                        self.root.join(format!(".upload_id-{u}.part-{n}")),
+                    )
+                    .await
+                    .map(|m| m.len() as i64)
+                    .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?,
+                    Err(_) => return Err(s3_error!(NoSuchUpload)),
+                };
+                checksums.push((stored_sum, len));
             }
         }
-        // An upload made with a checksum algorithm gets S3's composite checksum.
+        // An upload made with a checksum algorithm gets S3's checksum of the object: the whole
+        // object's CRC64NVME combined from its parts' (FULL_OBJECT), or the composite one.
         let composite = match algorithm {
-            Some(alg) if !checksums.is_empty() => {
-                let sums: Vec<String> = checksums.into_iter().flatten().map(|(_, v)| v).collect();
-                alg.composite(&sums).map(|v| (alg, v))
-            }
+            Some(alg) if !checksums.is_empty() => alg.object_checksum(&checksums).map(|v| (alg, v)),
             _ => None,
         };
+        // The whole object's checksum the client expects, checked before anything is joined:
+        // a wrong one fails the completion and leaves the upload open, as S3 does.
+        let sent_whole = req.input.checksum_crc64nvme.clone();
+        if let Some(sent) = &sent_whole {
+            match &composite {
+                Some((PartChecksum::Crc64Nvme, have)) if have == sent => {}
+                Some((PartChecksum::Crc64Nvme, have)) => {
+                    return Err(s3_error!(
+                        BadDigest,
+                        "The CRC64NVME you specified ({sent}) did not match the calculated checksum ({have})."
+                    ));
+                }
+                _ => {
+                    return Err(s3_error!(
+                        InvalidRequest,
+                        "This upload was not made with the CRC64NVME full-object checksum."
+                    ));
+                }
+            }
+        }
         let mut out = match self.assemble(&req).await? {
             Some(out) => S3Response::new(out),
             None => self.fs.complete_multipart_upload(req).await?,
@@ -323,6 +357,9 @@ impl LocalS3 {
             write
                 .await
                 .map_err(|e| s3_error!(InternalError, "recording checksum: {e}"))?;
+        }
+        if let Some((alg, _)) = &composite {
+            out.output.checksum_type = Some(checksum_type(*alg));
         }
         set_checksum!(out.output, composite);
         if let Some(dir) = self
