@@ -1,22 +1,47 @@
-// The upload engine's hashing, off the page's thread (a module worker started by
-// app/src/uploads/engine/). It reads each file in order and feeds the file's SHA-256 and
-// each part's CRC32 through `FileHasher`, the same Rust code as the page's (the page's own
-// wasm module is passed in, so nothing is downloaded or compiled twice).
+// The upload engine's reading and hashing, off the page's thread (module workers started by
+// app/src/uploads/hashing.rs; the page's own wasm module is passed in, so nothing is
+// downloaded or compiled twice). Two run: the read worker and the SHA worker.
 //
-// Messages in:  {type: "init", module, glue}        the page's WebAssembly.Module and JS glue URL
-//               {type: "part", id, seq, file, start, end}   hash bytes [start, end) of the file
-//               {type: "finish", id, seq}            the file's SHA-256 (hex); forgets the file
-//               {type: "drop", id}                   forgets the file (cancelled)
-//               {type: "ready", seq}                 answers once the module is running
+// Messages in:  {type: "init", module, glue}   the page's WebAssembly.Module and JS glue URL
+//               {type: "read", seq, file, start, end, alg}
+//                     reads bytes [start, end) into one buffer and checksums them (alg:
+//                     CRC64NVME, CRC32 or SHA256); answers {sum, buf}, the buffer transferred
+//                     (not copied) to the page, which PUTs it as it is. Reads run at once,
+//                     several at a time, answered as they finish.
+//               {type: "part", id, seq, file, start, end}
+//                     feeds bytes [start, end) to file id's SHA-256 (in order)
+//               {type: "finish", id, seq}   "<sha256 hex> <crc64nvme base64>"; forgets the file
+//               {type: "drop", id}          forgets the file (cancelled)
+//               {type: "ready", seq}        answers once the module is running
 // Messages out: {seq, ok: true, value} or {seq, ok: false, error}
-const CHUNK = 16 * 1024 * 1024; // bytes read at once: memory stays small whatever the part size
+const CHUNK = 16 * 1024 * 1024; // the SHA pass reads this much at once
 
 let ready = null;
 const hashers = new Map();
-// One request at a time, in the order sent: each file's parts must be fed in order.
+// SHA requests one at a time, in the order sent: each file's ranges must be fed in order.
 let queue = Promise.resolve();
 
-async function handle(msg) {
+function answer(msg, run) {
+  return run().then(
+    (result) => {
+      if (msg.seq === undefined) return;
+      if (result && result.transfer) postMessage({ seq: msg.seq, ok: true, value: result.value }, result.transfer);
+      else postMessage({ seq: msg.seq, ok: true, value: result });
+    },
+    (err) => {
+      if (msg.seq !== undefined) postMessage({ seq: msg.seq, ok: false, error: String((err && err.message) || err) });
+    },
+  );
+}
+
+async function read(msg) {
+  const glue = await ready;
+  const buf = await msg.file.slice(msg.start, msg.end).arrayBuffer();
+  const sum = glue.part_checksum(msg.alg, new Uint8Array(buf));
+  return { value: { sum, buf }, transfer: [buf] };
+}
+
+async function sha(msg) {
   const glue = await ready;
   switch (msg.type) {
     case "part": {
@@ -27,7 +52,7 @@ async function handle(msg) {
         const buf = await msg.file.slice(at, end).arrayBuffer();
         h.update(new Uint8Array(buf));
       }
-      return h.end_part();
+      return null;
     }
     case "finish": {
       const h = hashers.get(msg.id) || new glue.FileHasher();
@@ -57,12 +82,9 @@ onmessage = (e) => {
     ready.catch(() => {});
     return;
   }
-  queue = queue.then(async () => {
-    try {
-      const value = await handle(msg);
-      if (msg.seq !== undefined) postMessage({ seq: msg.seq, ok: true, value });
-    } catch (err) {
-      if (msg.seq !== undefined) postMessage({ seq: msg.seq, ok: false, error: String(err && err.message || err) });
-    }
-  });
+  if (msg.type === "read") {
+    answer(msg, () => read(msg));
+    return;
+  }
+  queue = queue.then(() => answer(msg, () => sha(msg)));
 };

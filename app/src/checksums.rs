@@ -128,9 +128,9 @@ impl PartChecksum {
         match self {
             PartChecksum::Crc32 => PartHasher::Crc32(crc32fast::Hasher::new()),
             PartChecksum::Sha256 => PartHasher::Sha256(Default::default()),
-            PartChecksum::Crc64Nvme => PartHasher::Crc64(crc_fast::Digest::new(
-                crc_fast::CrcAlgorithm::Crc64Nvme,
-            )),
+            PartChecksum::Crc64Nvme => {
+                PartHasher::Crc64(crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme))
+            }
         }
     }
 
@@ -256,7 +256,11 @@ mod tests {
         assert!(!alg.is_valid("7YH59g=="));
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
         let whole = alg.of(&data);
-        for cuts in [vec![0, 100_000], vec![0, 1, 100_000], vec![0, 40_000, 40_000, 99_999, 100_000]] {
+        for cuts in [
+            vec![0, 100_000],
+            vec![0, 1, 100_000],
+            vec![0, 40_000, 40_000, 99_999, 100_000],
+        ] {
             let parts: Vec<(String, i64)> = cuts
                 .windows(2)
                 .map(|w| (alg.of(&data[w[0]..w[1]]), (w[1] - w[0]) as i64))

@@ -330,7 +330,7 @@ impl Client {
         self.get(&format!("/files/{id}"), &[]).await
     }
 
-    /// Presigned URLs for parts, each signing the part's CRC32 (1 to 100 per call).
+    /// Presigned URLs for parts, each signing the part's checksum (1 to 100 per call).
     pub async fn sign_parts(
         &self,
         upload_id: &str,
@@ -376,7 +376,7 @@ impl Client {
     pub async fn complete(
         &self,
         upload_id: &str,
-        sha256: &str,
+        sha256: Option<&str>,
         parts: &[(u32, String)],
         on_duplicate: Option<&str>,
     ) -> Result<FileEntry> {
@@ -478,6 +478,9 @@ pub struct FileDetails {
     pub file: FileEntry,
     #[serde(default)]
     pub sha256: Option<String>,
+    /// The whole file's CRC64NVME (base64), as storage verified it.
+    #[serde(default)]
+    pub crc64nvme: Option<String>,
     #[serde(default)]
     pub monthly_cost_micros: i64,
 }
@@ -492,6 +495,13 @@ pub struct UploadTicket {
     pub part_count: u32,
     #[serde(default)]
     pub checksum_algorithm: String,
+    /// Whether the vault records the file's SHA-256 (sent with the completion).
+    #[serde(default = "yes")]
+    pub record_sha256: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -88,6 +88,7 @@ pub async fn run(client: &Client, ui: Ui, target: &str, out: Option<PathBuf>) ->
     bar.set_message(file.name.clone());
 
     let mut hasher = Sha256::new();
+    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme);
     let mut received: u64 = 0;
     loop {
         let chunk = match tokio::time::timeout(STALL_TIMEOUT, resp.chunk()).await {
@@ -97,6 +98,7 @@ pub async fn run(client: &Client, ui: Ui, target: &str, out: Option<PathBuf>) ->
             Ok(Ok(Some(chunk))) => chunk,
         };
         hasher.update(&chunk);
+        crc.update(&chunk);
         out_file
             .write_all(&chunk)
             .await
@@ -119,22 +121,34 @@ pub async fn run(client: &Client, ui: Ui, target: &str, out: Option<PathBuf>) ->
             file.name, file.size
         )));
     }
+    // The whole file's CRC64NVME, which storage verified at upload, and its SHA-256 when the
+    // vault records one: each one known must match.
+    let got_crc = crate::upload::crc64_b64(crc.finalize());
+    if let Some(expected) = details.crc64nvme.as_deref()
+        && expected != got_crc
+    {
+        return Err(Fail::checksum(format!(
+            "{}: CRC64NVME mismatch (expected {expected}, received {got_crc}); nothing was saved",
+            file.name
+        )));
+    }
     let verified = match details.sha256.as_deref() {
-        Some(expected) if expected.eq_ignore_ascii_case(&got) => true,
+        Some(expected) if expected.eq_ignore_ascii_case(&got) => Some("SHA-256"),
         Some(expected) => {
             return Err(Fail::checksum(format!(
                 "{}: SHA-256 mismatch (expected {expected}, received {got}); nothing was saved",
                 file.name
             )));
         }
+        None if details.crc64nvme.is_some() => Some("CRC64NVME"),
         None => {
             if !ui.quiet {
                 eprintln!(
-                    "nexus: the server has no SHA-256 for {}: only its size was checked",
+                    "nexus: the server has no checksum for {}: only its size was checked",
                     file.name
                 );
             }
-            false
+            None
         }
     };
     tokio::fs::rename(&tmp, &dest)
@@ -149,7 +163,9 @@ pub async fn run(client: &Client, ui: Ui, target: &str, out: Option<PathBuf>) ->
             "path": dest.display().to_string(),
             "size": received,
             "sha256": got,
-            "verified": verified,
+            "crc64nvme": got_crc,
+            "verified": verified.is_some(),
+            "verified_with": verified,
         }))?;
     } else if !ui.quiet {
         say(format!(
@@ -157,7 +173,9 @@ pub async fn run(client: &Client, ui: Ui, target: &str, out: Option<PathBuf>) ->
             file.name,
             human_bytes(file.size),
             dest.display(),
-            if verified { ", SHA-256 verified" } else { "" }
+            verified
+                .map(|v| format!(", {v} verified"))
+                .unwrap_or_default()
         ));
     }
     Ok(())

@@ -98,9 +98,87 @@ struct UploadState {
     part_size: u64,
     part_count: u32,
     on_duplicate: Option<String>,
-    /// Base64 CRC32 of each part read so far (saved with each `/parts/done` report).
+    /// Base64 checksum of each part read so far (saved with each `/parts/done` report).
     #[serde(default)]
     crcs: BTreeMap<u32, String>,
+    /// The parts' checksum (the ticket's `checksum_algorithm`; state files written before
+    /// there was a choice are CRC32 uploads).
+    #[serde(default = "crc32_name")]
+    checksum_algorithm: String,
+    /// Whether the vault records the file's SHA-256.
+    #[serde(default = "yes")]
+    record_sha256: bool,
+}
+
+fn crc32_name() -> String {
+    "CRC32".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A part checksum the server may ask for: CRC64NVME (S3's full-object checksum, what new
+/// uploads use) or CRC32 (uploads started by earlier versions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alg {
+    Crc32,
+    Crc64Nvme,
+}
+
+impl Alg {
+    pub fn from_name(name: &str) -> Option<Alg> {
+        match name.to_ascii_uppercase().as_str() {
+            "" | "CRC32" => Some(Alg::Crc32),
+            "CRC64NVME" => Some(Alg::Crc64Nvme),
+            _ => None,
+        }
+    }
+
+    /// The checksum of `bytes`, base64 as S3's headers carry it.
+    pub fn of(self, bytes: &[u8]) -> String {
+        match self {
+            Alg::Crc32 => crc32_b64(crc32fast::hash(bytes)),
+            Alg::Crc64Nvme => {
+                crc64_b64(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, bytes))
+            }
+        }
+    }
+}
+
+/// A running [`Alg`] checksum.
+enum Running {
+    Crc32(crc32fast::Hasher),
+    Crc64(Box<crc_fast::Digest>),
+}
+
+impl Running {
+    fn new(alg: Alg) -> Running {
+        match alg {
+            Alg::Crc32 => Running::Crc32(crc32fast::Hasher::new()),
+            Alg::Crc64Nvme => Running::Crc64(Box::new(crc_fast::Digest::new(
+                crc_fast::CrcAlgorithm::Crc64Nvme,
+            ))),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Running::Crc32(h) => h.update(bytes),
+            Running::Crc64(h) => h.update(bytes),
+        }
+    }
+
+    fn finish(self) -> String {
+        match self {
+            Running::Crc32(h) => crc32_b64(h.finalize()),
+            Running::Crc64(h) => crc64_b64(h.finalize()),
+        }
+    }
+}
+
+pub fn crc64_b64(crc: u64) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc.to_be_bytes())
 }
 
 /// The state file's name: SHA-256 of what identifies "this upload of this file". Each field
@@ -668,7 +746,7 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
                     && info.upload.part_count == state.part_count =>
             {
                 // The parts kept are not read again: the SHA-256 needs its own pass then.
-                if state.sha256.is_empty() {
+                if state.sha256.is_empty() && state.record_sha256 {
                     bars.bar.set_message("hashing");
                     state.sha256 = hash_file(&f.path, &bars.bar).await?;
                     bars.bar.set_position(0);
@@ -744,15 +822,14 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
             return Err(e.context("starting the upload"));
         }
     };
-    let algorithm_ok = ticket.checksum_algorithm.is_empty()
-        || ticket.checksum_algorithm.eq_ignore_ascii_case("CRC32");
+    let algorithm_ok = Alg::from_name(&ticket.checksum_algorithm).is_some();
     let layout = check_layout(f.size, ticket.part_size, ticket.part_count);
     if !algorithm_ok || layout.is_err() {
         let _ = sh.client.abort_upload(&ticket.upload_id).await;
         match layout {
             Err(why) => bail!("{why}"),
             Ok(()) => bail!(
-                "the server asks for {} part checksums; this CLI sends CRC32",
+                "the server asks for {} part checksums; this CLI sends CRC64NVME or CRC32",
                 ticket.checksum_algorithm
             ),
         }
@@ -774,6 +851,8 @@ async fn upload_file_inner(sh: &Shared, f: &LocalFile, bars: &Arc<FileBars>) -> 
         part_count: ticket.part_count,
         on_duplicate,
         crcs: BTreeMap::new(),
+        checksum_algorithm: ticket.checksum_algorithm.clone(),
+        record_sha256: ticket.record_sha256,
     };
     if let Err(e) = sh.store.save(&state).await {
         // Not fatal: the upload works, it just cannot resume if interrupted.
@@ -794,7 +873,7 @@ fn duplicate(api: &client::ApiError) -> Outcome {
 }
 
 /// Continues an upload an earlier run started: parts the server holds are kept when their
-/// checksum is the CRC32 of our bytes for that part.
+/// checksum (the upload's algorithm) is the one of our bytes for that part.
 async fn resume(
     sh: &Shared,
     f: &LocalFile,
@@ -812,7 +891,8 @@ async fn resume(
             continue;
         }
         let (offset, len) = part_range(state.size, state.part_size, part.number);
-        let local = crc_of_range(f.path.clone(), offset, len).await?;
+        let alg = Alg::from_name(&state.checksum_algorithm).unwrap_or(Alg::Crc32);
+        let local = crc_of_range(f.path.clone(), offset, len, alg).await?;
         if local == checksum {
             kept.insert(part.number, etag);
             state.crcs.insert(part.number, local);
@@ -835,17 +915,17 @@ async fn transfer(
     let key = state.key.clone();
     let upload_id = state.upload_id.clone();
     let known = state.sha256.clone();
+    let record = state.record_sha256;
     let on_duplicate = state.on_duplicate.clone();
     let state = Arc::new(Mutex::new(state));
     let resumed_parts = (status == Status::Resumed).then_some(kept.len());
-    // Every part is read (nothing kept) and no SHA-256 yet: the reader computes it.
-    let hash = known.is_empty() && kept.is_empty();
+    // Every part is read (nothing kept), the vault records SHA-256 and there is none yet:
+    // the reader computes it from the same bytes.
+    let hash = record && known.is_empty() && kept.is_empty();
     let (etags, computed) = send_parts(sh, f, bars, state, kept, hash).await?;
-    let sha256 = match computed {
-        Some(s) => s,
-        None if !known.is_empty() => known,
-        None => bail!("no SHA-256 for {}", f.path.display()),
-    };
+    let sha256 = computed
+        .or(Some(known).filter(|k| !k.is_empty()))
+        .filter(|_| record);
 
     // The SHA-256 is of the file as it was at the start: a file changed since must not be
     // completed under it.
@@ -862,7 +942,12 @@ async fn transfer(
     let parts: Vec<(u32, String)> = etags.into_iter().collect();
     let file = match sh
         .client
-        .complete(&upload_id, &sha256, &parts, on_duplicate.as_deref())
+        .complete(
+            &upload_id,
+            sha256.as_deref(),
+            &parts,
+            on_duplicate.as_deref(),
+        )
         .await
     {
         Ok(file) => file,
@@ -977,8 +1062,8 @@ async fn hash_file(path: &Path, bar: &ProgressBar) -> Result<String> {
     .with_context(|| format!("reading {}", path.display()))
 }
 
-/// Reads one part whole (it is sent from this buffer) and CRCs it.
-fn read_part(path: &Path, offset: u64, len: u64) -> std::io::Result<(Bytes, String)> {
+/// Reads one part whole (it is sent from this buffer) and checksums it.
+fn read_part(path: &Path, offset: u64, len: u64, alg: Alg) -> std::io::Result<(Bytes, String)> {
     let mut file = std::fs::File::open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let len =
@@ -991,19 +1076,19 @@ fn read_part(path: &Path, offset: u64, len: u64) -> std::io::Result<(Bytes, Stri
             e
         }
     })?;
-    let crc = crc32_b64(crc32fast::hash(&buf));
+    let crc = alg.of(&buf);
     Ok((Bytes::from(buf), crc))
 }
 
-/// The CRC32 of a byte range, streamed (resume checks need no part-sized buffer).
-async fn crc_of_range(path: PathBuf, offset: u64, len: u64) -> Result<String> {
+/// The checksum of a byte range, streamed (resume checks need no part-sized buffer).
+async fn crc_of_range(path: PathBuf, offset: u64, len: u64, alg: Alg) -> Result<String> {
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         let mut file = std::fs::File::open(&path)?;
         file.seek(SeekFrom::Start(offset))?;
         let mut reader = file.take(len);
         let mut buf = vec![0u8; READ_BUF];
-        let mut h = crc32fast::Hasher::new();
+        let mut h = Running::new(alg);
         let mut read = 0u64;
         loop {
             let n = match reader.read(&mut buf) {
@@ -1020,7 +1105,7 @@ async fn crc_of_range(path: PathBuf, offset: u64, len: u64) -> Result<String> {
                 "the file is shorter than when the upload started",
             ));
         }
-        Ok(crc32_b64(h.finalize()))
+        Ok(h.finish())
     })
     .await
     .context("checksum task")?
@@ -1055,9 +1140,10 @@ async fn send_parts(
     kept: BTreeMap<u32, String>,
     hash: bool,
 ) -> Result<(BTreeMap<u32, String>, Option<String>)> {
-    let (upload_id, size, part_size, part_count) = {
+    let (upload_id, size, part_size, part_count, alg) = {
         let s = state.lock().unwrap();
-        (s.upload_id.clone(), s.size, s.part_size, s.part_count)
+        let alg = Alg::from_name(&s.checksum_algorithm).unwrap_or(Alg::Crc32);
+        (s.upload_id.clone(), s.size, s.part_size, s.part_count, alg)
     };
     let todo: Vec<u32> = (1..=part_count).filter(|n| !kept.contains_key(n)).collect();
     let mut etags = kept;
@@ -1083,8 +1169,7 @@ async fn send_parts(
     let reader = read_parts(
         f.path.clone(),
         todo,
-        size,
-        part_size,
+        (size, part_size, alg),
         permits,
         ready_tx,
         state,
@@ -1106,8 +1191,7 @@ async fn send_parts(
 async fn read_parts(
     path: PathBuf,
     todo: Vec<u32>,
-    size: u64,
-    part_size: u64,
+    (size, part_size, alg): (u64, u64, Alg),
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<ReadyPart>,
     state: Arc<Mutex<UploadState>>,
@@ -1123,7 +1207,7 @@ async fn read_parts(
         let p = path.clone();
         let mut h = hasher.take();
         let (bytes, crc, h) = tokio::task::spawn_blocking(move || {
-            read_part(&p, offset, len).map(|(bytes, crc)| {
+            read_part(&p, offset, len, alg).map(|(bytes, crc)| {
                 if let Some(h) = h.as_mut() {
                     h.update(&bytes);
                 }
@@ -1388,6 +1472,18 @@ mod tests {
     fn crc32_is_base64_big_endian() {
         assert_eq!(crc32_b64(crc32fast::hash(b"hello world")), "DUoRhQ==");
         assert_eq!(crc32_b64(crc32fast::hash(b"")), "AAAAAA==");
+        // CRC-64/NVME's check value, as S3's x-amz-checksum-crc64nvme carries it.
+        assert_eq!(
+            Alg::Crc64Nvme.of(b"123456789"),
+            crc64_b64(0xae8b14860a799888)
+        );
+        let mut r = Running::new(Alg::Crc64Nvme);
+        r.update(b"1234");
+        r.update(b"56789");
+        assert_eq!(r.finish(), Alg::Crc64Nvme.of(b"123456789"));
+        assert_eq!(Alg::from_name("crc64nvme"), Some(Alg::Crc64Nvme));
+        assert_eq!(Alg::from_name("CRC32"), Some(Alg::Crc32));
+        assert_eq!(Alg::from_name("SHA1"), None);
     }
 
     #[test]

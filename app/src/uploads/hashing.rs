@@ -1,12 +1,18 @@
-//! The browser's hashing of an upload (hydrate only): the file's SHA-256 (stored with the
-//! file, compared by people's `sha256sum`) and each part's CRC32 (signed into the part's URL,
-//! checked by S3), both in one pass over the file, in order.
+//! The browser's reading and hashing of an upload (hydrate only), in two Web Workers that
+//! run `public/hash-worker.js` with this same wasm module (nothing is downloaded or compiled
+//! twice):
 //!
-//! The work runs in a Web Worker (`public/hash-worker.js`) that instantiates this same wasm
-//! module, so the page's thread only sends parts: hashing is the heaviest work of an upload
-//! and must not freeze the page. Where no worker can start, the page hashes itself, in
-//! chunks between which it stays responsive.
-use super::{PartHasher, UPLOAD_PART_CHECKSUM};
+//! - the **read worker** reads each part into one buffer and computes its checksum
+//!   (CRC64NVME, signed into the part's URL and checked by S3); the buffer is handed to the
+//!   page (transferred, not copied) and PUT as it is, so each byte is read once on the
+//!   upload's critical path;
+//! - the **SHA worker** computes the file's SHA-256 (and, in the same pass, its CRC64NVME,
+//!   which binds that SHA-256 to the bytes S3 verified) when the vault records one. It reads
+//!   the file on its own, at its own pace, and the engine holds it back whenever sending
+//!   waits for reading: it never delays a PUT, and it may finish after the upload.
+//!
+//! Where no worker can start, the page does the same work itself.
+use super::PartChecksum;
 use futures_channel::oneshot;
 use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
@@ -19,15 +25,24 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
 
-/// Bytes read at once when the page hashes itself.
+/// Bytes the SHA-256 pass reads at once.
 const CHUNK: i64 = 16 * 1024 * 1024;
 
-/// The SHA-256 of a whole file and the CRC32 of each part, fed in order. Exported to the
-/// hash worker, which drives it from JavaScript.
+/// The checksum (`alg`: `CRC64NVME`, `CRC32` or `SHA256`, base64 as S3's headers carry it) of
+/// one part's bytes. Exported to the read worker.
+#[wasm_bindgen]
+pub fn part_checksum(alg: &str, bytes: &[u8]) -> Result<String, JsValue> {
+    PartChecksum::from_name(alg)
+        .map(|a| a.of(bytes))
+        .ok_or_else(|| JsValue::from_str("unknown checksum algorithm"))
+}
+
+/// The SHA-256 and the CRC64NVME of a whole file, fed in order. Exported to the SHA worker,
+/// which drives it from JavaScript.
 #[wasm_bindgen]
 pub struct FileHasher {
     sha: Sha256,
-    part: PartHasher,
+    crc: crate::checksums::PartHasher,
 }
 
 impl Default for FileHasher {
@@ -42,33 +57,46 @@ impl FileHasher {
     pub fn new() -> FileHasher {
         FileHasher {
             sha: Sha256::new(),
-            part: UPLOAD_PART_CHECKSUM.hasher(),
+            crc: PartChecksum::Crc64Nvme.hasher(),
         }
     }
 
     /// Feeds the file's next bytes.
     pub fn update(&mut self, bytes: &[u8]) {
         self.sha.update(bytes);
-        self.part.update(bytes);
+        self.crc.update(bytes);
     }
 
-    /// The part checksum ([`UPLOAD_PART_CHECKSUM`], base64 as `x-amz-checksum-crc32` carries
-    /// it) of the bytes fed since the last part ended.
-    pub fn end_part(&mut self) -> String {
-        std::mem::replace(&mut self.part, UPLOAD_PART_CHECKSUM.hasher()).finish()
-    }
-
-    /// The file's SHA-256, lowercase hex.
+    /// `<SHA-256, lowercase hex> <CRC64NVME, base64>`.
     pub fn finish(self) -> String {
-        self.sha
+        let sha: String = self
+            .sha
             .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
-            .collect()
+            .collect();
+        format!("{sha} {}", self.crc.finish())
     }
 }
 
-// ---- the worker --------------------------------------------------------------------------
+/// A file's SHA-256 (hex) and the CRC64NVME (base64) of the same read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShaSum {
+    pub sha256: String,
+    pub crc64nvme: String,
+}
+
+fn parse_finish(s: &str) -> Result<ShaSum, String> {
+    let (sha, crc) = s
+        .split_once(' ')
+        .ok_or("the SHA worker gave no checksums")?;
+    Ok(ShaSum {
+        sha256: sha.into(),
+        crc64nvme: crc.into(),
+    })
+}
+
+// ---- the workers -------------------------------------------------------------------------
 
 type Reply = oneshot::Sender<Result<JsValue, String>>;
 
@@ -114,7 +142,7 @@ impl Worker {
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
             if let Some(w) = weak.upgrade() {
                 for (_, tx) in w.pending.borrow_mut().drain() {
-                    let _ = tx.send(Err("the hashing worker stopped".into()));
+                    let _ = tx.send(Err("the upload worker stopped".into()));
                 }
             }
         });
@@ -138,7 +166,7 @@ impl Worker {
     }
 
     /// Sends `msg` now; the future is its answer, so several requests can be sent before the
-    /// first answer is awaited (the worker answers in order).
+    /// first answer is awaited.
     fn ask(&self, msg: js_sys::Object) -> impl Future<Output = Result<JsValue, String>> + 'static {
         let seq = self.next_seq.get();
         self.next_seq.set(seq.wrapping_add(1));
@@ -150,10 +178,10 @@ impl Worker {
         }
         async move {
             if !sent {
-                return Err("the hashing worker could not be reached".into());
+                return Err("the upload worker could not be reached".into());
             }
             rx.await
-                .unwrap_or_else(|_| Err("the hashing worker stopped".into()))
+                .unwrap_or_else(|_| Err("the upload worker stopped".into()))
         }
     }
 }
@@ -178,65 +206,109 @@ fn msg(kind: &str, id: u64) -> js_sys::Object {
 enum WorkerState {
     Unknown,
     Ready,
-    Failed,
+}
+
+/// Which worker: the read worker (parts for sending) or the SHA worker (background).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Read,
+    Sha,
 }
 
 thread_local! {
-    static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
-    static WORKER_STATE: Cell<WorkerState> = const { Cell::new(WorkerState::Unknown) };
+    static WORKERS: RefCell<HashMap<Kind, (Rc<Worker>, WorkerState)>> = RefCell::new(HashMap::new());
+    static FAILED: Cell<bool> = const { Cell::new(false) };
     static NEXT_ID: Cell<u64> = const { Cell::new(1) };
 }
 
-/// The hash worker, started (and checked to run) on first use; None where none can run.
-async fn worker() -> Option<Rc<Worker>> {
+/// The worker of this kind, started (and checked to run) on first use; None where none can
+/// run (the page then does the work).
+async fn worker(kind: Kind) -> Option<Rc<Worker>> {
     loop {
-        match WORKER_STATE.with(Cell::get) {
-            WorkerState::Failed => return None,
-            WorkerState::Ready => return WORKER.with(|w| w.borrow().clone()),
-            WorkerState::Unknown => {}
+        if FAILED.with(Cell::get) {
+            return None;
         }
-        let existing = WORKER.with(|w| w.borrow().clone());
+        let existing = WORKERS.with(|w| w.borrow().get(&kind).cloned());
         let w = match existing {
-            // Another file is checking it already; ask too (answers queue in order).
-            Some(w) => w,
+            Some((w, WorkerState::Ready)) => return Some(w),
+            Some((w, _)) => w, // another caller is checking it: ask too
             None => match Worker::start() {
                 Some(w) => {
-                    WORKER.with(|slot| *slot.borrow_mut() = Some(w.clone()));
+                    WORKERS.with(|m| {
+                        m.borrow_mut()
+                            .insert(kind, (w.clone(), WorkerState::Unknown))
+                    });
                     w
                 }
                 None => {
-                    WORKER_STATE.with(|s| s.set(WorkerState::Failed));
+                    FAILED.with(|f| f.set(true));
                     return None;
                 }
             },
         };
         let ok = w.ask(msg("ready", 0)).await.is_ok();
-        if WORKER_STATE.with(Cell::get) == WorkerState::Unknown {
-            WORKER_STATE.with(|s| {
-                s.set(if ok {
-                    WorkerState::Ready
-                } else {
-                    WorkerState::Failed
-                })
-            });
-            if !ok {
-                leptos::logging::warn!("hashing on the page: the hash worker did not start");
-                WORKER.with(|slot| *slot.borrow_mut() = None);
+        let unknown = WORKERS.with(|m| {
+            m.borrow()
+                .get(&kind)
+                .is_some_and(|(_, s)| *s == WorkerState::Unknown)
+        });
+        if unknown {
+            if ok {
+                WORKERS.with(|m| m.borrow_mut().insert(kind, (w, WorkerState::Ready)));
+            } else {
+                leptos::logging::warn!("uploads work on the page: a worker did not start");
+                FAILED.with(|f| f.set(true));
+                WORKERS.with(|m| m.borrow_mut().remove(&kind));
                 w.worker.terminate();
             }
         }
     }
 }
 
-// ---- one file's hashing ----------------------------------------------------------------
+// ---- reading a part ------------------------------------------------------------------------
+
+/// Bytes `[start, end)` of `file` read into one buffer, with their checksum (`alg`): what a
+/// part's PUT sends as it is. Read in the read worker (the buffer is transferred, not copied)
+/// or, where none runs, on the page.
+pub async fn read_part(
+    file: &File,
+    start: i64,
+    end: i64,
+    alg: PartChecksum,
+) -> Result<(String, js_sys::ArrayBuffer), String> {
+    if let Some(w) = worker(Kind::Read).await {
+        let m = msg("read", 0);
+        let set = |k: &str, v: &JsValue| {
+            let _ = js_sys::Reflect::set(&m, &k.into(), v);
+        };
+        set("file", file.as_ref());
+        set("start", &(start as f64).into());
+        set("end", &(end as f64).into());
+        set("alg", &alg.name().into());
+        let v = w.ask(m).await?;
+        let get = |k: &str| js_sys::Reflect::get(&v, &k.into()).unwrap_or_default();
+        let sum = get("sum")
+            .as_string()
+            .ok_or("the read worker gave no checksum")?;
+        let buf = get("buf")
+            .dyn_into::<js_sys::ArrayBuffer>()
+            .map_err(|_| "the read worker gave no bytes".to_string())?;
+        return Ok((sum, buf));
+    }
+    let buf = read(file, start, end).await?;
+    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+    Ok((alg.of(&bytes), buf))
+}
+
+// ---- one file's SHA-256 --------------------------------------------------------------------
 
 enum Via {
     Worker(Rc<Worker>),
     Page(Box<RefCell<Option<FileHasher>>>),
 }
 
-/// One file's hashing: parts are fed in order, then `finish` gives the SHA-256. Dropping it
-/// early (a cancelled upload) frees the worker's state.
+/// One file's SHA-256 (and CRC64NVME of the same read): ranges are fed in order, then
+/// `finish` gives both. Dropping it early (a cancelled upload) frees the worker's state.
 pub struct FileHash {
     id: u64,
     via: Via,
@@ -250,7 +322,7 @@ impl FileHash {
             n.set(id + 1);
             id
         });
-        let via = match worker().await {
+        let via = match worker(Kind::Sha).await {
             Some(w) => Via::Worker(w),
             None => Via::Page(Box::new(RefCell::new(Some(FileHasher::new())))),
         };
@@ -261,16 +333,13 @@ impl FileHash {
         }
     }
 
-    /// Feeds bytes `[start, end)` of `file` (the next part); answers the part's CRC32. The
-    /// worker is asked at once, so several parts can be asked for before the first answer
-    /// (the worker takes them in order and never waits for the page); answers must be
-    /// awaited in the order asked.
-    pub fn part<'a>(
+    /// Feeds bytes `[start, end)` of `file` (the next range).
+    pub fn feed<'a>(
         &'a self,
         file: &'a File,
         start: i64,
         end: i64,
-    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>> {
         match &self.via {
             Via::Worker(w) => {
                 let m = msg("part", self.id);
@@ -281,12 +350,7 @@ impl FileHash {
                 set("start", &(start as f64).into());
                 set("end", &(end as f64).into());
                 let answer = w.ask(m);
-                Box::pin(async move {
-                    answer
-                        .await?
-                        .as_string()
-                        .ok_or_else(|| "the hashing worker gave no checksum".into())
-                })
+                Box::pin(async move { answer.await.map(|_| ()) })
             }
             Via::Page(h) => Box::pin(async move {
                 let mut at = start;
@@ -300,28 +364,27 @@ impl FileHash {
                         .update(&bytes);
                     at = to;
                 }
-                Ok(h.borrow_mut()
-                    .as_mut()
-                    .ok_or("this file was hashed already")?
-                    .end_part())
+                Ok(())
             }),
         }
     }
 
-    /// The file's SHA-256 (hex), once every part was fed.
-    pub async fn finish(&self) -> Result<String, String> {
+    /// The file's SHA-256 and CRC64NVME, once every range was fed.
+    pub async fn finish(&self) -> Result<ShaSum, String> {
         self.finished.set(true);
         match &self.via {
-            Via::Worker(w) => w
-                .ask(msg("finish", self.id))
-                .await?
-                .as_string()
-                .ok_or_else(|| "the hashing worker gave no SHA-256".into()),
-            Via::Page(h) => Ok(h
-                .borrow_mut()
-                .take()
-                .ok_or("this file was hashed already")?
-                .finish()),
+            Via::Worker(w) => parse_finish(
+                &w.ask(msg("finish", self.id))
+                    .await?
+                    .as_string()
+                    .ok_or("the SHA worker gave no checksums")?,
+            ),
+            Via::Page(h) => parse_finish(
+                &h.borrow_mut()
+                    .take()
+                    .ok_or("this file was hashed already")?
+                    .finish(),
+            ),
         }
     }
 }

@@ -361,5 +361,5 @@ mod meter_tests {
     }
 }
 
-/// What new uploads' parts carry (the browser's `FileHasher` computes it).
+/// What new uploads' parts carry (the browser's read worker computes it, `part_checksum`).
 pub const UPLOAD_PART_CHECKSUM: PartChecksum = PartChecksum::Crc64Nvme;

@@ -797,7 +797,13 @@ async fn finish_complete(
         .map(|(p, sum)| (p.number as i32, p.etag.clone(), Some(sum.clone())))
         .collect();
     st.storage
-        .complete_multipart(&up.s3_key, &up.s3_upload_id, &list, up.sum(), sums.crc64nvme)
+        .complete_multipart(
+            &up.s3_key,
+            &up.s3_upload_id,
+            &list,
+            up.sum(),
+            sums.crc64nvme,
+        )
         .await?;
 
     let head = st.storage.head(&up.s3_key).await?;
@@ -970,7 +976,9 @@ pub async fn attach_sha256(
         return if *have == sha256 {
             Ok(())
         } else {
-            Err(AppError::conflict("This file has another SHA-256 recorded already."))
+            Err(AppError::conflict(
+                "This file has another SHA-256 recorded already.",
+            ))
         };
     }
     sqlx::query("UPDATE files SET sha256 = $1 WHERE id = $2 AND sha256 IS NULL")

@@ -746,7 +746,7 @@ async fn complete_upload(
             &b.parts,
             b.on_duplicate,
         )
-            .await?,
+        .await?,
     ))
 }
 

@@ -519,6 +519,12 @@ fn route_table(t: &Theirs) -> Vec<(&'static str, String, &'static str, Option<Va
         ("DELETE", format!("/files/{f}"), "files:write", None),
         (
             "POST",
+            format!("/files/{f}/sha256"),
+            "files:write",
+            Some(json!({"sha256": "0".repeat(64), "crc64nvme": "AAAAAAAAAAA="})),
+        ),
+        (
+            "POST",
             "/trash/restore".into(),
             "files:write",
             Some(json!({"file_ids": [f]})),

@@ -327,3 +327,265 @@ async fn user_b_cannot_resume_report_complete_or_cancel_user_a_s_upload() {
         200
     );
 }
+
+/// The whole file's CRC64NVME as storage verified it, and the SHA-256, from the database.
+async fn file_sums(app: &TestApp, file_id: &str) -> (Option<String>, Option<String>) {
+    sqlx::query_as("SELECT crc64nvme, sha256 FROM files WHERE id = $1")
+        .bind(file_id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn complete_without_sha(
+    c: &Client,
+    upload_id: &str,
+    parts: &serde_json::Value,
+    on_duplicate: Option<&str>,
+) -> crate::support::Answer {
+    c.call_json(
+        "complete_upload",
+        serde_json::json!({"upload_id": upload_id, "sha256": null, "parts": parts,
+            "on_duplicate": on_duplicate}),
+    )
+    .await
+}
+
+/// New uploads: CRC64NVME parts, the whole object's CRC combined by the server (no byte read
+/// twice), checked by storage and HeadObject, kept with the file; the SHA-256 optional at
+/// completion and attached afterwards by its uploader, bound to the stored bytes by the CRC
+/// of the same read; the vault's setting decides whether one is wanted.
+#[tokio::test]
+async fn full_object_crc64nvme_is_kept_and_a_sha256_can_follow() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("crc64@example.com").await;
+    let bytes = random_bytes(17 * MIB + 5);
+    let t = c
+        .start_upload(&vault, "big.bin", &bytes.len().to_string(), "")
+        .await;
+    assert_eq!(t.body["checksum_algorithm"], "CRC64NVME");
+    assert_eq!(t.body["record_sha256"], true, "auto: files up to 1 GiB");
+    let (up, ps, n) = ticket(&t);
+    assert_eq!(n, 3);
+    let parts = serde_json::Value::Array(send_parts(&c, &up, ps, &bytes, &[1, 2, 3]).await);
+    let done = complete_without_sha(&c, &up, &parts, None).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    let id = done.body["id"].as_str().unwrap().to_string();
+    let crc = app::uploads::PartChecksum::Crc64Nvme.of(&bytes);
+    assert_eq!(file_sums(&app, &id).await, (Some(crc.clone()), None));
+    let head = app
+        .state
+        .storage
+        .head(&app.s3_key_of(&id).await)
+        .await
+        .unwrap()
+        .unwrap();
+    if !using_external_s3() || head.checksum.is_some() {
+        assert_eq!(
+            head.checksum.as_deref(),
+            Some(crc.as_str()),
+            "storage's own CRC"
+        );
+    }
+    let details = c.call("file_details", &[("file_id", &id)]).await;
+    assert_eq!(details.body["crc64nvme"], crc.as_str());
+    assert!(details.body["sha256"].is_null());
+
+    // The SHA-256 follows; one computed over other bytes (the CRC of that read differs) is
+    // refused, a second different one too, the same one again is fine.
+    let attach = |sha: String, crc: String| {
+        let id = id.clone();
+        let c = &c;
+        async move {
+            c.call(
+                "attach_sha256",
+                &[("file_id", &id), ("sha256", &sha), ("crc64nvme", &crc)],
+            )
+            .await
+        }
+    };
+    let other = app::uploads::PartChecksum::Crc64Nvme.of(b"other");
+    assert_eq!(attach(sha_hex(&bytes), other).await.status, 409);
+    assert_eq!(attach("zz".into(), crc.clone()).await.status, 422);
+    assert_eq!(attach(sha_hex(&bytes), crc.clone()).await.status, 200);
+    assert_eq!(attach(sha_hex(&bytes), crc.clone()).await.status, 200);
+    assert_eq!(attach(sha_hex(b"x"), crc.clone()).await.status, 409);
+    assert_eq!(
+        file_sums(&app, &id).await,
+        (Some(crc.clone()), Some(sha_hex(&bytes)))
+    );
+
+    // Not while uploading.
+    let t2 = c.start_upload(&vault, "c.bin", "100", "").await;
+    let r = c
+        .call(
+            "attach_sha256",
+            &[
+                ("file_id", t2.body["file_id"].as_str().unwrap()),
+                ("sha256", &sha_hex(b"c")),
+                ("crc64nvme", &crc),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+
+    // The vault's setting: never, always.
+    let set = |mode: &'static str| {
+        let (c, vault) = (&c, vault.clone());
+        async move {
+            let r = c
+                .call(
+                    "update_vault_settings",
+                    &[
+                        ("vault_id", vault.as_str()),
+                        ("default_storage_class", "STANDARD"),
+                        ("allowed_types", ""),
+                        ("max_file_size_mb", ""),
+                        ("sha256_mode", mode),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    set("never").await;
+    let t = c.start_upload(&vault, "n.bin", "10", "").await;
+    assert_eq!(t.body["record_sha256"], false);
+    set("always").await;
+    let huge = (3i64 << 30).to_string();
+    let t = c.start_upload(&vault, "h.bin", &huge, "").await;
+    assert_eq!(t.body["record_sha256"], true);
+    set("auto").await;
+    let t = c.start_upload(&vault, "h2.bin", &huge, "").await;
+    assert_eq!(t.body["record_sha256"], false, "auto: not above 1 GiB");
+    let bad = c
+        .call(
+            "update_vault_settings",
+            &[
+                ("vault_id", vault.as_str()),
+                ("default_storage_class", "STANDARD"),
+                ("allowed_types", ""),
+                ("max_file_size_mb", ""),
+                ("sha256_mode", "sometimes"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+}
+
+/// Without any SHA-256 a duplicate is still found: by size and the CRC64NVME, before the
+/// upload (a small file read first) and at completion.
+#[tokio::test]
+async fn duplicates_are_found_by_crc64nvme_without_a_sha256() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("crcdup@example.com").await;
+    let bytes = random_bytes(9 * MIB);
+    let (up, ps, _) = ticket(
+        &c.start_upload(&vault, "a.bin", &bytes.len().to_string(), "")
+            .await,
+    );
+    let parts = serde_json::Value::Array(send_parts(&c, &up, ps, &bytes, &[1, 2]).await);
+    let first = complete_without_sha(&c, &up, &parts, None).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let crc = app::uploads::PartChecksum::Crc64Nvme.of(&bytes);
+    let dup = c
+        .start_upload_with(serde_json::json!({
+            "vault_id": vault, "name": "b.bin", "size": bytes.len(), "crc64nvme": crc,
+        }))
+        .await;
+    assert_eq!(dup.status, 409, "{:?}", dup.body);
+    assert_eq!(dup.body["Duplicate"]["name"], "a.bin");
+    // Another size with the same CRC is no duplicate.
+    let other = c
+        .start_upload_with(serde_json::json!({
+            "vault_id": vault, "name": "b.bin", "size": 10, "crc64nvme": crc,
+        }))
+        .await;
+    assert_eq!(other.status, 200);
+    let bad = c
+        .start_upload_with(serde_json::json!({
+            "vault_id": vault, "name": "b.bin", "size": 10, "crc64nvme": "not base64!",
+        }))
+        .await;
+    assert_eq!(bad.status, 422);
+    // At completion.
+    let (up, ps, _) = ticket(
+        &c.start_upload(&vault, "c.bin", &bytes.len().to_string(), "")
+            .await,
+    );
+    let parts = serde_json::Value::Array(send_parts(&c, &up, ps, &bytes, &[1, 2]).await);
+    let dup = complete_without_sha(&c, &up, &parts, None).await;
+    assert_eq!(dup.status, 409, "{:?}", dup.body);
+    let keep = complete_without_sha(&c, &up, &parts, Some("KeepBoth")).await;
+    assert_eq!(keep.status, 200, "{:?}", keep.body);
+}
+
+/// An upload started under the old design (CRC32 parts, a composite checksum) can still be
+/// resumed, completed or cancelled.
+#[tokio::test]
+async fn an_upload_started_with_crc32_parts_still_completes() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("oldcrc@example.com").await;
+    let bytes = random_bytes(9 * MIB);
+    let crc32 = app::uploads::PartChecksum::Crc32;
+    for cancel in [false, true] {
+        let (up, ps, _) = ticket(
+            &c.start_upload(&vault, "old.bin", &bytes.len().to_string(), "")
+                .await,
+        );
+        // As the earlier version made it: a CRC32 multipart upload.
+        let (key, s3_upload) = app.s3_names(&up).await;
+        app.state
+            .storage
+            .abort_multipart(&key, &s3_upload)
+            .await
+            .unwrap();
+        let old = app
+            .state
+            .storage
+            .create_multipart(&key, "application/octet-stream", "STANDARD", crc32)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE uploads SET s3_upload_id = $1, part_checksum = 'CRC32' WHERE id = $2")
+            .bind(&old)
+            .bind(&up)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let info = c.call("resume_upload", &[("upload_id", &up)]).await;
+        assert_eq!(info.status, 200, "{:?}", info.body);
+        assert_eq!(info.body["checksum_algorithm"], "CRC32");
+        if cancel {
+            assert_eq!(
+                c.call("abort_upload", &[("upload_id", &up)]).await.status,
+                200
+            );
+            continue;
+        }
+        let mut parts = vec![];
+        for n in [1i64, 2] {
+            let chunk = crate::support::part_of(&bytes, ps, n);
+            let url = c
+                .call_json(
+                    "presign_parts",
+                    serde_json::json!({"upload_id": up, "parts": [{"number": n, "checksum": crc32.of(chunk)}]}),
+                )
+                .await;
+            assert_eq!(url.status, 200, "{:?}", url.body);
+            let r = crate::support::put_part(&url.body[0], chunk.to_vec()).await;
+            assert!(r.status().is_success());
+            parts.push(
+                serde_json::json!({"number": n, "etag": r.headers()["etag"].to_str().unwrap()}),
+            );
+        }
+        let done = c
+            .complete(&up, &bytes, &serde_json::Value::Array(parts), None)
+            .await;
+        assert_eq!(done.status, 200, "{:?}", done.body);
+        let id = done.body["id"].as_str().unwrap();
+        assert_eq!(file_sums(&app, id).await, (None, Some(sha_hex(&bytes))));
+    }
+}

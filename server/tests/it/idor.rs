@@ -274,6 +274,15 @@ fn table(a: &Ids) -> Vec<Row> {
             NotFound,
         ),
         row("abort_upload", form(&[("upload_id", &a.upload)]), NotFound),
+        row(
+            "attach_sha256",
+            form(&[
+                ("file_id", f),
+                ("sha256", &"0".repeat(64)),
+                ("crc64nvme", "AAAAAAAAAAA="),
+            ]),
+            NotFound,
+        ),
         row("list_open_uploads", form(&[("vault_id", v)]), NotFound),
         row("resume_upload", form(&[("upload_id", &a.upload)]), NotFound),
         // notifications and mail

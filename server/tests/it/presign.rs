@@ -36,7 +36,9 @@ async fn a_part_url_signs_key_size_and_a_short_life() {
     let (_, url, part) = one_part_upload(&app, 1000).await;
     assert!(url.contains("X-Amz-Expires=900"), "{url}");
     assert!(
-        part["headers"].to_string().contains("x-amz-checksum-crc64nvme"),
+        part["headers"]
+            .to_string()
+            .contains("x-amz-checksum-crc64nvme"),
         "{part}"
     );
     let signed = url

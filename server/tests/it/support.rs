@@ -179,6 +179,16 @@ impl TestApp {
         .unwrap()
     }
 
+    /// The S3 key of one of our files.
+    pub async fn s3_key_of(&self, file_id: &str) -> String {
+        let (key,): (String,) = sqlx::query_as("SELECT s3_key FROM files WHERE id = $1")
+            .bind(file_id)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap();
+        key
+    }
+
     #[allow(dead_code)]
     pub fn config(&self) -> Arc<Config> {
         self.state.config.clone()

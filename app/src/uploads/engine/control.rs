@@ -129,6 +129,10 @@ pub fn add_files(
             pending_done: RefCell::new(Vec::new()),
             flushing: Cell::new(false),
             retrying: Cell::new(0),
+            starved: Cell::new(false),
+            sending_done: Cell::new(false),
+            sha: RefCell::new(None),
+            completed_file: RefCell::new(None),
         });
         JOBS.with(|j| j.borrow_mut().insert(key, job.clone()));
         queue.items.update(|items| items.push(item));

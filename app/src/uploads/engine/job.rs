@@ -85,6 +85,14 @@ pub(crate) struct Job {
     pub(crate) flushing: Cell<bool>,
     /// Parts failed at least once and not yet stored: while any, the row says "retrying".
     pub(crate) retrying: Cell<u32>,
+    /// Sending waits for reading (nothing read to send): the SHA pass stands aside.
+    pub(crate) starved: Cell<bool>,
+    /// Every part is sent (or the upload stopped): the SHA pass runs freely.
+    pub(crate) sending_done: Cell<bool>,
+    /// The SHA pass's result, when it finished before the upload completed.
+    pub(crate) sha: RefCell<Option<crate::uploads::hashing::ShaSum>>,
+    /// The stored file, once the upload completed (a later SHA result is attached to it).
+    pub(crate) completed_file: RefCell<Option<String>>,
 }
 
 thread_local! {

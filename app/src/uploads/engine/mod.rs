@@ -1,15 +1,19 @@
-//! The browser half of uploads (hydrate only). For each queued file: hash it first when small
-//! (to find a duplicate before any byte moves), start or resume the multipart upload, then
-//! hash it part by part in order in the hash worker (the file's SHA-256 and each part's CRC32,
-//! [`super::hashing`]) and PUT each part straight from the file to S3 with XHR (for progress),
-//! several at once, each with its CRC32 signed into its URL (signed 8 parts at a time). A
-//! failed part is retried with backoff; an expired URL is signed again. Parts are reported as
-//! they land, so a reload loses nothing: the page lists the unfinished upload and
-//! the same file, picked again, sends only the missing parts.
+//! The browser half of uploads (hydrate only). For each queued file: read it first when small
+//! (its CRC64NVME finds a duplicate before any byte moves), start or resume the multipart
+//! upload, then read it part by part in the read worker, each part into one buffer with its
+//! CRC64NVME ([`super::hashing`]), and PUT that same buffer straight to S3 with XHR (for
+//! progress), several at once, each with its CRC signed into its URL (signed 8 parts at a
+//! time); every byte is read once, and the parts held in memory stay within a budget
+//! (256 MiB). S3 checks each part, and at completion the whole object's CRC, which the server
+//! combines from the parts'. The file's SHA-256, when the vault records it, is a separate
+//! low-priority pass that may finish after the upload. A failed part is retried with backoff;
+//! an expired URL is signed again. Parts are reported as they land, so a reload loses
+//! nothing: the page lists the unfinished upload and the same file, picked again, sends only
+//! the missing parts.
 //!
 //! Parts: [`control`] runs the queue and answers the page's buttons; [`transfer`] moves one
-//! file's bytes; [`sums`] computes checksums; [`job`] tracks one file's upload; [`browser`]
-//! wraps what the engine asks of the browser.
+//! file's bytes; [`sums`] reads parts within the memory budget and runs the SHA pass; [`job`]
+//! tracks one file's upload; [`browser`] wraps what the engine asks of the browser.
 mod browser;
 mod control;
 mod job;

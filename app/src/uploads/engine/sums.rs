@@ -1,78 +1,151 @@
-//! Checksums before and during an upload: a small file's SHA-256 before it starts (to find
-//! a duplicate), and the hash worker's part CRC32s and the file's SHA-256 as parts are read.
-use super::job::Stop;
-use crate::uploads::hashing::FileHash;
-use crate::uploads::{part_count, part_size_for};
-use std::future::Future;
-use std::pin::Pin;
+//! Reading parts for sending, within a memory budget: a small file is read whole before it
+//! starts (its CRC64NVME finds a duplicate before any byte moves, and its parts are sent from
+//! that same read); a larger one part by part as slots free up. The file's SHA-256, when the
+//! vault records it, is a separate low-priority pass ([`sha_pass`]).
+use super::browser::sleep_ms;
+use super::job::{Job, Stop};
+use crate::checksums::crc64_combine;
+use crate::uploads::hashing::{FileHash, ShaSum, read_part};
+use crate::uploads::{PartChecksum, UPLOAD_PART_CHECKSUM, part_count, part_size_for};
+use futures_channel::oneshot;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
 use web_sys::File;
 
-/// Files at most this large are hashed before they start, so duplicates cost no upload.
-pub(crate) const HASH_FIRST_MAX: i64 = 32 * 1024 * 1024;
+/// Files at most this large are read whole before they start, so duplicates cost no upload.
+pub(crate) const READ_FIRST_MAX: i64 = 32 * 1024 * 1024;
 
-/// Parts hashed ahead of the ones being sent (the hashing waits beyond this).
-pub(crate) const HASH_AHEAD: usize = 16;
+/// Bytes of parts held in memory at once, across every file (read ahead, waiting for a URL or
+/// a slot, or being sent): whatever the file sizes, the page stays within it. 256 MiB keeps
+/// 8 parts of 8 MiB in flight with as many read ahead, which fills a fast connection.
+pub(crate) const MEMORY_BUDGET: i64 = 256 * 1024 * 1024;
 
-/// Parts asked of the hash worker before its first answer arrives.
-pub(crate) const WORKER_AHEAD: usize = 3;
+/// Reads asked of the read worker ahead of the one awaited (each holds budget).
+pub(crate) const READ_AHEAD: usize = 4;
 
-/// A small file's hashes, computed before its upload starts: its SHA-256 (to find a duplicate
-/// before any byte moves) and its parts' CRC32s for the part size the server will choose.
-pub(crate) struct Hashed {
-    pub(crate) sha256: String,
+/// An async byte budget for a single-threaded page.
+#[derive(Default)]
+pub(crate) struct Budget {
+    used: Cell<i64>,
+    waiters: RefCell<VecDeque<oneshot::Sender<()>>>,
+}
+
+/// Bytes taken from the budget, given back when dropped (with the part's buffer).
+pub(crate) struct Held {
+    budget: Rc<Budget>,
+    bytes: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.budget.used.set(self.budget.used.get() - self.bytes);
+        for w in self.budget.waiters.borrow_mut().drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+thread_local! {
+    pub(crate) static BUDGET: Rc<Budget> = Rc::new(Budget::default());
+}
+
+/// Takes `bytes` of the memory budget, waiting while others hold it. A part larger than the
+/// whole budget (files over 2.5 TB have parts over 256 MiB) goes alone.
+pub(crate) async fn hold(bytes: i64) -> Held {
+    let budget = BUDGET.with(|b| b.clone());
+    loop {
+        let used = budget.used.get();
+        if used == 0 || used + bytes <= MEMORY_BUDGET {
+            budget.used.set(used + bytes);
+            return Held { budget, bytes };
+        }
+        let (tx, rx) = oneshot::channel();
+        budget.waiters.borrow_mut().push_back(tx);
+        let _ = rx.await;
+    }
+}
+
+/// One part in memory, read once: its checksum and bytes, and the budget they hold.
+pub(crate) struct ReadPart {
+    pub(crate) sum: String,
+    pub(crate) buf: js_sys::ArrayBuffer,
+    pub(crate) held: Held,
+}
+
+/// Reads part `[start, end)` within the budget.
+pub(crate) async fn read(
+    file: &File,
+    start: i64,
+    end: i64,
+    alg: PartChecksum,
+) -> Result<ReadPart, Stop> {
+    let held = hold(end - start).await;
+    let (sum, buf) = read_part(file, start, end, alg)
+        .await
+        .map_err(read_failed)?;
+    Ok(ReadPart { sum, buf, held })
+}
+
+/// A small file read whole before it starts: its parts (for the part size the server will
+/// choose) and the whole file's CRC64NVME, combined from theirs.
+pub(crate) struct ReadFirst {
     pub(crate) part_size: i64,
-    pub(crate) parts: Vec<String>,
+    pub(crate) parts: Vec<ReadPart>,
+    pub(crate) crc64nvme: String,
 }
 
-/// Where a file's checksums come from: computed before it started (a small file), or from
-/// the hash worker as its parts are read.
-pub(crate) enum Sums {
-    Known(Hashed),
-    Worker(FileHash),
-}
-
-impl Sums {
-    /// Part `n`'s CRC32 (bytes `[start, end)` of `file`); asked at once, awaited in order.
-    pub(crate) fn part<'a>(
-        &'a self,
-        file: &'a File,
-        n: i64,
-        start: i64,
-        end: i64,
-    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + 'a>> {
-        match self {
-            Sums::Known(h) => Box::pin(std::future::ready(Ok(h.parts[(n - 1) as usize].clone()))),
-            Sums::Worker(hash) => hash.part(file, start, end),
-        }
-    }
-
-    /// The file's SHA-256 (hex), once every part was fed.
-    pub(crate) async fn finish(&self) -> Result<String, String> {
-        match self {
-            Sums::Known(h) => Ok(h.sha256.clone()),
-            Sums::Worker(hash) => hash.finish().await,
-        }
-    }
-}
-
-pub(crate) async fn hash_first(file: &File) -> Result<Hashed, Stop> {
+pub(crate) async fn read_first(file: &File) -> Result<ReadFirst, Stop> {
     let size = file.size() as i64;
     let part_size = part_size_for(size);
-    let hash = FileHash::new().await;
     let mut parts = Vec::new();
+    let mut lens = Vec::new();
     for n in 0..part_count(size, part_size) {
         let start = n * part_size;
         let end = (start + part_size).min(size);
-        parts.push(hash.part(file, start, end).await.map_err(hash_failed)?);
+        let p = read(file, start, end, UPLOAD_PART_CHECKSUM).await?;
+        lens.push((p.sum.clone(), end - start));
+        parts.push(p);
     }
-    let sha256 = hash.finish().await.map_err(hash_failed)?;
-    Ok(Hashed {
-        sha256,
+    let crc64nvme =
+        crc64_combine(&lens).ok_or_else(|| Stop::Failed("the file could not be read".into()))?;
+    Ok(ReadFirst {
         part_size,
         parts,
+        crc64nvme,
     })
 }
 
-pub(crate) fn hash_failed(e: String) -> Stop {
-    Stop::Failed(format!("the file could not be hashed: {e}"))
+pub(crate) fn read_failed(e: String) -> Stop {
+    Stop::Failed(format!("the file could not be read: {e}"))
+}
+
+/// The file's SHA-256, read and hashed in the SHA worker a part at a time, at low priority:
+/// before each part it waits while the upload's sending waits for reading (`job.starved`),
+/// so it takes no CPU the upload needs. None when cancelled or the file cannot be read (the
+/// file is then stored without a SHA-256; its CRC64NVME is always there).
+pub(crate) async fn sha_pass(job: &Job, part_size: i64) -> Option<ShaSum> {
+    let size = job.file.size() as i64;
+    let hash = FileHash::new().await;
+    for n in 0..part_count(size, part_size) {
+        loop {
+            if job.cancelled.get() {
+                return None;
+            }
+            if !job.starved.get() || job.sending_done.get() {
+                break;
+            }
+            sleep_ms(100).await;
+        }
+        let start = n * part_size;
+        let end = (start + part_size).min(size);
+        if let Err(e) = hash.feed(&job.file, start, end).await {
+            leptos::logging::warn!("no SHA-256 for {}: {e}", job.file.name());
+            return None;
+        }
+    }
+    hash.finish()
+        .await
+        .inspect_err(|e| leptos::logging::warn!("no SHA-256 for {}: {e}", job.file.name()))
+        .ok()
 }

@@ -6,20 +6,26 @@ use super::job::{
     DUPLICATE_ALL, Job, PART_SLOTS, Slots, Stop, checkpoint, idb_put, job, job_limit, with_retry,
 };
 use super::sums::{
-    HASH_AHEAD, HASH_FIRST_MAX, Hashed, Sums, WORKER_AHEAD, hash_failed, hash_first,
+    Held, READ_AHEAD, READ_FIRST_MAX, ReadFirst, ReadPart, read, read_first, sha_pass,
 };
+use crate::checksums::crc64_combine;
 use crate::error::AppError;
 use crate::uploads::api::{
-    complete_upload, parts_done, presign_parts, resume_upload, start_upload,
+    attach_sha256, complete_upload, parts_done, presign_parts, resume_upload, start_upload,
 };
-use crate::uploads::hashing::FileHash;
+use crate::uploads::hashing::ShaSum;
 use crate::uploads::queue::Phase;
-use crate::uploads::{CompletedPart, NewUpload, OnDuplicate, PartRequest, PartUrl, UploadTicket};
+use crate::uploads::{
+    CompletedPart, NewUpload, OnDuplicate, PartChecksum, PartRequest, PartUrl,
+    UPLOAD_PART_CHECKSUM, UploadTicket,
+};
 use futures_channel::{mpsc, oneshot};
 use futures_util::{SinkExt, StreamExt};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{ProgressEvent, XmlHttpRequest};
@@ -34,18 +40,18 @@ const PART_ATTEMPTS: u32 = 8;
 const URL_FRESH_MS: f64 = 10.0 * 60_000.0;
 
 /// Starts the upload (asking about a duplicate when the content is known first); answers the
-/// choice made, which completing repeats, and a small file's hashes.
+/// choice made, which completing repeats, and a small file's parts, read already.
 pub(crate) async fn start(
     job: &Job,
-) -> Result<(UploadTicket, Option<OnDuplicate>, Option<Hashed>), Stop> {
+) -> Result<(UploadTicket, Option<OnDuplicate>, Option<ReadFirst>), Stop> {
     let size = job.file.size() as i64;
-    let hashed = if size <= HASH_FIRST_MAX {
+    let first = if size <= READ_FIRST_MAX {
         job.item.phase.set(Phase::Hashing);
-        Some(hash_first(&job.file).await?)
+        Some(read_first(&job.file).await?)
     } else {
         None
     };
-    let sha256 = hashed.as_ref().map(|h| h.sha256.clone());
+    let crc64nvme = first.as_ref().map(|f| f.crc64nvme.clone());
     let mut on_duplicate = None;
     loop {
         checkpoint(job).await?;
@@ -56,11 +62,12 @@ pub(crate) async fn start(
             content_type: job.file.type_(),
             folder_path: job.folder_path.clone(),
             last_modified: job.file.last_modified() as i64,
-            sha256: sha256.clone(),
+            sha256: None,
+            crc64nvme: crc64nvme.clone(),
             on_duplicate,
         };
         match with_retry(|| start_upload(req.clone())).await {
-            Ok(t) => return Ok((t, on_duplicate, hashed)),
+            Ok(t) => return Ok((t, on_duplicate, first)),
             Err(AppError::Duplicate { name, .. }) => {
                 on_duplicate = Some(ask_duplicate(job, name).await?);
             }
@@ -74,8 +81,8 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     let size = job.file.size() as i64;
     let resume = job.upload_id.borrow().clone();
     let mut on_duplicate = None;
-    let mut hashed = None;
-    let (ticket, stored) = match resume {
+    let mut first = None;
+    let (ticket, stored, alg, record_sha256) = match resume {
         Some(id) => {
             let info = with_retry(|| resume_upload(id.clone())).await?;
             if info.upload.size != size {
@@ -88,87 +95,116 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                 .into_iter()
                 .map(|p| (p.number, (p.etag, p.checksum)))
                 .collect();
+            let alg = PartChecksum::from_name(&info.checksum_algorithm).ok_or_else(|| {
+                Stop::Failed("this upload uses a checksum this page does not know".into())
+            })?;
             let t = UploadTicket {
                 upload_id: info.upload.upload_id,
                 file_id: info.upload.file_id,
                 name: info.upload.name,
                 part_size: info.upload.part_size,
                 part_count: info.upload.part_count,
+                checksum_algorithm: info.checksum_algorithm,
+                record_sha256: info.record_sha256,
             };
-            (t, stored)
+            (t, stored, alg, info.record_sha256)
         }
         None => {
-            let (t, choice, h) = start(job).await?;
+            let (t, choice, f) = start(job).await?;
             on_duplicate = choice;
-            hashed = h.filter(|h| h.part_size == t.part_size);
+            first = f.filter(|f| f.part_size == t.part_size);
             *job.upload_id.borrow_mut() = Some(t.upload_id.clone());
             idb_put(&t, job);
-            (t, HashMap::new())
+            let alg =
+                PartChecksum::from_name(&t.checksum_algorithm).unwrap_or(UPLOAD_PART_CHECKSUM);
+            let record = t.record_sha256;
+            (t, HashMap::new(), alg, record)
         }
     };
     job.item.phase.set(Phase::Uploading);
+    job.sending_done.set(false);
     let part_slots = PART_SLOTS.with(|s| s.clone());
     let etags: Rc<RefCell<BTreeMap<i64, String>>> = Rc::new(RefCell::new(BTreeMap::new()));
+    // Every part's checksum and length, for the whole file's CRC64NVME (to check the SHA
+    // pass read the same bytes).
+    let sums: Rc<RefCell<BTreeMap<i64, (String, i64)>>> = Rc::new(RefCell::new(BTreeMap::new()));
     let failure: Rc<RefCell<Option<Stop>>> = Rc::new(RefCell::new(None));
     let mut running: Vec<oneshot::Receiver<()>> = Vec::new();
 
-    // Hashing runs ahead of sending, in order, in its own task (the work itself is in the
-    // hash worker): parts already stored are checked and counted there, the others come
-    // here with their checksums, and their URLs are signed a batch at a time.
-    let (mut ready_tx, mut ready_rx) = mpsc::channel::<Result<ReadyPart, Stop>>(HASH_AHEAD);
-    let (sha_tx, sha_rx) = oneshot::channel::<Result<String, Stop>>();
+    // The file's SHA-256, when the vault records it: a separate low-priority pass that never
+    // holds back a PUT; it is sent with the completion when it is done by then, or attached
+    // to the file when it finishes.
+    if record_sha256 {
+        let job = job.clone();
+        let part_size = ticket.part_size;
+        leptos::task::spawn_local(async move {
+            let Some(sum) = sha_pass(&job, part_size).await else {
+                return;
+            };
+            let done = job.completed_file.borrow().clone();
+            match done {
+                Some(file_id) => attach(&file_id, sum).await,
+                None => *job.sha.borrow_mut() = Some(sum),
+            }
+        });
+    }
+
+    // Reading runs ahead of sending, in order, in its own task (the work itself is in the
+    // read worker): parts already stored are checked and counted there, the others come here
+    // read and checksummed, and their URLs are signed a batch at a time.
+    let (mut ready_tx, mut ready_rx) = mpsc::channel::<Result<ReadyPart, Stop>>(READ_AHEAD);
     {
-        let (job, etags, part_size, part_count) = (
+        let (job, etags, sums, part_size, part_count) = (
             job.clone(),
             etags.clone(),
+            sums.clone(),
             ticket.part_size,
             ticket.part_count,
         );
         leptos::task::spawn_local(async move {
-            let sums = match hashed {
-                Some(h) => Sums::Known(h),
-                None => Sums::Worker(FileHash::new().await),
-            };
-            // A few parts are asked ahead, so the worker never waits for this page.
+            let mut first: VecDeque<ReadPart> = first.map(|f| f.parts.into()).unwrap_or_default();
+            // A few reads are asked ahead, so the worker never waits for this page.
             let mut asked = VecDeque::new();
             let mut next = 1;
             loop {
-                while asked.len() < WORKER_AHEAD && next <= part_count {
+                while asked.len() < READ_AHEAD && next <= part_count {
                     let start = (next - 1) * part_size;
                     let end = (start + part_size).min(size);
-                    asked.push_back((next, start, end, sums.part(&job.file, next, start, end)));
+                    let read_now: Pin<Box<dyn Future<Output = Result<ReadPart, Stop>>>> =
+                        match first.pop_front() {
+                            Some(p) => Box::pin(std::future::ready(Ok(p))),
+                            None => Box::pin(read(&job.file, start, end, alg)),
+                        };
+                    asked.push_back((next, end - start, read_now));
                     next += 1;
                 }
-                let Some((n, start, end, sum)) = asked.pop_front() else {
+                let Some((n, len, part)) = asked.pop_front() else {
                     break;
                 };
                 if job.cancelled.get() {
                     return;
                 }
-                let ready = sum.await.map_err(hash_failed).and_then(|sum| {
+                let ready = part.await.and_then(|part| {
+                    sums.borrow_mut().insert(n, (part.sum.clone(), len));
                     if let Some((etag, stored_sum)) = stored.get(&n) {
-                        if stored_sum.as_ref().is_some_and(|s| s != &sum) {
+                        if stored_sum.as_ref().is_some_and(|s| s != &part.sum) {
                             return Err(Stop::Failed(format!(
                                 "this is not the file the upload started with (part {n} differs); cancel it and upload the file again"
                             )));
                         }
                         etags.borrow_mut().insert(n, etag.clone());
-                        job.confirmed.set(job.confirmed.get() + (end - start));
+                        job.confirmed.set(job.confirmed.get() + len);
                         progress(&job);
-                        return Ok(None);
+                        return Ok(None); // its buffer goes back to the budget
                     }
-                    // The PUT sends the file's own slice (the browser streams it from disk);
-                    // S3 checks it against the checksum just computed, so a file changed
-                    // meanwhile is refused.
-                    let body = job
-                        .file
-                        .slice_with_f64_and_f64(start as f64, end as f64)
-                        .map_err(|_| Stop::Failed("the file could not be read".into()))?;
+                    // The PUT sends exactly these bytes; S3 checks them against the checksum
+                    // just computed, so a file changed meanwhile is refused.
                     Ok(Some(ReadyPart {
                         number: n,
-                        len: end - start,
-                        body,
-                        sum,
+                        len,
+                        sum: part.sum,
+                        body: part.buf,
+                        _held: part.held,
                     }))
                 });
                 match ready {
@@ -184,26 +220,26 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                     }
                 }
             }
-            drop(ready_tx);
-            drop(asked);
-            let sha = sums.finish().await.map_err(hash_failed);
-            let _ = sha_tx.send(sha);
         });
     }
 
-    let mut hashing_done = false;
+    let mut reading_done = false;
     let mut batch: Vec<ReadyPart> = Vec::with_capacity(SIGN_BATCH);
     let mut first = true;
     loop {
-        // A batch: SIGN_BATCH parts (the first one goes as soon as one part is hashed, so
-        // the upload starts at once), plus whatever else is hashed already.
+        // A batch: SIGN_BATCH parts (the first one goes as soon as one part is read, so the
+        // upload starts at once), plus whatever else is read already.
         let want = if first { 1 } else { SIGN_BATCH };
         first = false;
-        while !hashing_done && batch.len() < want {
-            match ready_rx.next().await {
+        while !reading_done && batch.len() < want {
+            // Waiting here with nothing to send: the SHA pass stands aside.
+            job.starved.set(batch.is_empty());
+            let next = ready_rx.next().await;
+            job.starved.set(false);
+            match next {
                 Some(Ok(p)) => batch.push(p),
                 Some(Err(stop)) => return Err(stop),
-                None => hashing_done = true,
+                None => reading_done = true,
             }
         }
         while batch.len() < SIGN_BATCH {
@@ -211,10 +247,10 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                 Ok(Ok(p)) => batch.push(p),
                 Ok(Err(stop)) => return Err(stop),
                 Err(mpsc::TryRecvError::Closed) => {
-                    hashing_done = true;
+                    reading_done = true;
                     break;
                 }
-                Err(mpsc::TryRecvError::Empty) => break, // nothing more hashed yet
+                Err(mpsc::TryRecvError::Empty) => break, // nothing more read yet
             }
         }
         if batch.is_empty() {
@@ -259,6 +295,7 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
             leptos::task::spawn_local(async move {
                 let n = p.number;
                 let result = send_part(&job2, &slots, &upload_id, &p, url).await;
+                drop(p); // its bytes go back to the budget
                 slots.release();
                 match result {
                     Ok(etag) => {
@@ -286,14 +323,12 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
     for rx in running {
         let _ = rx.await;
     }
+    job.sending_done.set(true);
     if let Some(stop) = failure.borrow_mut().take() {
         return Err(stop);
     }
     checkpoint(job).await?;
     flush_done(job, &ticket.upload_id, true).await;
-    let sha256 = sha_rx
-        .await
-        .unwrap_or_else(|_| Err(Stop::Failed("the file's hashing stopped".into())))?;
     let parts: Vec<CompletedPart> = etags
         .borrow()
         .iter()
@@ -302,15 +337,34 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
             etag: e.clone(),
         })
         .collect();
+    // The whole file's CRC64NVME from its parts' (what S3 will verify), to check that a SHA
+    // pass read the same bytes.
+    let whole = (alg == PartChecksum::Crc64Nvme)
+        .then(|| crc64_combine(&sums.borrow().values().cloned().collect::<Vec<_>>()))
+        .flatten();
     job.item.phase.set(Phase::Verifying);
     loop {
         let id = ticket.upload_id.clone();
+        // The SHA-256 goes with the completion when it is ready (and of the same bytes).
+        let sha = job.sha.borrow().clone();
+        let sha256 = sha
+            .as_ref()
+            .filter(|s| Some(&s.crc64nvme) == whole.as_ref())
+            .map(|s| s.sha256.clone());
         match with_retry(|| {
             complete_upload(id.clone(), sha256.clone(), parts.clone(), on_duplicate)
         })
         .await
         {
             Ok(entry) => {
+                // A SHA pass that finishes later attaches its result; one that finished while
+                // completing (after the check above) attaches it now.
+                *job.completed_file.borrow_mut() = Some(entry.id.clone());
+                let late = job.sha.borrow_mut().take();
+                if let Some(sum) = late.filter(|_| sha256.is_none()) {
+                    let file_id = entry.id.clone();
+                    leptos::task::spawn_local(async move { attach(&file_id, sum).await });
+                }
                 if entry.kind == "image" {
                     store_thumb(&job.file, &entry.id).await;
                 }
@@ -322,6 +376,22 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// Records a SHA-256 that finished after its file's upload (the server checks the CRC64NVME
+/// of the same read against the stored object's). Best effort: the file is stored either way.
+async fn attach(file_id: &str, sum: ShaSum) {
+    let r = with_retry(|| {
+        attach_sha256(
+            file_id.to_string(),
+            sum.sha256.clone(),
+            sum.crc64nvme.clone(),
+        )
+    })
+    .await;
+    if let Err(e) = r {
+        leptos::logging::warn!("the file's SHA-256 was not recorded: {e}");
     }
 }
 
@@ -405,13 +475,14 @@ impl std::fmt::Display for PutError {
     }
 }
 
-/// A part hashed and ready to send: its number, length, bytes (a slice of the file) and
-/// checksum.
+/// A part read and ready to send: its number, length, checksum and bytes (read once, PUT as
+/// they are), holding its share of the memory budget until it is dropped.
 struct ReadyPart {
     number: i64,
     len: i64,
-    body: web_sys::Blob,
     sum: String,
+    body: js_sys::ArrayBuffer,
+    _held: Held,
 }
 
 /// Sends one part until it is stored: signs its URL (again when stale or expired), PUTs it,
@@ -515,7 +586,7 @@ async fn put_part(
     job: &Job,
     n: i64,
     url: &PartUrl,
-    buf: &web_sys::Blob,
+    buf: &js_sys::ArrayBuffer,
 ) -> Result<String, PutError> {
     let xhr = XmlHttpRequest::new().map_err(|_| PutError::Network)?;
     xhr.open("PUT", &url.url).map_err(|_| PutError::Network)?;
@@ -524,7 +595,7 @@ async fn put_part(
             .map_err(|_| PutError::Network)?;
     }
     // A stalled connection must end: at least 60 s, or 100 kB/s for large parts.
-    xhr.set_timeout(((buf.size() / 100.0) as u32).max(60_000));
+    xhr.set_timeout(((buf.byte_length() as f64 / 100.0) as u32).max(60_000));
     let (tx, rx) = oneshot::channel::<Result<String, PutError>>();
     let tx = Rc::new(RefCell::new(Some(tx)));
     let send = {
@@ -574,7 +645,7 @@ async fn put_part(
     xhr.set_ontimeout(Some(on_error.as_ref().unchecked_ref()));
     xhr.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
     job.xhrs.borrow_mut().insert(n, xhr.clone());
-    xhr.send_with_opt_blob(Some(buf))
+    xhr.send_with_opt_buffer_source(Some(buf))
         .map_err(|_| PutError::Network)?;
     let result = rx.await.unwrap_or(Err(PutError::Network));
     // The closures must outlive the request; drop them only now.

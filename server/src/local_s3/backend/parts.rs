@@ -306,12 +306,12 @@ impl LocalS3 {
                 };
                 // Its length, for a full-object CRC (s3s-fs keeps the part as a file).
                 let len = match uuid::Uuid::parse_str(&upload_id) {
-                    Ok(u) => tokio::fs::metadata(
-                        self.root.join(format!(".upload_id-{u}.part-{n}")),
-                    )
-                    .await
-                    .map(|m| m.len() as i64)
-                    .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?,
+                    Ok(u) => {
+                        tokio::fs::metadata(self.root.join(format!(".upload_id-{u}.part-{n}")))
+                            .await
+                            .map(|m| m.len() as i64)
+                            .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?
+                    }
                     Err(_) => return Err(s3_error!(NoSuchUpload)),
                 };
                 checksums.push((stored_sum, len));
