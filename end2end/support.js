@@ -41,13 +41,83 @@ function removeScratch() {
   while (scratch.length) fs.rmSync(scratch.pop(), { recursive: true, force: true });
 }
 
+// CRC-64/NVME (S3's x-amz-checksum-crc64nvme), reflected, in two 32-bit halves (a BigInt per
+// byte would take minutes for a gigabyte).
+const CRC64 = (() => {
+  const lo = new Uint32Array(256), hi = new Uint32Array(256);
+  const pLo = 0xac4bc9b5, pHi = 0x9a6c9329; // 0x9a6c9329ac4bc9b5, the reflected polynomial
+  for (let i = 0; i < 256; i++) {
+    let l = i, h = 0;
+    for (let k = 0; k < 8; k++) {
+      const bit = l & 1;
+      l = ((l >>> 1) | (h << 31)) >>> 0;
+      h = h >>> 1;
+      if (bit) { l = (l ^ pLo) >>> 0; h = (h ^ pHi) >>> 0; }
+    }
+    lo[i] = l; hi[i] = h;
+  }
+  return { lo, hi };
+})();
+class Crc64Nvme {
+  constructor() { this.l = 0xffffffff; this.h = 0xffffffff; }
+  update(buf) {
+    let l = this.l, h = this.h;
+    const { lo, hi } = CRC64;
+    for (let i = 0; i < buf.length; i++) {
+      const x = (l ^ buf[i]) & 0xff;
+      l = ((l >>> 8) | (h << 24)) ^ lo[x];
+      h = (h >>> 8) ^ hi[x];
+    }
+    this.l = l >>> 0; this.h = h >>> 0;
+    return this;
+  }
+  // base64 of the 8 big-endian bytes, as S3's header carries it
+  digest() {
+    const b = Buffer.alloc(8);
+    b.writeUInt32BE((~this.h) >>> 0, 0);
+    b.writeUInt32BE((~this.l) >>> 0, 4);
+    return b.toString('base64');
+  }
+}
+if (new Crc64Nvme().update(Buffer.from('123456789')).digest() !== Buffer.from('ae8b14860a799888', 'hex').toString('base64')) {
+  throw new Error('CRC-64/NVME self-check failed');
+}
+
+// Checks downloaded bytes against what the server stored for the file (its id is the last
+// segment of the presigned URL's key): the whole file's CRC64NVME, which storage verified at
+// upload, always; the SHA-256 when one was recorded. Answers the SHA-256 of the bytes.
+async function checkAgainstStored(page, url, sums) {
+  const fileId = decodeURIComponent(new URL(url).pathname.split('/').pop());
+  // (a server function: same-origin requests only, as the page sends them)
+  const origin = new URL(page.url()).origin;
+  const r = await page.request.post('/api/file_details', { form: { file_id: fileId }, headers: { Origin: origin } });
+  expect(r.status(), `file_details ${fileId}`).toBe(200);
+  const stored = await r.json();
+  expect(stored.crc64nvme, 'a CRC64NVME is stored for every new upload').toBeTruthy();
+  expect(sums.crc64nvme, 'the download is the bytes storage verified').toBe(stored.crc64nvme);
+  if (stored.sha256) expect(sums.sha256).toBe(stored.sha256);
+  return sums.sha256;
+}
+
 // The SHA-256 of a browser download, read from Playwright's copy without a second copy on
-// disk; the download is deleted afterwards.
-async function downloadSha256(download) {
+// disk, checked against the file's stored CRC64NVME (and SHA-256); the download is deleted
+// afterwards.
+async function downloadSha256(download, page) {
   const h = crypto.createHash('sha256');
-  for await (const chunk of await download.createReadStream()) h.update(chunk);
+  const c = new Crc64Nvme();
+  for await (const chunk of await download.createReadStream()) { h.update(chunk); c.update(chunk); }
   await download.delete();
-  return h.digest('hex');
+  return checkAgainstStored(page, download.url(), { sha256: h.digest('hex'), crc64nvme: c.digest() });
+}
+
+// The same for bytes fetched with page.request (`response`).
+async function bodySha256(page, response) {
+  const body = await response.body();
+  const sums = {
+    sha256: crypto.createHash('sha256').update(body).digest('hex'),
+    crc64nvme: new Crc64Nvme().update(body).digest(),
+  };
+  return checkAgainstStored(page, response.url(), sums);
 }
 
 // Waits until the page is live (the wasm marks <html data-hydrated> once hydrated): after a
@@ -57,4 +127,4 @@ async function alive(page) {
   await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }
 
-module.exports = { signUp, createAccount, scratchDir, removeScratch, downloadSha256, alive };
+module.exports = { signUp, createAccount, scratchDir, removeScratch, downloadSha256, bodySha256, Crc64Nvme, alive };

@@ -84,6 +84,7 @@ test('folders, moves by dialog and drag, ranges, search, delete and restore; vie
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/file=/);
   await expect(page.getByRole('complementary', { name: 'File details' })).toContainText('SHA-256');
+  await expect(page.getByRole('complementary', { name: 'File details' })).toContainText('CRC64NVME');
   await expect(page.getByRole('complementary', { name: 'File details' })).toContainText('Moved to Album');
   await page.keyboard.press('Escape');
   await expect(page).not.toHaveURL(/file=/);

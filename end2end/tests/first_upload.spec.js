@@ -54,7 +54,7 @@ test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, te
     row.getByRole('link', { name: 'Download random-64MiB.bin' }).click(),
   ]);
   expect(download.suggestedFilename()).toBe('random-64MiB.bin');
-  expect(await downloadSha256(download)).toBe(sha256(file));
+  expect(await downloadSha256(download, page)).toBe(sha256(file));
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);

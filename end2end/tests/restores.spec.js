@@ -3,7 +3,7 @@
 // follow it on the Restores page until the (fast, embedded) restore is ready, get the
 // notification and the mail (outbox page), download, and check the SHA-256.
 const { test, expect } = require('@playwright/test');
-const { signUp, scratchDir, removeScratch, downloadSha256 } = require('../support');
+const { signUp, scratchDir, removeScratch, downloadSha256, bodySha256 } = require('../support');
 
 test.afterEach(removeScratch);
 const crypto = require('crypto');
@@ -83,7 +83,7 @@ test('upload, Deep Archive, refused download, Bulk restore with its estimate, no
   const link = files.getByRole('link', { name: 'Download scan-1998.tif' });
   const dl = await page.request.get(await link.getAttribute('href'));
   expect(dl.status()).toBe(200);
-  expect(crypto.createHash('sha256').update(await dl.body()).digest('hex')).toBe(sha);
+  expect(await bodySha256(page, dl)).toBe(sha);
 
   // The vault says so too.
   await page.goBack();

@@ -49,7 +49,7 @@ async function downloadedSha256(page, name) {
     page.waitForEvent('download'),
     row.getByRole('link', { name: `Download ${name}` }).click(),
   ]);
-  return downloadSha256(dl);
+  return downloadSha256(dl, page);
 }
 
 // The SHA-256 the browser computed and the server stored, as the details panel shows it.
