@@ -30,6 +30,13 @@ DB = os.environ.get("NEXUS_TEST_DB")
 MIB = 1024 * 1024
 
 
+def crc64nvme(data):
+    """S3's x-amz-checksum-crc64nvme of `data` (awscrt, which moto and botocore use too)."""
+    import base64
+    from awscrt import checksums
+    return base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
+
+
 class Session:
     """A browser-like session: cookies, and the Origin header state changes need."""
 
@@ -114,9 +121,18 @@ class CliTest(unittest.TestCase):
         out_dir = tempfile.mkdtemp()
         for rel, data in files.items():
             target = os.path.join(out_dir, rel.replace("/", "_"))
-            self.nexus("download", "-o", target, f"{self.v}/backup/photos/{rel}")
+            got = json.loads(self.nexus("--json", "download", "-o", target, f"{self.v}/backup/photos/{rel}").stdout)
+            # Checked against what storage verified at upload (and the SHA-256 recorded).
+            self.assertTrue(got["verified"], got)
+            self.assertEqual(got["crc64nvme"], crc64nvme(data), rel)
             with open(target, "rb") as f:
                 self.assertEqual(hashlib.sha256(f.read()).hexdigest(), hashlib.sha256(data).hexdigest(), rel)
+        if DB:
+            # Each file's whole-object CRC64NVME is kept, the one the parts combine into.
+            with sqlite3.connect(DB) as db:
+                rows = dict(db.execute("SELECT name, crc64nvme FROM files WHERE state = 'available'"))
+            for rel, data in files.items():
+                self.assertEqual(rows[os.path.basename(rel)], crc64nvme(data), rel)
 
     def test_a_killed_upload_resumes_and_stores_each_part_once(self):
         src = os.path.join(tempfile.mkdtemp(), "big.bin")

@@ -164,7 +164,8 @@ class S3Protocol(unittest.TestCase):
         for i, data in enumerate(parts_data, start=1):
             r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up, PartNumber=i, Body=data,
                                     ChecksumCRC64NVME=crc(data))
-            self.assertEqual(r["ChecksumCRC64NVME"], crc(data))
+            if KIND != "moto" or "ChecksumCRC64NVME" in r:  # moto does not echo it
+                self.assertEqual(r["ChecksumCRC64NVME"], crc(data))
             parts.append({"PartNumber": i, "ETag": r["ETag"], "ChecksumCRC64NVME": crc(data)})
         if KIND != "moto":  # moto checks neither part nor whole-object checksums
             with self.assertRaises(ClientError) as bad:
@@ -179,7 +180,8 @@ class S3Protocol(unittest.TestCase):
         done = self.s3.complete_multipart_upload(
             Bucket=self.bucket, Key=key, UploadId=up, MultipartUpload={"Parts": parts},
             ChecksumCRC64NVME=crc(whole), ChecksumType="FULL_OBJECT")
-        self.assertEqual(done.get("ChecksumCRC64NVME"), crc(whole))
+        if KIND != "moto":  # moto answers the completion without it (HEAD has it)
+            self.assertEqual(done.get("ChecksumCRC64NVME"), crc(whole))
         head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
         self.assertEqual(head["ChecksumCRC64NVME"], crc(whole))
         self.assertEqual(head["ChecksumType"], "FULL_OBJECT")
