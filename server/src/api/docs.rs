@@ -40,17 +40,21 @@ again (header <code>Idempotent-Replayed: true</code>) and creates nothing twice.
 # 1. start (size in bytes; the answer has upload_id, part_size, part_count)
 curl -s -X POST $API/uploads -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"vault_id":"VAULT","name":"backup.tar","size":20971520,"content_type":"application/x-tar","folder_path":"2026/12"}'
-# 2. for each part: its CRC32, base64 of the 4 big-endian bytes
-python3 -c 'import sys,zlib,base64;print(base64.b64encode(zlib.crc32(open(sys.argv[1],"rb").read()).to_bytes(4,"big")).decode())' part1
+# 2. for each part: its CRC64NVME (the ticket's checksum_algorithm), base64 of the 8
+#    big-endian bytes (awscrt from PyPI computes it)
+python3 -c 'import sys,base64;from awscrt import checksums;print(base64.b64encode(checksums.crc64nvme(open(sys.argv[1],"rb").read()).to_bytes(8,"big")).decode())' part1
 curl -s -X POST $API/uploads/UPLOAD/parts -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d '{"parts":[{"number":1,"checksum":"CRC32"}]}'
+  -d '{"parts":[{"number":1,"checksum":"CRC"}]}'
 # 3. PUT the part's bytes to its url with its headers; keep the ETag the answer carries
-curl -s -X PUT --upload-file part1 -H 'x-amz-checksum-crc32: CRC32' -D - 'URL'
-# 4. complete with the file's SHA-256 and every part's ETag
+curl -s -X PUT --upload-file part1 -H 'x-amz-checksum-crc64nvme: CRC' -D - 'URL'
+# 4. complete with every part's ETag (and the file's SHA-256 when the ticket's
+#    record_sha256 is true); storage checks the whole file's CRC64NVME, combined from the parts'
 curl -s -X POST $API/uploads/UPLOAD/complete -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"sha256":"'$(sha256sum backup.tar | cut -c1-64)'","parts":[{"number":1,"etag":"\"…\""}]}'</code></pre>
-<p>Files up to 8 MiB can take one URL: <code>POST /upload-url</code> with the file's CRC32,
-PUT the bytes, then complete with part 1. The <code>nexus</code> CLI does all of this, in
+<p>Files up to 8 MiB can take one URL: <code>POST /upload-url</code> with the file's CRC64NVME,
+PUT the bytes, then complete with part 1. Every file keeps the whole-object CRC64NVME storage
+verified (<code>crc64nvme</code> in <code>GET /files/{id}</code>); S3 reports it again on a GET
+sent with <code>x-amz-checksum-mode: ENABLED</code>. The <code>nexus</code> CLI does all of this, in
 parallel and resumably.</p>
 <h2 id="webhooks">Verifying webhooks</h2>
 <p>Each delivery is a POST of the event as JSON with <code>Nexus-Signature: t=&lt;unix
