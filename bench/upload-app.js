@@ -1,72 +1,21 @@
 // One app upload in headless Chromium, for bench/upload: signs up, uploads FILE through the
 // page, and prints JSON: seconds (first start_upload sent → complete_upload answered), of
 // which parts_seconds until the last part was stored and complete_seconds for completing,
-// bytes the page sent to the app server, the page's peak JS heap.
+// bytes the page sent to the app server, the page's peak JS heap, and the CPU seconds
+// Chromium's processes used from picking the file to the end.
 //
-// Chromium is driven over the raw DevTools protocol (a pipe, as Playwright does) with only
-// the Page, DOM and Runtime domains: Playwright turns on the Network domain for every page,
-// and Chromium then copies each request body — here every 8 MiB part — to the driver, which
-// costs more than the upload itself (it capped this benchmark at ~14 MB/s).
+// Chromium runs as bench/cdp.js starts it (no Network domain; the CPU its processes use).
 // Usage: node upload-app.js <app url> <file>
-const { spawn } = require('child_process');
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
+const { launch, sleep } = require('./cdp');
 
 const [base, file] = process.argv.slice(2);
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'nexus-bench-chromium-'));
-const chrome = spawn('/usr/bin/chromium', [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--enable-precise-memory-info', '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank',
-], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
-const toChrome = chrome.stdio[3];
-const fromChrome = chrome.stdio[4];
-
-let nextId = 1;
-const waiting = new Map();
-let buf = Buffer.alloc(0);
-fromChrome.on('data', (d) => {
-  buf = Buffer.concat([buf, d]);
-  let i;
-  while ((i = buf.indexOf(0)) >= 0) {
-    const msg = JSON.parse(buf.subarray(0, i).toString());
-    buf = buf.subarray(i + 1);
-    if (msg.id && waiting.has(msg.id)) {
-      const { ok, fail } = waiting.get(msg.id);
-      waiting.delete(msg.id);
-      if (msg.error) fail(new Error(JSON.stringify(msg.error))); else ok(msg.result);
-    }
-  }
-});
-function send(method, params = {}, sessionId) {
-  const id = nextId++;
-  return new Promise((ok, fail) => {
-    waiting.set(id, { ok, fail });
-    toChrome.write(JSON.stringify({ id, method, params, sessionId }) + '\0');
-  });
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let browser;
 
 (async () => {
-  const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
-  const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
-  const s = (m, p) => send(m, p, sessionId);
-  const evaluate = async (expression) => {
-    const r = await s('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
-    if (r.exceptionDetails) throw new Error(`${expression}: ${JSON.stringify(r.exceptionDetails)}`);
-    return r.result.value;
-  };
-  const until = async (expression, ms) => {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await evaluate(expression)) return;
-      await sleep(100);
-    }
-    throw new Error(`timed out waiting for ${expression}`);
-  };
-  await s('Page.enable');
-  await s('Runtime.enable');
+  browser = await launch();
+  const { page, cpuSeconds } = browser;
+  const { evaluate, until } = page;
+  const s = page.send;
   // Count the bytes every same-origin request carries (method, URL, headers the page sets, body).
   await s('Page.addScriptToEvaluateOnNewDocument', { source: `
     window.__appBytes = 0;
@@ -112,9 +61,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   await until(`/\\/vaults\\/[0-9a-f-]+$/.test(location.pathname) && document.body.innerText.includes('This folder is empty.')`, 30_000);
   await sleep(1000); // hydration of the vault page
 
-  const { root } = await s('DOM.getDocument', { depth: 0 });
-  const { nodeId } = await s('DOM.querySelector', { nodeId: root.nodeId, selector: 'input[data-testid=pick-files]' });
-  await s('DOM.setFileInputFiles', { nodeId, files: [path.resolve(file)] });
+  const cpu0 = cpuSeconds();
+  await page.setFiles('input[data-testid=pick-files]', [file]);
 
   let peak = 0;
   const end = Date.now() + 900_000;
@@ -143,10 +91,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       app_bytes: window.__appBytes,
     };
   })()`);
-  console.log(JSON.stringify({ ...r, peak_heap: peak }));
-  const gone = new Promise((ok) => chrome.on('exit', ok));
-  chrome.kill();
-  await gone;
-  fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+  const cpu = cpuSeconds() - cpu0;
+  console.log(JSON.stringify({ ...r, peak_heap: peak, cpu_seconds: cpu }));
+  await browser.close();
   process.exit(0);
-})().catch((e) => { console.error(e); chrome.kill(); process.exit(1); });
+})().catch((e) => { console.error(e); if (browser) browser.kill(); process.exit(1); });

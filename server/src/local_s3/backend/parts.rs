@@ -343,6 +343,21 @@ impl LocalS3 {
                 }
             }
         }
+        // S3 answers with the object's URL (clients such as Uppy's require it).
+        let location = {
+            let host = req
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+                .to_string();
+            let key_path: String = key
+                .split('/')
+                .map(|p| urlencoding::encode(p).into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            format!("http://{host}/{bucket}/{key_path}")
+        };
         let mut out = match self.assemble(&req).await? {
             Some(out) => S3Response::new(out),
             None => self.fs.complete_multipart_upload(req).await?,
@@ -357,6 +372,9 @@ impl LocalS3 {
             write
                 .await
                 .map_err(|e| s3_error!(InternalError, "recording checksum: {e}"))?;
+        }
+        if out.output.location.is_none() {
+            out.output.location = Some(location);
         }
         if let Some((alg, _)) = &composite {
             out.output.checksum_type = Some(checksum_type(*alg));
