@@ -90,13 +90,50 @@ async function launch() {
     for (const [pid, v] of stats) if (inTree(pid)) ticks += v.ticks;
     return ticks / 100; // USER_HZ
   };
+  // The same, split by process kind and thread name ("renderer/DedicatedWorker …"), to see
+  // where the time goes.
+  const cpuByThread = () => {
+    const out = {};
+    const kids = new Map();
+    for (const p of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        kids.set(Number(p), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+      } catch (e) { /* gone */ }
+    }
+    for (const [pid] of kids) {
+      let p = pid, ok = false;
+      for (let hops = 0; p > 1 && hops < 20; hops++) { if (p === chrome.pid) { ok = true; break; } p = kids.get(p) || 0; }
+      if (!ok) continue;
+      let kind = 'browser';
+      try {
+        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        const t = /--type=([a-z-]+)/.exec(cmd);
+        const sub = /--utility-sub-type=([\w.]+)/.exec(cmd);
+        if (t) kind = sub ? sub[1].split('.')[0] : t[1];
+      } catch (e) { continue; }
+      let tasks = [];
+      try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch (e) { continue; }
+      for (const tid of tasks) {
+        try {
+          const st = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+          const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')).replace(/[0-9]+$/, '');
+          const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+          const k = `${kind}/${name}`;
+          out[k] = (out[k] || 0) + (Number(f[11]) + Number(f[12])) / 100;
+        } catch (e) { /* gone */ }
+      }
+    }
+    return out;
+  };
   const close = async () => {
     const gone = new Promise((ok) => chrome.on('exit', ok));
     chrome.kill();
     await gone;
-    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+    try { fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 }); } catch (e) { /* Chromium's last writes */ }
   };
-  return { page: { send: s, evaluate, until, setFiles }, cpuSeconds, close, kill: () => chrome.kill() };
+  return { page: { send: s, evaluate, until, setFiles }, cpuSeconds, cpuByThread, close, kill: () => chrome.kill() };
 }
 
 module.exports = { launch, sleep };

@@ -62,6 +62,7 @@ let browser;
   await sleep(1000); // hydration of the vault page
 
   const cpu0 = cpuSeconds();
+  const threads0 = browser.cpuByThread();
   await page.setFiles('input[data-testid=pick-files]', [file]);
 
   let peak = 0;
@@ -92,6 +93,11 @@ let browser;
     };
   })()`);
   const cpu = cpuSeconds() - cpu0;
+  if (process.env.BENCH_THREADS) {
+    const t1 = browser.cpuByThread();
+    const d = Object.entries(t1).map(([k, v]) => [k, v - (threads0[k] || 0)]).filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]);
+    console.error(d.map(([k, v]) => `${v.toFixed(2)}s ${k}`).join('\n'));
+  }
   console.log(JSON.stringify({ ...r, peak_heap: peak, cpu_seconds: cpu }));
   await browser.close();
   process.exit(0);

@@ -4,9 +4,10 @@
 //            bench/uppy/entry.js), signing with the endpoint's keys; 8 MiB parts as the app.
 //   ceiling  the bare page: PUTs of the file's slices (Blob.slice, 8 MiB) to presigned part
 //            URLs made by bench/s3sign.py, PARALLEL at once, and nothing else: no app code.
+//   buffered the bare page, each slice read into memory first and that buffer PUT.
 // Prints JSON: seconds (from the first byte's request to the last part stored; the ceiling's
 // completion is the endpoint's, timed apart) and the CPU seconds Chromium used.
-// Usage: node upload-peers.js uppy|ceiling FILE S3_URL ACCESS SECRET PYTHON [PARALLEL]
+// Usage: node upload-peers.js uppy|ceiling|buffered FILE S3_URL ACCESS SECRET PYTHON [PARALLEL]
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
@@ -40,12 +41,17 @@ window.runCeiling = (file, urls, partSize, parallel) => new Promise((resolve, re
       else one();
     };
     xhr.onerror = () => { failed = true; reject(new Error('network')); };
-    xhr.send(file.slice(i * partSize, Math.min(file.size, (i + 1) * partSize)));
+    const slice = file.slice(i * partSize, Math.min(file.size, (i + 1) * partSize));
+    // "buffered": the part read into memory first and that buffer sent (what the app does,
+    // without its checksum), to tell the cost of sending bytes from memory from a Blob's.
+    if (window.BUFFERED) slice.arrayBuffer().then((b) => xhr.send(b), () => { failed = true; reject(new Error('read')); });
+    else xhr.send(slice);
   };
   for (let k = 0; k < parallel; k++) one();
 });
 </script>
-${mode === 'uppy' ? '<script src="/uppy.js"></script>' : ''}`;
+${mode === 'uppy' ? '<script src="/uppy.js"></script>' : ''}
+${mode === 'buffered' ? '<script>window.BUFFERED = true</script>' : ''}`;
 
 let browser;
 (async () => {

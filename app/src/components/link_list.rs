@@ -8,46 +8,29 @@ use leptos::prelude::*;
 #[component]
 pub fn LinkList(links: Vec<DownloadLink>) -> impl IntoView {
     let list = links;
-    let manifest: String = list
-        .iter()
-        .map(|l| {
-            let path = if l.path.is_empty() {
-                l.name.clone()
-            } else {
-                format!("{}/{}", l.path, l.name)
-            };
-            format!(
-                "{}  {}\n",
-                l.sha256.clone().unwrap_or_else(|| "-".repeat(64)),
-                path
-            )
-        })
-        .collect();
-    let href = format!(
-        "data:text/plain;charset=utf-8,{}",
-        urlencoding::encode(&manifest)
-    );
+    // A manifest as `sha256sum -c` reads it: "<sum>  <path>" a line, dashes where a file has
+    // no such sum.
+    let manifest = |sum: &dyn Fn(&DownloadLink) -> Option<String>, dashes: usize| {
+        let text: String = list
+            .iter()
+            .map(|l| {
+                let path = if l.path.is_empty() {
+                    l.name.clone()
+                } else {
+                    format!("{}/{}", l.path, l.name)
+                };
+                format!("{}  {path}\n", sum(l).unwrap_or_else(|| "-".repeat(dashes)))
+            })
+            .collect();
+        format!(
+            "data:text/plain;charset=utf-8,{}",
+            urlencoding::encode(&text)
+        )
+    };
+    let href = manifest(&|l| l.sha256.clone(), 64);
     // The CRC64NVME of each whole file, as storage verified it (base64, as S3's
     // x-amz-checksum-crc64nvme carries it): every file uploaded since full-object checksums.
-    let crcs: String = list
-        .iter()
-        .map(|l| {
-            let path = if l.path.is_empty() {
-                l.name.clone()
-            } else {
-                format!("{}/{}", l.path, l.name)
-            };
-            format!(
-                "{}  {}\n",
-                l.crc64nvme.clone().unwrap_or_else(|| "-".repeat(12)),
-                path
-            )
-        })
-        .collect();
-    let crc_href = format!(
-        "data:text/plain;charset=utf-8,{}",
-        urlencoding::encode(&crcs)
-    );
+    let crc_href = manifest(&|l| l.crc64nvme.clone(), 12);
     let ready = list.iter().filter(|l| l.url.is_some()).count();
     view! {
         <p>{format!("{} ready. Each link works for a few minutes.", format::count(ready as i64, "file", "files"))}</p>

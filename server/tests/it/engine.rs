@@ -136,16 +136,27 @@ async fn set_rules(
     types: &str,
     max_mb: &str,
 ) -> crate::support::Answer {
-    c.call(
-        "update_vault_settings",
-        &[
-            ("vault_id", vault),
-            ("default_storage_class", class),
-            ("allowed_types", types),
-            ("max_file_size_mb", max_mb),
-        ],
-    )
-    .await
+    set_settings(c, vault, class, types, max_mb, None).await
+}
+
+async fn set_settings(
+    c: &Client,
+    vault: &str,
+    class: &str,
+    types: &str,
+    max_mb: &str,
+    sha256_mode: Option<&str>,
+) -> crate::support::Answer {
+    let mut form = vec![
+        ("vault_id", vault),
+        ("default_storage_class", class),
+        ("allowed_types", types),
+        ("max_file_size_mb", max_mb),
+    ];
+    if let Some(m) = sha256_mode {
+        form.push(("sha256_mode", m));
+    }
+    c.call("update_vault_settings", &form).await
 }
 
 #[tokio::test]
@@ -434,18 +445,7 @@ async fn full_object_crc64nvme_is_kept_and_a_sha256_can_follow() {
     let set = |mode: &'static str| {
         let (c, vault) = (&c, vault.clone());
         async move {
-            let r = c
-                .call(
-                    "update_vault_settings",
-                    &[
-                        ("vault_id", vault.as_str()),
-                        ("default_storage_class", "STANDARD"),
-                        ("allowed_types", ""),
-                        ("max_file_size_mb", ""),
-                        ("sha256_mode", mode),
-                    ],
-                )
-                .await;
+            let r = set_settings(c, &vault, "STANDARD", "", "", Some(mode)).await;
             assert_eq!(r.status, 200, "{:?}", r.body);
         }
     };
@@ -459,18 +459,7 @@ async fn full_object_crc64nvme_is_kept_and_a_sha256_can_follow() {
     set("auto").await;
     let t = c.start_upload(&vault, "h2.bin", &huge, "").await;
     assert_eq!(t.body["record_sha256"], false, "auto: not above 1 GiB");
-    let bad = c
-        .call(
-            "update_vault_settings",
-            &[
-                ("vault_id", vault.as_str()),
-                ("default_storage_class", "STANDARD"),
-                ("allowed_types", ""),
-                ("max_file_size_mb", ""),
-                ("sha256_mode", "sometimes"),
-            ],
-        )
-        .await;
+    let bad = set_settings(&c, &vault, "STANDARD", "", "", Some("sometimes")).await;
     assert_eq!(bad.status, 422);
 }
 

@@ -133,6 +133,9 @@ pub fn add_files(
             sending_done: Cell::new(false),
             sha: RefCell::new(None),
             completed_file: RefCell::new(None),
+            sha_running: Cell::new(false),
+            shown_at: Cell::new(0.0),
+            budget: Rc::default(),
         });
         JOBS.with(|j| j.borrow_mut().insert(key, job.clone()));
         queue.items.update(|items| items.push(item));
@@ -161,7 +164,14 @@ async fn run(job: Rc<Job>) {
             if let Some(id) = job.upload_id.borrow().as_ref() {
                 idb_delete(id);
             }
-            job.item.meter.update(|m| m.record(now_ms(), m.total));
+            // The file's last bytes count in the total too (progress is shown at most every
+            // 100 ms, so the last report may not have been).
+            let now = now_ms();
+            let mut grew = 0;
+            job.item.meter.update(|m| grew = m.advance_to(now, m.total));
+            if grew > 0 {
+                job.queue.total.update(|m| m.add_done(now, grew));
+            }
             Phase::Done(name)
         }
         Err(Stop::Cancelled) => {

@@ -50,6 +50,11 @@ impl Slots {
         }
     }
 
+    /// Whether any slot is taken (a part is being sent).
+    pub(crate) fn busy(&self) -> bool {
+        self.in_use.get() > 0
+    }
+
     pub(crate) fn release(&self) {
         self.in_use.set(self.in_use.get().saturating_sub(1));
         self.wake_all();
@@ -93,6 +98,12 @@ pub(crate) struct Job {
     pub(crate) sha: RefCell<Option<crate::uploads::hashing::ShaSum>>,
     /// The stored file, once the upload completed (a later SHA result is attached to it).
     pub(crate) completed_file: RefCell<Option<String>>,
+    /// A SHA pass runs (a retried upload does not start another).
+    pub(crate) sha_running: Cell<bool>,
+    /// When the row's progress was last shown (ms): it is shown at most 10 times a second.
+    pub(crate) shown_at: Cell<f64>,
+    /// This file's share of the memory budget for parts ([`super::sums::hold`]).
+    pub(crate) budget: Rc<super::sums::Budget>,
 }
 
 thread_local! {

@@ -3,7 +3,7 @@
 //! that same read); a larger one part by part as slots free up. The file's SHA-256, when the
 //! vault records it, is a separate low-priority pass ([`sha_pass`]).
 use super::browser::sleep_ms;
-use super::job::{Job, Stop};
+use super::job::{Job, PART_SLOTS, Stop, job_limit};
 use crate::checksums::crc64_combine;
 use crate::uploads::hashing::{FileHash, ShaSum, read_part};
 use crate::uploads::{PartChecksum, UPLOAD_PART_CHECKSUM, part_count, part_size_for};
@@ -11,20 +11,21 @@ use futures_channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
-use web_sys::File;
 
 /// Files at most this large are read whole before they start, so duplicates cost no upload.
 pub(crate) const READ_FIRST_MAX: i64 = 32 * 1024 * 1024;
 
 /// Bytes of parts held in memory at once, across every file (read ahead, waiting for a URL or
-/// a slot, or being sent): whatever the file sizes, the page stays within it. 256 MiB keeps
-/// 8 parts of 8 MiB in flight with as many read ahead, which fills a fast connection.
+/// a slot, or being sent): whatever the file sizes, the page stays within it. Each file
+/// uploading takes an equal share (the budget over the files allowed at once, the parallel
+/// setting), so a paused file's buffers never hold back another's; one file alone gets all of
+/// it: 32 parts of 8 MiB, which keeps a fast connection busy.
 pub(crate) const MEMORY_BUDGET: i64 = 256 * 1024 * 1024;
 
 /// Reads asked of the read worker ahead of the one awaited (each holds budget).
 pub(crate) const READ_AHEAD: usize = 4;
 
-/// An async byte budget for a single-threaded page.
+/// An async byte budget for a single-threaded page (one per file upload).
 #[derive(Default)]
 pub(crate) struct Budget {
     used: Cell<i64>,
@@ -46,17 +47,15 @@ impl Drop for Held {
     }
 }
 
-thread_local! {
-    pub(crate) static BUDGET: Rc<Budget> = Rc::new(Budget::default());
-}
-
-/// Takes `bytes` of the memory budget, waiting while others hold it. A part larger than the
-/// whole budget (files over 2.5 TB have parts over 256 MiB) goes alone.
-pub(crate) async fn hold(bytes: i64) -> Held {
-    let budget = BUDGET.with(|b| b.clone());
+/// Takes `bytes` of the file's share of the memory budget, waiting while its other parts
+/// hold it. A part larger than the share (a share of 16 MiB with 16 files at once; parts over
+/// 256 MiB for files over 2.5 TB) goes alone.
+pub(crate) async fn hold(job: &Job, bytes: i64) -> Held {
+    let budget = job.budget.clone();
+    let share = MEMORY_BUDGET / job_limit(job).max(1) as i64;
     loop {
         let used = budget.used.get();
-        if used == 0 || used + bytes <= MEMORY_BUDGET {
+        if used == 0 || used + bytes <= share {
             budget.used.set(used + bytes);
             return Held { budget, bytes };
         }
@@ -73,15 +72,15 @@ pub(crate) struct ReadPart {
     pub(crate) held: Held,
 }
 
-/// Reads part `[start, end)` within the budget.
+/// Reads part `[start, end)` of the job's file within its budget.
 pub(crate) async fn read(
-    file: &File,
+    job: &Job,
     start: i64,
     end: i64,
     alg: PartChecksum,
 ) -> Result<ReadPart, Stop> {
-    let held = hold(end - start).await;
-    let (sum, buf) = read_part(file, start, end, alg)
+    let held = hold(job, end - start).await;
+    let (sum, buf) = read_part(&job.file, start, end, alg)
         .await
         .map_err(read_failed)?;
     Ok(ReadPart { sum, buf, held })
@@ -95,15 +94,15 @@ pub(crate) struct ReadFirst {
     pub(crate) crc64nvme: String,
 }
 
-pub(crate) async fn read_first(file: &File) -> Result<ReadFirst, Stop> {
-    let size = file.size() as i64;
+pub(crate) async fn read_first(job: &Job) -> Result<ReadFirst, Stop> {
+    let size = job.file.size() as i64;
     let part_size = part_size_for(size);
     let mut parts = Vec::new();
     let mut lens = Vec::new();
     for n in 0..part_count(size, part_size) {
         let start = n * part_size;
         let end = (start + part_size).min(size);
-        let p = read(file, start, end, UPLOAD_PART_CHECKSUM).await?;
+        let p = read(job, start, end, UPLOAD_PART_CHECKSUM).await?;
         lens.push((p.sum.clone(), end - start));
         parts.push(p);
     }
@@ -116,15 +115,36 @@ pub(crate) async fn read_first(file: &File) -> Result<ReadFirst, Stop> {
     })
 }
 
+/// Fewer than 4 cores (`navigator.hardwareConcurrency`; 2 when the browser does not say).
+fn few_cores() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator().hardware_concurrency())
+        .filter(|n| *n >= 1.0)
+        .unwrap_or(2.0)
+        < 4.0
+}
+
 pub(crate) fn read_failed(e: String) -> Stop {
     Stop::Failed(format!("the file could not be read: {e}"))
 }
 
 /// The file's SHA-256, read and hashed in the SHA worker a part at a time, at low priority:
-/// before each part it waits while the upload's sending waits for reading (`job.starved`),
-/// so it takes no CPU the upload needs. None when cancelled or the file cannot be read (the
-/// file is then stored without a SHA-256; its CRC64NVME is always there).
+/// it takes no CPU the upload needs. Before each part it waits: on a machine of 2 or 3 cores
+/// (where hashing would take a core from sending: reading, the network and, often, the
+/// storage itself) while any part of any file is being sent, so it runs once the queue is
+/// idle; with 4 cores or more only while this upload's sending waits for reading
+/// (`job.starved`). None when cancelled or the file cannot be read (the file is then stored
+/// without a SHA-256; its CRC64NVME is always there).
 pub(crate) async fn sha_pass(job: &Job, part_size: i64) -> Option<ShaSum> {
+    if job.sha_running.replace(true) {
+        return None; // a retry: the first pass goes on
+    }
+    let sum = sha_pass_inner(job, part_size).await;
+    job.sha_running.set(false);
+    sum
+}
+
+async fn sha_pass_inner(job: &Job, part_size: i64) -> Option<ShaSum> {
     let size = job.file.size() as i64;
     let hash = FileHash::new().await;
     for n in 0..part_count(size, part_size) {
@@ -132,10 +152,15 @@ pub(crate) async fn sha_pass(job: &Job, part_size: i64) -> Option<ShaSum> {
             if job.cancelled.get() {
                 return None;
             }
-            if !job.starved.get() || job.sending_done.get() {
+            let busy = if few_cores() {
+                PART_SLOTS.with(|s| s.busy())
+            } else {
+                job.starved.get() && !job.sending_done.get()
+            };
+            if !busy {
                 break;
             }
-            sleep_ms(100).await;
+            sleep_ms(200).await;
         }
         let start = n * part_size;
         let end = (start + part_size).min(size);

@@ -47,7 +47,7 @@ pub(crate) async fn start(
     let size = job.file.size() as i64;
     let first = if size <= READ_FIRST_MAX {
         job.item.phase.set(Phase::Hashing);
-        Some(read_first(&job.file).await?)
+        Some(read_first(job).await?)
     } else {
         None
     };
@@ -173,7 +173,7 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                     let read_now: Pin<Box<dyn Future<Output = Result<ReadPart, Stop>>>> =
                         match first.pop_front() {
                             Some(p) => Box::pin(std::future::ready(Ok(p))),
-                            None => Box::pin(read(&job.file, start, end, alg)),
+                            None => Box::pin(read(&job, start, end, alg)),
                         };
                     asked.push_back((next, end - start, read_now));
                     next += 1;
@@ -431,10 +431,16 @@ async fn flush_done(job: &Job, upload_id: &str, last: bool) {
 }
 
 /// Shows the file's bytes: parts stored plus what is in flight (never going backwards).
+/// Shows the file's progress (at most every 100 ms: XHR reports each part's progress many
+/// times a second, and every update redraws the row, the total and the tab's title).
 fn progress(job: &Job) {
+    let now = now_ms();
+    if now - job.shown_at.get() < 100.0 {
+        return;
+    }
+    job.shown_at.set(now);
     let inflight: f64 = job.inflight.borrow().values().sum();
     let done = job.confirmed.get() + inflight as i64;
-    let now = now_ms();
     let mut grew = 0;
     job.item.meter.update(|m| grew = m.advance_to(now, done));
     if grew > 0 {
