@@ -61,6 +61,9 @@ let browser;
   await until(`/\\/vaults\\/[0-9a-f-]+$/.test(location.pathname) && document.body.innerText.includes('This folder is empty.')`, 30_000);
   await sleep(1000); // hydration of the vault page
 
+  // BENCH_SEND=memory: parts sent from the buffer they were read into (the engine's
+  // alternative to sending the file's slices), for the comparison.
+  if (process.env.BENCH_SEND) await evaluate(`localStorage.setItem('nexus.upload.send', ${JSON.stringify(process.env.BENCH_SEND)})`);
   const cpu0 = cpuSeconds();
   const threads0 = browser.cpuByThread();
   await page.setFiles('input[data-testid=pick-files]', [file]);

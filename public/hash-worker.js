@@ -3,11 +3,11 @@
 // downloaded or compiled twice). Two run: the read worker and the SHA worker.
 //
 // Messages in:  {type: "init", module, glue}   the page's WebAssembly.Module and JS glue URL
-//               {type: "read", seq, file, start, end, alg}
+//               {type: "read", seq, file, start, end, alg, keep}
 //                     reads bytes [start, end) into one buffer and checksums them (alg:
-//                     CRC64NVME, CRC32 or SHA256); answers {sum, buf}, the buffer transferred
-//                     (not copied) to the page, which PUTs it as it is. Reads run at once,
-//                     several at a time, answered as they finish.
+//                     CRC64NVME, CRC32 or SHA256); answers {sum} and, with keep, the buffer
+//                     transferred (not copied) to the page, which PUTs it as it is. Reads run
+//                     at once, several at a time, answered as they finish.
 //               {type: "part", id, seq, file, start, end}
 //                     feeds bytes [start, end) to file id's SHA-256 (in order)
 //               {type: "finish", id, seq}   "<sha256 hex> <crc64nvme base64>"; forgets the file
@@ -38,6 +38,7 @@ async function read(msg) {
   const glue = await ready;
   const buf = await msg.file.slice(msg.start, msg.end).arrayBuffer();
   const sum = glue.part_checksum(msg.alg, new Uint8Array(buf));
+  if (!msg.keep) return { value: { sum } };
   return { value: { sum, buf }, transfer: [buf] };
 }
 

@@ -267,15 +267,16 @@ async fn worker(kind: Kind) -> Option<Rc<Worker>> {
 
 // ---- reading a part ------------------------------------------------------------------------
 
-/// Bytes `[start, end)` of `file` read into one buffer, with their checksum (`alg`): what a
-/// part's PUT sends as it is. Read in the read worker (the buffer is transferred, not copied)
-/// or, where none runs, on the page.
+/// Bytes `[start, end)` of `file` read into one buffer, with their checksum (`alg`); with
+/// `keep`, the buffer too (a part's PUT then sends it as it is). Read in the read worker (the
+/// buffer is transferred, not copied) or, where none runs, on the page.
 pub async fn read_part(
     file: &File,
     start: i64,
     end: i64,
     alg: PartChecksum,
-) -> Result<(String, js_sys::ArrayBuffer), String> {
+    keep: bool,
+) -> Result<(String, Option<js_sys::ArrayBuffer>), String> {
     if let Some(w) = worker(Kind::Read).await {
         let m = msg("read", 0);
         let set = |k: &str, v: &JsValue| {
@@ -285,19 +286,26 @@ pub async fn read_part(
         set("start", &(start as f64).into());
         set("end", &(end as f64).into());
         set("alg", &alg.name().into());
+        set("keep", &keep.into());
         let v = w.ask(m).await?;
         let get = |k: &str| js_sys::Reflect::get(&v, &k.into()).unwrap_or_default();
         let sum = get("sum")
             .as_string()
             .ok_or("the read worker gave no checksum")?;
-        let buf = get("buf")
-            .dyn_into::<js_sys::ArrayBuffer>()
-            .map_err(|_| "the read worker gave no bytes".to_string())?;
+        let buf = if keep {
+            Some(
+                get("buf")
+                    .dyn_into::<js_sys::ArrayBuffer>()
+                    .map_err(|_| "the read worker gave no bytes".to_string())?,
+            )
+        } else {
+            None
+        };
         return Ok((sum, buf));
     }
     let buf = read(file, start, end).await?;
     let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-    Ok((alg.of(&bytes), buf))
+    Ok((alg.of(&bytes), keep.then_some(buf)))
 }
 
 // ---- one file's SHA-256 --------------------------------------------------------------------

@@ -6,7 +6,7 @@ use super::job::{
     DUPLICATE_ALL, Job, PART_SLOTS, Slots, Stop, checkpoint, idb_put, job, job_limit, with_retry,
 };
 use super::sums::{
-    Held, READ_AHEAD, READ_FIRST_MAX, ReadFirst, ReadPart, read, read_first, sha_pass,
+    Body, Held, READ_AHEAD, READ_FIRST_MAX, ReadFirst, ReadPart, read, read_first, sha_pass,
 };
 use crate::checksums::crc64_combine;
 use crate::error::AppError;
@@ -203,7 +203,7 @@ pub(crate) async fn upload(job: &Rc<Job>) -> Result<String, Stop> {
                         number: n,
                         len,
                         sum: part.sum,
-                        body: part.buf,
+                        body: part.body,
                         _held: part.held,
                     }))
                 });
@@ -487,8 +487,8 @@ struct ReadyPart {
     number: i64,
     len: i64,
     sum: String,
-    body: js_sys::ArrayBuffer,
-    _held: Held,
+    body: Body,
+    _held: Option<Held>,
 }
 
 /// Sends one part until it is stored: signs its URL (again when stale or expired), PUTs it,
@@ -588,12 +588,7 @@ async fn send_part(
 }
 
 /// PUTs one part with XHR (fetch has no upload progress), with the headers its URL signs.
-async fn put_part(
-    job: &Job,
-    n: i64,
-    url: &PartUrl,
-    buf: &js_sys::ArrayBuffer,
-) -> Result<String, PutError> {
+async fn put_part(job: &Job, n: i64, url: &PartUrl, buf: &Body) -> Result<String, PutError> {
     let xhr = XmlHttpRequest::new().map_err(|_| PutError::Network)?;
     xhr.open("PUT", &url.url).map_err(|_| PutError::Network)?;
     for (k, v) in &url.headers {
@@ -601,7 +596,11 @@ async fn put_part(
             .map_err(|_| PutError::Network)?;
     }
     // A stalled connection must end: at least 60 s, or 100 kB/s for large parts.
-    xhr.set_timeout(((buf.byte_length() as f64 / 100.0) as u32).max(60_000));
+    let len = match buf {
+        Body::Memory(b) => b.byte_length() as f64,
+        Body::Slice(b) => b.size(),
+    };
+    xhr.set_timeout(((len / 100.0) as u32).max(60_000));
     let (tx, rx) = oneshot::channel::<Result<String, PutError>>();
     let tx = Rc::new(RefCell::new(Some(tx)));
     let send = {
@@ -651,8 +650,11 @@ async fn put_part(
     xhr.set_ontimeout(Some(on_error.as_ref().unchecked_ref()));
     xhr.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
     job.xhrs.borrow_mut().insert(n, xhr.clone());
-    xhr.send_with_opt_buffer_source(Some(buf))
-        .map_err(|_| PutError::Network)?;
+    match buf {
+        Body::Memory(b) => xhr.send_with_opt_buffer_source(Some(b)),
+        Body::Slice(b) => xhr.send_with_opt_blob(Some(b)),
+    }
+    .map_err(|_| PutError::Network)?;
     let result = rx.await.unwrap_or(Err(PutError::Network));
     // The closures must outlive the request; drop them only now.
     drop((on_progress, on_load, on_error, on_abort));
