@@ -21,12 +21,12 @@ const hashers = new Map();
 // SHA requests one at a time, in the order sent: each file's ranges must be fed in order.
 let queue = Promise.resolve();
 
+// Runs `run` and posts its answer: `run` resolves to {value, transfer} (the buffers to move
+// to the page rather than copy).
 function answer(msg, run) {
   return run().then(
-    (result) => {
-      if (msg.seq === undefined) return;
-      if (result && result.transfer) postMessage({ seq: msg.seq, ok: true, value: result.value }, result.transfer);
-      else postMessage({ seq: msg.seq, ok: true, value: result });
+    ({ value, transfer }) => {
+      if (msg.seq !== undefined) postMessage({ seq: msg.seq, ok: true, value }, transfer || []);
     },
     (err) => {
       if (msg.seq !== undefined) postMessage({ seq: msg.seq, ok: false, error: String((err && err.message) || err) });
@@ -87,5 +87,5 @@ onmessage = (e) => {
     answer(msg, () => read(msg));
     return;
   }
-  queue = queue.then(() => answer(msg, () => sha(msg)));
+  queue = queue.then(() => answer(msg, async () => ({ value: await sha(msg) })));
 };

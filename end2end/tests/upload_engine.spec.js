@@ -190,6 +190,18 @@ test('where no hash worker can start, the page hashes the file itself', async ({
   await expectStoredSha256(page, 'nowork.bin', sha256(file));
 });
 
+test('parts sent from the buffer they were read into (nexus.upload.send=memory) arrive intact', async ({ page }) => {
+  const dir = scratchDir('nexus-e2e-');
+  const file = randomFile(dir, 'frommemory.bin', 40 * MIB);
+  await signUp(page, 'memory');
+  await page.evaluate(() => localStorage.setItem('nexus.upload.send', 'memory'));
+  await page.getByLabel('Choose files').setInputFiles(file);
+  await expect(page.getByText(/^Uploaded · 42 MB/)).toBeVisible({ timeout: 120_000 });
+  expect(await downloadedSha256(page, 'frommemory.bin')).toBe(sha256(file));
+  await expectStoredSha256(page, 'frommemory.bin', sha256(file));
+  await page.evaluate(() => localStorage.removeItem('nexus.upload.send'));
+});
+
 test('a file picked before the page came alive is uploaded once it does', async ({ page }) => {
   const dir = scratchDir('nexus-e2e-');
   const file = randomFile(dir, 'early.bin', 3 * MIB);

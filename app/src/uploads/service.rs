@@ -981,11 +981,24 @@ pub async fn attach_sha256(
             ))
         };
     }
-    sqlx::query("UPDATE files SET sha256 = $1 WHERE id = $2 AND sha256 IS NULL")
+    let set = sqlx::query("UPDATE files SET sha256 = $1 WHERE id = $2 AND sha256 IS NULL")
         .bind(&sha256)
         .bind(&f.id)
         .execute(&st.db.pool)
-        .await?;
+        .await?
+        .rows_affected();
+    if set == 0 {
+        // Another call recorded one meanwhile: the same is fine, another is not.
+        let (now,): (Option<String>,) = sqlx::query_as("SELECT sha256 FROM files WHERE id = $1")
+            .bind(&f.id)
+            .fetch_one(&st.db.pool)
+            .await?;
+        if now.as_deref() != Some(sha256.as_str()) {
+            return Err(AppError::conflict(
+                "This file has another SHA-256 recorded already.",
+            ));
+        }
+    }
     tracing::info!(file_id = %f.id, "SHA-256 recorded");
     Ok(())
 }

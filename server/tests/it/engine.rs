@@ -578,3 +578,38 @@ async fn an_upload_started_with_crc32_parts_still_completes() {
         assert_eq!(file_sums(&app, id).await, (None, Some(sha_hex(&bytes))));
     }
 }
+
+/// Parallel attaches of two different SHA-256s: one value wins, every call with it succeeds,
+/// every call with the other is refused (none "succeeds" without being recorded).
+#[tokio::test]
+async fn racing_sha256_attaches_record_one_value() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("shapar@example.com").await;
+    let bytes = random_bytes(3000);
+    let (up, ps, _) = ticket(&c.start_upload(&vault, "r.bin", "3000", "").await);
+    let parts = serde_json::Value::Array(send_parts(&c, &up, ps, &bytes, &[1]).await);
+    let done = complete_without_sha(&c, &up, &parts, None).await;
+    let id = done.body["id"].as_str().unwrap().to_string();
+    let crc = app::uploads::PartChecksum::Crc64Nvme.of(&bytes);
+    let (x, y) = (sha_hex(&bytes), sha_hex(b"not these bytes"));
+    let calls = (0..8).map(|i| {
+        let (c, id, crc) = (&c, id.clone(), crc.clone());
+        let sha = if i % 2 == 0 { x.clone() } else { y.clone() };
+        async move {
+            let r = c
+                .call(
+                    "attach_sha256",
+                    &[("file_id", &id), ("sha256", &sha), ("crc64nvme", &crc)],
+                )
+                .await;
+            (sha, r.status)
+        }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    let (_, stored) = file_sums(&app, &id).await;
+    let stored = stored.expect("one was recorded");
+    for (sha, status) in results {
+        assert_eq!(status, if sha == stored { 200 } else { 409 }, "{sha}");
+    }
+}

@@ -1,10 +1,11 @@
 //! The browser half of uploads (hydrate only). For each queued file: read it first when small
 //! (its CRC64NVME finds a duplicate before any byte moves), start or resume the multipart
-//! upload, then read it part by part in the read worker, each part into one buffer with its
-//! CRC64NVME ([`super::hashing`]), and PUT that same buffer straight to S3 with XHR (for
-//! progress), several at once, each with its CRC signed into its URL (signed 8 parts at a
-//! time); every byte is read once, and the parts held in memory stay within a budget
-//! (256 MiB). S3 checks each part, and at completion the whole object's CRC, which the server
+//! upload, then read it part by part in the read worker for each part's CRC64NVME
+//! ([`super::hashing`]), and PUT the part straight to S3 with XHR (for progress), several at
+//! once, each with its CRC signed into its URL (signed 8 parts at a time). The PUT sends the
+//! file's slice (the network stack reads it again, from the page cache; S3 refuses it should
+//! the file change in between), or, by choice, the very buffer the worker read ([`sums::Body`]);
+//! parts held in memory stay within a budget (256 MiB). S3 checks each part, and at completion the whole object's CRC, which the server
 //! combines from the parts'. The file's SHA-256, when the vault records it, is a separate
 //! low-priority pass that may finish after the upload. A failed part is retried with backoff;
 //! an expired URL is signed again. Parts are reported as they land, so a reload loses
