@@ -102,8 +102,8 @@ pub(crate) struct Job {
     pub(crate) sha_running: Cell<bool>,
     /// When the row's progress was last shown (ms): it is shown at most 10 times a second.
     pub(crate) shown_at: Cell<f64>,
-    /// This file's share of the memory budget for parts ([`super::sums::hold`]).
-    pub(crate) budget: Rc<super::sums::Budget>,
+    /// This file's share of the memory budget for parts ([`hold`]).
+    pub(crate) budget: Rc<Budget>,
 }
 
 thread_local! {
@@ -183,5 +183,54 @@ pub(crate) fn idb_put(ticket: &UploadTicket, job: &Job) {
         wasm_bindgen_futures::spawn_local(async move {
             let _ = JsFuture::from(p).await;
         });
+    }
+}
+
+// ---- memory for parts -------------------------------------------------------------------
+
+/// Bytes of parts held in memory at once, across every file (read ahead, waiting for a URL or
+/// a slot, or being sent): whatever the file sizes, the page stays within it. Each file
+/// uploading takes an equal share (the budget over the files allowed at once, the parallel
+/// setting), so a paused file's buffers never hold back another's; one file alone gets all of
+/// it: 32 parts of 8 MiB, which keeps a fast connection busy.
+pub(crate) const MEMORY_BUDGET: i64 = 256 * 1024 * 1024;
+
+/// An async byte budget for a single-threaded page (one per file upload).
+#[derive(Default)]
+pub(crate) struct Budget {
+    used: Cell<i64>,
+    waiters: RefCell<VecDeque<oneshot::Sender<()>>>,
+}
+
+/// Bytes taken from the budget, given back when dropped (with the part's buffer).
+pub(crate) struct Held {
+    budget: Rc<Budget>,
+    bytes: i64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.budget.used.set(self.budget.used.get() - self.bytes);
+        for w in self.budget.waiters.borrow_mut().drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+/// Takes `bytes` of the file's share of the memory budget, waiting while its other parts
+/// hold it. A part larger than the share (a share of 16 MiB with 16 files at once; parts over
+/// 256 MiB for files over 2.5 TB) goes alone.
+pub(crate) async fn hold(job: &Job, bytes: i64) -> Held {
+    let budget = job.budget.clone();
+    let share = MEMORY_BUDGET / job_limit(job).max(1) as i64;
+    loop {
+        let used = budget.used.get();
+        if used == 0 || used + bytes <= share {
+            budget.used.set(used + bytes);
+            return Held { budget, bytes };
+        }
+        let (tx, rx) = oneshot::channel();
+        budget.waiters.borrow_mut().push_back(tx);
+        let _ = rx.await;
     }
 }

@@ -1,69 +1,18 @@
-//! Reading parts for sending, within a memory budget: a small file is read whole before it
-//! starts (its CRC64NVME finds a duplicate before any byte moves, and its parts are sent from
-//! that same read); a larger one part by part as slots free up. The file's SHA-256, when the
+//! Reading parts for sending, within the file's memory budget ([`super::job::hold`]): a
+//! small file is read whole before it starts (its CRC64NVME finds a duplicate before any byte
+//! moves); a larger one part by part as slots free up. The file's SHA-256, when the
 //! vault records it, is a separate low-priority pass ([`sha_pass`]).
 use super::browser::sleep_ms;
-use super::job::{Job, PART_SLOTS, Stop, job_limit};
+use super::job::{Held, Job, PART_SLOTS, Stop, hold};
 use crate::checksums::crc64_combine;
 use crate::uploads::hashing::{FileHash, ShaSum, read_part};
 use crate::uploads::{PartChecksum, UPLOAD_PART_CHECKSUM, part_count, part_size_for};
-use futures_channel::oneshot;
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::rc::Rc;
 
 /// Files at most this large are read whole before they start, so duplicates cost no upload.
 pub(crate) const READ_FIRST_MAX: i64 = 32 * 1024 * 1024;
 
-/// Bytes of parts held in memory at once, across every file (read ahead, waiting for a URL or
-/// a slot, or being sent): whatever the file sizes, the page stays within it. Each file
-/// uploading takes an equal share (the budget over the files allowed at once, the parallel
-/// setting), so a paused file's buffers never hold back another's; one file alone gets all of
-/// it: 32 parts of 8 MiB, which keeps a fast connection busy.
-pub(crate) const MEMORY_BUDGET: i64 = 256 * 1024 * 1024;
-
 /// Reads asked of the read worker ahead of the one awaited (each holds budget).
 pub(crate) const READ_AHEAD: usize = 4;
-
-/// An async byte budget for a single-threaded page (one per file upload).
-#[derive(Default)]
-pub(crate) struct Budget {
-    used: Cell<i64>,
-    waiters: RefCell<VecDeque<oneshot::Sender<()>>>,
-}
-
-/// Bytes taken from the budget, given back when dropped (with the part's buffer).
-pub(crate) struct Held {
-    budget: Rc<Budget>,
-    bytes: i64,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.budget.used.set(self.budget.used.get() - self.bytes);
-        for w in self.budget.waiters.borrow_mut().drain(..) {
-            let _ = w.send(());
-        }
-    }
-}
-
-/// Takes `bytes` of the file's share of the memory budget, waiting while its other parts
-/// hold it. A part larger than the share (a share of 16 MiB with 16 files at once; parts over
-/// 256 MiB for files over 2.5 TB) goes alone.
-pub(crate) async fn hold(job: &Job, bytes: i64) -> Held {
-    let budget = job.budget.clone();
-    let share = MEMORY_BUDGET / job_limit(job).max(1) as i64;
-    loop {
-        let used = budget.used.get();
-        if used == 0 || used + bytes <= share {
-            budget.used.set(used + bytes);
-            return Held { budget, bytes };
-        }
-        let (tx, rx) = oneshot::channel();
-        budget.waiters.borrow_mut().push_back(tx);
-        let _ = rx.await;
-    }
-}
 
 /// What a part's PUT sends: the bytes its checksum was computed from (read once), or the
 /// file's slice, read again by the browser's network stack (S3 checks it against the

@@ -3,10 +3,11 @@
 //! them as they land, and completing.
 use super::browser::{now_ms, sleep_ms, store_thumb};
 use super::job::{
-    DUPLICATE_ALL, Job, PART_SLOTS, Slots, Stop, checkpoint, idb_put, job, job_limit, with_retry,
+    DUPLICATE_ALL, Held, Job, PART_SLOTS, Slots, Stop, checkpoint, idb_put, job, job_limit,
+    with_retry,
 };
 use super::sums::{
-    Body, Held, READ_AHEAD, READ_FIRST_MAX, ReadFirst, ReadPart, read, read_first, sha_pass,
+    Body, READ_AHEAD, READ_FIRST_MAX, ReadFirst, ReadPart, read, read_first, sha_pass,
 };
 use crate::checksums::crc64_combine;
 use crate::error::AppError;
