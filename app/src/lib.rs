@@ -73,6 +73,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Home ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=auth::ui::SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/link") view=auth::ui::SignInLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in/forgot") view=auth::account_ui::ForgotPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=auth::account_ui::AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/account/email") view=auth::account_ui::EmailChangePage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=auth::ui::SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage ssr=SsrMode::Async />
@@ -118,31 +121,39 @@ fn Header() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 " Nexus Deep Storage"
             </A>
-            <nav aria-label="Account">
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        // Both in this one Suspend: a Transition nested in it would be made at
-                        // different points on the server and in the browser, and hydration
-                        // would pair the page's resources with the wrong data.
-                        let unread = unread.await.unwrap_or(0);
-                        let quota = quota.await.ok().flatten();
-                        match user.await {
-                            Ok(Some(u)) => view! {
-                                {quota.map(|q| view! { <usage::ui::QuotaMeter quota=q /> })}
-                                <A href="/restores">"Restores"</A>
-                                <A href="/usage">"Usage"</A>
-                                <A href="/developer">"Developer"</A>
-                                <notify::ui::Bell unread=unread />
-                                <auth::ui::AccountMenu user=u />
-                            }.into_any(),
-                            _ => view! {
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    // Both in this one Suspend: a Transition nested in it would be made at
+                    // different points on the server and in the browser, and hydration
+                    // would pair the page's resources with the wrong data.
+                    let unread = unread.await.unwrap_or(0);
+                    let quota = quota.await.ok().flatten();
+                    match user.await {
+                        Ok(Some(u)) => {
+                            let banner = (!u.email_confirmed).then(|| {
+                                view! { <auth::account_ui::UnconfirmedBanner email=u.email.clone() /> }
+                            });
+                            view! {
+                                <nav aria-label="Account">
+                                    {quota.map(|q| view! { <usage::ui::QuotaMeter quota=q /> })}
+                                    <A href="/restores">"Restores"</A>
+                                    <A href="/usage">"Usage"</A>
+                                    <A href="/developer">"Developer"</A>
+                                    <notify::ui::Bell unread=unread />
+                                    <auth::ui::AccountMenu user=u />
+                                </nav>
+                                {banner}
+                            }.into_any()
+                        }
+                        _ => view! {
+                            <nav aria-label="Account">
                                 <A href="/sign-in">"Sign in"</A>
                                 <A href="/sign-up" attr:class="button small">"Create account"</A>
-                            }.into_any(),
-                        }
-                    })}
-                </Transition>
-            </nav>
+                            </nav>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
         </header>
     }
 }

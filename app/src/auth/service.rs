@@ -29,6 +29,7 @@ struct UserRow {
     id: String,
     email: String,
     password_hash: String,
+    email_confirmed_at: Option<i64>,
 }
 
 pub fn normalize_email(email: &str) -> Result<String, AppError> {
@@ -48,7 +49,7 @@ pub fn normalize_email(email: &str) -> Result<String, AppError> {
     }
 }
 
-fn check_password_rules(password: &str) -> Result<(), AppError> {
+pub(super) fn check_password_rules(password: &str) -> Result<(), AppError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
         return Err(AppError::invalid(
@@ -75,7 +76,7 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
     .map_err(|e| AppError::internal(format!("join: {e}")))?
 }
 
-async fn verify_password(password: &str, hash: &str) -> bool {
+pub(super) async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     tokio::task::spawn_blocking(move || {
         Argon2::default()
@@ -191,11 +192,12 @@ pub async fn sign_in(
     let Ok(email) = normalize_email(email) else {
         return Err(wrong());
     };
-    let row: Option<UserRow> =
-        sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_optional(&st.db.pool)
-            .await?;
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT id, email, password_hash, email_confirmed_at FROM users WHERE email = $1",
+    )
+    .bind(&email)
+    .fetch_optional(&st.db.pool)
+    .await?;
     let attempt = begin_login_attempt(st, &email, ip, row.as_ref().map(|u| u.id.as_str())).await?;
     let ok = match &row {
         Some(u) => verify_password(password, &u.password_hash).await,
@@ -215,6 +217,7 @@ pub async fn sign_in(
             let user = User {
                 id: u.id,
                 email: u.email,
+                email_confirmed: u.email_confirmed_at.is_some(),
             };
             create_session(st, user, ip, user_agent).await
         }
@@ -231,14 +234,23 @@ pub enum LinkPurpose {
     Unlock,
     /// Sent when someone signs up with the address of an account.
     Existing,
+    /// Asked for on the sign-in page: signs in without the password.
+    Magic,
+    /// Asked for on the sign-in page: signs in with a new password (required).
+    Reset,
+    /// Sent to a new address from the account page: confirms the change (not a sign-in).
+    Email,
 }
 
 impl LinkPurpose {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             LinkPurpose::Confirm => "confirm",
             LinkPurpose::Unlock => "unlock",
             LinkPurpose::Existing => "existing",
+            LinkPurpose::Magic => "magic",
+            LinkPurpose::Reset => "reset",
+            LinkPurpose::Email => "email",
         }
     }
 }
@@ -247,16 +259,27 @@ impl LinkPurpose {
 pub const LINK_TTL_MS: i64 = 15 * 60_000;
 
 /// Makes a single-use sign-in link's token (the database keeps its hash).
-async fn make_link(
+pub(super) async fn make_link(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     user_id: &str,
     purpose: LinkPurpose,
     now: i64,
 ) -> Result<String, AppError> {
+    make_link_for(tx, user_id, purpose, None, now).await
+}
+
+/// [`make_link`], carrying a new email address (for [`LinkPurpose::Email`]).
+pub(super) async fn make_link_for(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purpose: LinkPurpose,
+    new_email: Option<&str>,
+    now: i64,
+) -> Result<String, AppError> {
     let token = random_token(32);
     sqlx::query(
-        "INSERT INTO login_tokens (id, user_id, token_hash, purpose, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO login_tokens (id, user_id, token_hash, purpose, created_at, expires_at, new_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(new_id())
     .bind(user_id)
@@ -264,12 +287,13 @@ async fn make_link(
     .bind(purpose.name())
     .bind(now)
     .bind(now + LINK_TTL_MS)
+    .bind(new_email)
     .execute(&mut **tx)
     .await?;
     Ok(token)
 }
 
-fn link_url(st: &AppState, token: &str) -> String {
+pub(super) fn link_url(st: &AppState, token: &str) -> String {
     format!("{}/sign-in/link?token={token}", st.config.public_url)
 }
 
@@ -283,6 +307,19 @@ async fn first_link_since(
     purpose: LinkPurpose,
     since: i64,
 ) -> Result<bool, AppError> {
+    Ok(links_since(st, tx, user_id, purpose, since).await? == 0)
+}
+
+/// How many links of this purpose went to the user since `since`, counted inside the
+/// transaction that would make another (the user's row locked first on PostgreSQL; on SQLite
+/// the transaction holds the write lock already), so parallel requests count each other.
+pub(super) async fn links_since(
+    st: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purpose: LinkPurpose,
+    since: i64,
+) -> Result<i64, AppError> {
     if st.db.dialect == crate::core::db::Dialect::Postgres {
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
             .bind(user_id)
@@ -297,7 +334,7 @@ async fn first_link_since(
     .bind(since)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(n == 0)
+    Ok(n)
 }
 
 /// Signs in with a mailed link: it works once (two clicks at once: one wins), and only
@@ -329,10 +366,10 @@ pub async fn sign_in_with_link(
     let password = password.filter(|p| !p.is_empty());
     let now = st.clock.now_ms();
     let hash = sha256_hex(token);
-    let (user_id, email, confirmed): (String, String, Option<i64>) = sqlx::query_as(
-        "SELECT u.id, u.email, u.email_confirmed_at FROM login_tokens t
+    let (user_id, email, confirmed, purpose): (String, String, Option<i64>, String) = sqlx::query_as(
+        "SELECT u.id, u.email, u.email_confirmed_at, t.purpose FROM login_tokens t
          JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2",
+         WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND t.purpose <> 'email'",
     )
     .bind(&hash)
     .bind(now)
@@ -343,6 +380,12 @@ pub async fn sign_in_with_link(
         Some(p) => {
             check_password_rules(p)?;
             Some(hash_password(p).await?)
+        }
+        None if purpose == LinkPurpose::Reset.name() => {
+            return Err(AppError::invalid(
+                "password",
+                format!("Choose a new password (at least {MIN_PASSWORD} characters)."),
+            ));
         }
         None if confirmed.is_none() => {
             return Err(AppError::invalid(
@@ -356,7 +399,8 @@ pub async fn sign_in_with_link(
     };
     let mut tx = st.db.begin().await?;
     let used = sqlx::query(
-        "UPDATE login_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+        "UPDATE login_tokens SET used_at = $1
+         WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 AND purpose <> 'email'",
     )
     .bind(now)
     .bind(&hash)
@@ -384,14 +428,19 @@ pub async fn sign_in_with_link(
     }
     tx.commit().await?;
     tracing::info!(%user_id, password_set = new_hash.is_some(), "signed in with a mailed link");
-    create_session(st, User { id: user_id, email }, ip, user_agent).await
+    let user = User {
+        id: user_id,
+        email,
+        email_confirmed: confirmed.is_some() || new_hash.is_some(),
+    };
+    create_session(st, user, ip, user_agent).await
 }
 
-const SIGNUP_WINDOW_MS: i64 = 3_600_000;
+pub(super) const SIGNUP_WINDOW_MS: i64 = 3_600_000;
 
 /// Records a sign-in (`succeeded` 0 until the password is right) or sign-up attempt; `ip` is
 /// the address as the limits count it ([`address_key`]).
-async fn record_attempt(
+pub(super) async fn record_attempt(
     st: &AppState,
     email: &str,
     ip: &str,
@@ -415,7 +464,7 @@ async fn record_attempt(
 }
 
 /// Takes back an attempt that was refused by a limit (refusals do not extend the lockout).
-async fn forget_attempt(st: &AppState, id: &str) -> Result<(), AppError> {
+pub(super) async fn forget_attempt(st: &AppState, id: &str) -> Result<(), AppError> {
     sqlx::query("DELETE FROM login_attempts WHERE id = $1")
         .bind(id)
         .execute(&st.db.pool)
@@ -463,7 +512,7 @@ async fn check_signup_limit(st: &AppState, email: &str, ip: &str) -> Result<(), 
 /// failures to this account from anywhere. The last one does not refuse an address the
 /// account signed in from before; others are refused and the owner is mailed a sign-in link
 /// (once per window). The answers do not tell whether the email has an account.
-async fn begin_login_attempt(
+pub(super) async fn begin_login_attempt(
     st: &AppState,
     email: &str,
     ip: &str,
@@ -645,7 +694,7 @@ async fn send_unlock_link(
 /// (decided inside the transaction that makes it, [`first_link_since`]). `body` is the
 /// mail's text around the link.
 #[allow(clippy::too_many_arguments)]
-async fn mail_link_once(
+pub(super) async fn mail_link_once(
     st: &AppState,
     user_id: &str,
     email: &str,
@@ -705,18 +754,36 @@ struct SessionRow {
     user_id: String,
     email: String,
     expires_at: i64,
+    last_seen_at: i64,
+    email_confirmed_at: Option<i64>,
 }
+
+/// How stale a session's "last seen" may get before a request writes it again (at most one
+/// write a minute per session, not one per request).
+const LAST_SEEN_EVERY_MS: i64 = 60_000;
 
 /// The user behind a session token, if the session exists and has not expired.
 pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, User)>, AppError> {
     let row: Option<SessionRow> = sqlx::query_as(
-        "SELECT s.id AS session_id, u.id AS user_id, u.email AS email, s.expires_at AS expires_at
+        "SELECT s.id AS session_id, u.id AS user_id, u.email AS email, s.expires_at AS expires_at,
+                s.last_seen_at AS last_seen_at, u.email_confirmed_at AS email_confirmed_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(sha256_hex(token))
     .fetch_optional(&st.db.pool)
     .await?;
-    Ok(row.filter(|r| r.expires_at > st.clock.now_ms()).map(|r| {
+    let now = st.clock.now_ms();
+    if let Some(r) = &row
+        && r.expires_at > now
+        && now - r.last_seen_at >= LAST_SEEN_EVERY_MS
+    {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&r.session_id)
+            .execute(&st.db.pool)
+            .await?;
+    }
+    Ok(row.filter(|r| r.expires_at > now).map(|r| {
         let actor = Actor::User {
             user_id: r.user_id.clone(),
             session_id: r.session_id,
@@ -726,6 +793,7 @@ pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, U
             User {
                 id: r.user_id,
                 email: r.email,
+                email_confirmed: r.email_confirmed_at.is_some(),
             },
         )
     }))

@@ -20,3 +20,21 @@ pub async fn actor(st: &AppState) -> Result<Actor, AppError> {
         .map(|(a, _)| a)
         .ok_or_else(AppError::unauthenticated)
 }
+
+/// Runs `f` with the state and the signed-in actor, and finishes the request as every server
+/// function does (the error's status on the answer).
+pub async fn with_actor<T, F, Fut>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce(AppState, Actor) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    use crate::core::request::{finish, state};
+    let st = state()?;
+    finish(
+        async {
+            let a = actor(&st).await?;
+            f(st.clone(), a).await
+        }
+        .await,
+    )
+}

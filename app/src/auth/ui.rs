@@ -8,14 +8,14 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-fn field_error(value: Option<Result<(), AppError>>, field: &str) -> Option<String> {
+pub(super) fn field_error(value: Option<Result<(), AppError>>, field: &str) -> Option<String> {
     match value {
         Some(Err(e)) if e.field() == Some(field) => Some(e.to_string()),
         _ => None,
     }
 }
 
-fn form_error(value: Option<Result<(), AppError>>) -> Option<String> {
+pub(super) fn form_error(value: Option<Result<(), AppError>>) -> Option<String> {
     match value {
         Some(Err(e)) if e.field().is_none() => Some(e.to_string()),
         _ => None,
@@ -28,6 +28,7 @@ pub fn SignInPage() -> impl IntoView {
     let value = action.value();
     let next = move || use_query_map().read().get("next").unwrap_or_default();
     let signed_up = move || use_query_map().read().get("signed_up").is_some();
+    let link_sent = move || use_query_map().read().get("link_sent");
     view! {
         <Title text="Sign in — Nexus Deep Storage" />
         <section class="panel narrow">
@@ -35,6 +36,15 @@ pub fn SignInPage() -> impl IntoView {
             {move || signed_up().then(|| view! {
                 <div class="alert info" role="status">
                     <p><strong>"Check your email."</strong>" We have sent a link to the address you gave. Open it to confirm the address and sign in — or sign in below with the password you chose."</p>
+                </div>
+            })}
+            {move || link_sent().map(|p| view! {
+                <div class="alert info" role="status" data-testid="link-sent">
+                    <p><strong>"Check your email."</strong>{if p == "reset" {
+                        " If an account uses that address, a link to choose a new password is on its way. It works once, for 15 minutes."
+                    } else {
+                        " If an account uses that address, a sign-in link is on its way. It works once, for 15 minutes."
+                    }}</p>
                 </div>
             })}
             <ActionForm action=action attr:aria-describedby="signin-error">
@@ -50,6 +60,7 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+            <p class="muted"><A href="/sign-in/forgot">"Forgot your password, or sign in by email?"</A></p>
             <p class="muted">"New here? " <A href="/sign-up">"Create an account"</A></p>
         </section>
     }
@@ -97,6 +108,7 @@ pub fn SignInLinkPage() -> impl IntoView {
     let action = ServerAction::<SignInWithLink>::new();
     let value = action.value();
     let token = move || use_query_map().read().get("token").unwrap_or_default();
+    let reset = move || use_query_map().read().get("reset").is_some();
     view! {
         <Title text="Sign in with a link — Nexus Deep Storage" />
         <section class="panel narrow">
@@ -106,8 +118,12 @@ pub fn SignInLinkPage() -> impl IntoView {
                 <input type="hidden" name="token" value=token />
                 <label for="link-password">"New password"</label>
                 <input id="link-password" type="password" name="password" autocomplete="new-password"
-                    aria-describedby="link-password-help link-password-error" />
-                <p id="link-password-help" class="muted small">"Needed when you confirm your email: it replaces any password the account had and signs out every other session. Otherwise leave it empty to keep your password."</p>
+                    required=reset minlength="10" aria-describedby="link-password-help link-password-error" />
+                <p id="link-password-help" class="muted small">{move || if reset() {
+                    "At least 10 characters. It replaces your old password and signs out every other session."
+                } else {
+                    "Needed when you confirm your email: it replaces any password the account had and signs out every other session. Otherwise leave it empty to keep your password."
+                }}</p>
                 <p id="link-password-error" class="form-error" role="alert">
                     {move || field_error(value.get(), "password")}
                 </p>
@@ -128,7 +144,7 @@ pub fn AccountMenu(user: User) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     view! {
         <A href="/vaults">"Vaults"</A>
-        <span class="account" title="Signed in">{user.email}</span>
+        <A href="/account" attr:class="account" attr:title="Your account">{user.email}</A>
         <ActionForm action=sign_out attr:class="inline">
             <button type="submit" class="link">"Sign out"</button>
         </ActionForm>

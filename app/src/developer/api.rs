@@ -5,27 +5,8 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-/// Runs `f` with the state and the signed-in actor, and finishes the request as every server
-/// function does.
 #[cfg(feature = "ssr")]
-async fn with_actor<T, F, Fut>(f: F) -> Result<T, AppError>
-where
-    F: FnOnce(crate::core::AppState, crate::core::Actor) -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
-{
-    use crate::{
-        auth::session::actor,
-        core::request::{finish, state},
-    };
-    let st = state()?;
-    finish(
-        async {
-            let a = actor(&st).await?;
-            f(st.clone(), a).await
-        }
-        .await,
-    )
-}
+use crate::auth::session::with_actor;
 
 #[server(prefix = "/api", endpoint = "list_api_keys")]
 pub async fn list_api_keys() -> Result<Vec<ApiKey>, AppError> {

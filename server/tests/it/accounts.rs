@@ -93,7 +93,7 @@ pub fn link_token(body: &str) -> String {
     body.split("/sign-in/link?token=")
         .nth(1)
         .expect("a sign-in link in the mail")
-        .split_whitespace()
+        .split(|c: char| c.is_whitespace() || c == '&')
         .next()
         .unwrap()
         .to_string()

@@ -2,6 +2,7 @@
 //! (SQLite in a temp dir, or a new PostgreSQL database when `TEST_DATABASE_URL` is set) and
 //! the embedded S3 endpoint on port 0 (or the S3 named by `TEST_S3_ENDPOINT`, e.g. moto).
 mod access;
+mod account;
 mod accounts;
 mod api;
 mod billing;
