@@ -225,7 +225,7 @@ fn SessionsSection() -> impl IntoView {
 #[component]
 fn SessionTable(list: Vec<SessionInfo>, on_end: Callback<String>) -> impl IntoView {
     view! {
-        <div class="table-wrap"><table class="data sessions">
+        <div class="table-wrap"><table class="files data sessions">
             <thead><tr>
                 <th scope="col">"Device"</th><th scope="col">"Address"</th>
                 <th scope="col">"Signed in"</th><th scope="col">"Last seen"</th>
