@@ -67,6 +67,7 @@ struct Ids {
     api_key: String,
     webhook: String,
     delivery: String,
+    session: String,
 }
 
 impl Ids {
@@ -84,6 +85,7 @@ impl Ids {
             &self.api_key,
             &self.webhook,
             &self.delivery,
+            &self.session,
         ]
     }
 }
@@ -118,6 +120,29 @@ fn table(a: &Ids) -> Vec<Row> {
         ),
         row("sign_in_with_link", form(&[("token", "0123abcd")]), Nothing),
         row("current_user", form(&[]), Nothing),
+        // the account page and mailed links: B's own account only
+        row(
+            "request_sign_in_link",
+            form(&[("email", "a@example.com"), ("purpose", "magic")]),
+            Nothing,
+        ),
+        row("account_sessions", form(&[]), Nothing),
+        row("end_session", form(&[("session_id", &a.session)]), NotFound),
+        row(
+            "change_password",
+            form(&[
+                ("current_password", "not B's password"),
+                ("new_password", "long enough new one"),
+            ]),
+            Nothing,
+        ),
+        row(
+            "request_email_change",
+            form(&[("email", "a@example.com"), ("password", PASSWORD)]),
+            Nothing,
+        ),
+        row("confirm_email_change", form(&[("token", "0123abcd")]), Nothing),
+        row("resend_confirmation", form(&[]), Nothing),
         // vaults
         row("list_vaults", form(&[]), Nothing),
         row("create_vault", form(&[("name", "b-vault")]), Nothing),
@@ -347,6 +372,12 @@ fn table(a: &Ids) -> Vec<Row> {
         ),
     ];
     rows.push(Row {
+        name: "sign_out_everywhere",
+        caller: Caller::Anonymous,
+        args: form(&[]),
+        expect: Nothing,
+    });
+    rows.push(Row {
         name: "sign_out",
         caller: Caller::Anonymous,
         args: form(&[]),
@@ -525,6 +556,12 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         bulk_op,
         restore: restore.body[0].as_str().unwrap().to_string(),
         notification,
+        session: sqlx::query_as::<_, (String,)>("SELECT id FROM sessions WHERE user_id = $1")
+            .bind(&user_id)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+            .0,
     };
     let before = snapshot(&a, &ids).await;
 
@@ -616,7 +653,10 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/", "/".to_string()),
         ("/sign-in", "/sign-in".to_string()),
         ("/sign-in/link", "/sign-in/link?token=0123abcd".to_string()),
+        ("/sign-in/forgot", "/sign-in/forgot".to_string()),
         ("/sign-up", "/sign-up".to_string()),
+        ("/account", "/account".to_string()),
+        ("/account/email", "/account/email?token=0123abcd".to_string()),
         ("/vaults", "/vaults".to_string()),
         ("/vaults/:id", format!("/vaults/{}", ids.vault)),
         (
