@@ -21,6 +21,7 @@ pub mod notify;
 pub mod pricing;
 #[cfg(feature = "ssr")]
 pub mod request_id;
+pub mod teams;
 pub mod tiers;
 pub mod uploads;
 pub mod usage;
@@ -76,6 +77,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in/forgot") view=auth::account_ui::ForgotPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=auth::account_ui::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/account/email") view=auth::account_ui::EmailChangePage ssr=SsrMode::Async />
+                    <Route path=path!("/team") view=teams::ui::TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("/invite") view=teams::ui::InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=auth::ui::SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults/:id") view=vaults::ui::VaultPage ssr=SsrMode::Async />
@@ -115,6 +118,10 @@ fn Header() -> impl IntoView {
         move || location.pathname.get(),
         |_| usage::api::usage_quota(),
     );
+    let spaces = Resource::new(
+        move || location.pathname.get(),
+        |_| teams::api::list_workspaces(),
+    );
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">
@@ -128,6 +135,7 @@ fn Header() -> impl IntoView {
                     // would pair the page's resources with the wrong data.
                     let unread = unread.await.unwrap_or(0);
                     let quota = quota.await.ok().flatten();
+                    let spaces = spaces.await.unwrap_or_default();
                     match user.await {
                         Ok(Some(u)) => {
                             let banner = (!u.email_confirmed).then(|| {
@@ -135,6 +143,7 @@ fn Header() -> impl IntoView {
                             });
                             view! {
                                 <nav aria-label="Account">
+                                    {(!spaces.is_empty()).then(|| view! { <teams::ui::WorkspaceSwitcher workspaces=spaces /> })}
                                     {quota.map(|q| view! { <usage::ui::QuotaMeter quota=q /> })}
                                     <A href="/restores">"Restores"</A>
                                     <A href="/usage">"Usage"</A>

@@ -25,7 +25,7 @@ test('make a key, see it once, use it, revoke it; add a webhook and see a delive
   // Revoking a key and deleting an endpoint ask first: yes.
   page.on('dialog', (d) => d.accept());
   await signUp(page, 'developer');
-  await page.getByRole('link', { name: 'Developer' }).click();
+  await page.getByRole('link', { name: 'Developer', exact: true }).click();
   await expect(page.getByRole('heading', { name: 'Developer', level: 1 })).toBeVisible();
   await alive(page);
   await expect(page.getByText('No keys yet.')).toBeVisible();

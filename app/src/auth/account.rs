@@ -26,6 +26,7 @@ fn person(actor: &Actor) -> Result<(&str, &str), AppError> {
         Actor::User {
             user_id,
             session_id,
+            ..
         } => Ok((user_id, session_id)),
         Actor::Key { .. } => Err(AppError::Forbidden {
             message: "API keys cannot change the account; sign in to do it.".into(),

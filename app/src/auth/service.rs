@@ -756,6 +756,7 @@ struct SessionRow {
     expires_at: i64,
     last_seen_at: i64,
     email_confirmed_at: Option<i64>,
+    workspace_id: Option<String>,
 }
 
 /// How stale a session's "last seen" may get before a request writes it again (at most one
@@ -766,7 +767,8 @@ const LAST_SEEN_EVERY_MS: i64 = 60_000;
 pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, User)>, AppError> {
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id AS session_id, u.id AS user_id, u.email AS email, s.expires_at AS expires_at,
-                s.last_seen_at AS last_seen_at, u.email_confirmed_at AS email_confirmed_at
+                s.last_seen_at AS last_seen_at, u.email_confirmed_at AS email_confirmed_at,
+                s.workspace_id AS workspace_id
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(sha256_hex(token))
@@ -787,6 +789,7 @@ pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, U
         let actor = Actor::User {
             user_id: r.user_id.clone(),
             session_id: r.session_id,
+            workspace_id: r.workspace_id.unwrap_or_default(),
         };
         (
             actor,

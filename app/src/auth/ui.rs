@@ -60,7 +60,7 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
-            <p class="muted"><A href="/sign-in/forgot">"Forgot your password, or sign in by email?"</A></p>
+            <p class="muted"><A href="/sign-in/forgot">"Forgot your password?"</A></p>
             <p class="muted">"New here? " <A href="/sign-up">"Create an account"</A></p>
         </section>
     }

@@ -93,10 +93,10 @@ pub async fn check_dunning(st: &AppState, ws: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The billing page.
+/// The billing page (owners and admins only: members and viewers never see billing).
 pub async fn info(st: &AppState, actor: &Actor) -> Result<BillingInfo, AppError> {
     let (ws, _) = own_workspace(&st.db, actor).await?;
-    let role = require_role(&st.db, actor, &ws, Role::Viewer).await?;
+    let role = require_role(&st.db, actor, &ws, Role::Admin).await?;
     let current = plan_for(st, &ws).await?;
     let row = sub_row(st, &ws).await?.unwrap_or_default();
     let mut out = BillingInfo {

@@ -6,6 +6,9 @@ pub enum Actor {
     User {
         user_id: String,
         session_id: String,
+        /// The workspace the session is working in (the header's switcher; '' for the
+        /// person's own). Access is still checked by membership on every call.
+        workspace_id: String,
     },
     /// An API key. `user_id` is the person who made it: what it does is recorded as theirs,
     /// and it can never do more than they may in the workspace (see
@@ -30,6 +33,7 @@ impl Actor {
         Actor::User {
             user_id: user_id.to_string(),
             session_id: String::new(),
+            workspace_id: String::new(),
         }
     }
 
@@ -46,6 +50,14 @@ impl Actor {
         match self {
             Actor::User { .. } => "",
             Actor::Key { workspace_id, .. } => workspace_id,
+        }
+    }
+
+    /// The workspace this actor works in: a key's own; the one a person's session switched
+    /// to ('' when none was chosen: then their own, see `workspaces::service::current`).
+    pub fn chosen_workspace(&self) -> &str {
+        match self {
+            Actor::User { workspace_id, .. } | Actor::Key { workspace_id, .. } => workspace_id,
         }
     }
 

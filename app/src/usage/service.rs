@@ -9,7 +9,6 @@ use crate::core::{Actor, AppState, Db, new_id};
 use crate::error::AppError;
 use crate::format;
 use crate::pricing::{GIB, PriceList};
-use crate::workspaces::{Role, service::require_role};
 
 const DAILY_COLUMNS: &str = "workspace_id, vault_id, storage_class, day, bytes_end, objects_end,
     billable_end, standard_end, byte_hours, cost_micros, early_fee_micros";
@@ -402,7 +401,8 @@ async fn first_change_day(db: &Db, workspace_id: &str) -> Result<Option<i64>, Ap
     Ok(min.map(day_of))
 }
 
-/// The workspace the usage and billing pages are about: the actor's own (personal) one.
+/// The workspace the usage and billing pages are about: the one the actor works in
+/// ([`crate::workspaces::service::current`]).
 pub async fn own_workspace(db: &Db, actor: &Actor) -> Result<(String, String), AppError> {
     // Usage and billing are the whole workspace's (every vault's costs, names and folders).
     if !actor.only_vault().is_empty() {
@@ -410,18 +410,7 @@ pub async fn own_workspace(db: &Db, actor: &Actor) -> Result<(String, String), A
             message: "A key limited to one vault cannot read the workspace's usage.".into(),
         });
     }
-    let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT w.id, w.name FROM workspaces w
-         JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1
-         WHERE ($2 = '' OR w.id = $2)
-         ORDER BY CASE WHEN m.role = 'owner' THEN 0 ELSE 1 END, w.created_at LIMIT 1",
-    )
-    .bind(actor.user_id())
-    .bind(actor.only_workspace())
-    .fetch_optional(&db.pool)
-    .await?;
-    let (id, name) = row.ok_or_else(AppError::unauthenticated)?;
-    require_role(db, actor, &id, Role::Viewer).await?;
+    let (id, name, _) = crate::workspaces::service::current(db, actor).await?;
     Ok((id, name))
 }
 

@@ -25,17 +25,18 @@ async fn with_classes(db: &Db, mut vaults: Vec<Vault>) -> Result<Vec<Vault>, App
     Ok(vaults)
 }
 
-/// Every vault in every workspace the actor belongs to.
+/// The vaults of the workspace the actor works in ([`crate::workspaces::service::current`]).
 pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError> {
+    let (workspace_id, _, _) = crate::workspaces::service::current(db, actor).await?;
     let sql = format!(
         "SELECT {VAULT_COLUMNS} FROM vaults v
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $1
-         WHERE v.deleted_at IS NULL AND ($2 = '' OR v.workspace_id = $2) AND ($3 = '' OR v.id = $3)
+         WHERE v.deleted_at IS NULL AND v.workspace_id = $2 AND ($3 = '' OR v.id = $3)
          ORDER BY v.created_at, v.id"
     );
     let vaults = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(actor.user_id())
-        .bind(actor.only_workspace())
+        .bind(&workspace_id)
         .bind(actor.only_vault())
         .fetch_all(&db.pool)
         .await?;

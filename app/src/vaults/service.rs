@@ -28,21 +28,10 @@ pub async fn create_in_tx(
     Ok(id)
 }
 
-/// A new vault in the actor's personal workspace.
+/// A new vault in the workspace the actor works in (admins and owners).
 pub async fn create_vault(st: &AppState, actor: &Actor, name: &str) -> Result<Vault, AppError> {
     let name = super::check_vault_name(name)?;
-    let ws: Option<(String,)> = sqlx::query_as(
-        "SELECT w.id FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
-         WHERE m.user_id = $1 AND m.role IN ('owner', 'admin') AND ($2 = '' OR w.id = $2)
-         ORDER BY CASE WHEN w.kind = 'personal' THEN 0 ELSE 1 END, w.created_at LIMIT 1",
-    )
-    .bind(actor.user_id())
-    .bind(actor.only_workspace())
-    .fetch_optional(&st.db.pool)
-    .await?;
-    let (workspace_id,) = ws.ok_or_else(|| AppError::Forbidden {
-        message: "You have no workspace you may add vaults to.".into(),
-    })?;
+    let (workspace_id, _, _) = crate::workspaces::service::current(&st.db, actor).await?;
     // A key: only with the admin scope, and not one kept to a single vault.
     if !actor.only_vault().is_empty() {
         return Err(AppError::Forbidden {

@@ -23,6 +23,26 @@ impl Role {
         }
     }
 
+    /// As people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Viewer => "Viewer",
+            Role::Member => "Member",
+            Role::Admin => "Admin",
+            Role::Owner => "Owner",
+        }
+    }
+
+    /// What the role may do, in a phrase.
+    pub fn what(self) -> &'static str {
+        match self {
+            Role::Viewer => "lists and downloads",
+            Role::Member => "also uploads, moves, deletes and restores",
+            Role::Admin => "also manages vaults, members, keys and billing",
+            Role::Owner => "everything, and hands the workspace over",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Role> {
         Some(match s {
             "viewer" => Role::Viewer,

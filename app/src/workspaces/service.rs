@@ -94,3 +94,27 @@ pub async fn require_role_in(
     }
     require_role(db, actor, workspace_id, at_least).await
 }
+
+/// The workspace the actor works in, with its name and the actor's role there: a key's own;
+/// the one the person's session switched to while they are still a member; else their own
+/// (personal) workspace, else the first they joined.
+pub async fn current(db: &Db, actor: &Actor) -> Result<(String, String, Role), AppError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT w.id, w.name FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1
+         ORDER BY CASE WHEN w.id = $2 THEN 0 WHEN w.kind = 'personal' THEN 1 ELSE 2 END,
+                  m.created_at, w.id
+         LIMIT 1",
+    )
+    .bind(actor.user_id())
+    .bind(actor.chosen_workspace())
+    .fetch_optional(&db.pool)
+    .await?;
+    let (id, name) = row.ok_or_else(AppError::unauthenticated)?;
+    if !actor.only_workspace().is_empty() && actor.only_workspace() != id {
+        // A key whose maker has left its workspace.
+        return Err(AppError::NotFound);
+    }
+    let role = require_role(db, actor, &id, Role::Viewer).await?;
+    Ok((id, name, role))
+}

@@ -68,6 +68,9 @@ struct Ids {
     webhook: String,
     delivery: String,
     session: String,
+    workspace: String,
+    invite: String,
+    user: String,
 }
 
 impl Ids {
@@ -86,6 +89,9 @@ impl Ids {
             &self.webhook,
             &self.delivery,
             &self.session,
+            &self.workspace,
+            &self.invite,
+            &self.user,
         ]
     }
 }
@@ -141,7 +147,11 @@ fn table(a: &Ids) -> Vec<Row> {
             form(&[("email", "a@example.com"), ("password", PASSWORD)]),
             Nothing,
         ),
-        row("confirm_email_change", form(&[("token", "0123abcd")]), Nothing),
+        row(
+            "confirm_email_change",
+            form(&[("token", "0123abcd")]),
+            Nothing,
+        ),
         row("resend_confirmation", form(&[]), Nothing),
         // vaults
         row("list_vaults", form(&[]), Nothing),
@@ -371,6 +381,38 @@ fn table(a: &Ids) -> Vec<Row> {
             NotFound,
         ),
     ];
+    // teams: B's own workspaces; A's workspace, members and invitations are not found
+    // (create_team switches B into B's new team: these come last)
+    rows.extend([
+        row("list_workspaces", form(&[]), Nothing),
+        row(
+            "switch_workspace",
+            form(&[("workspace_id", &a.workspace)]),
+            NotFound,
+        ),
+        row("create_team", form(&[("name", "b-team")]), Nothing),
+        row("team", form(&[]), Nothing),
+        row(
+            "invite_member",
+            form(&[("email", "a@example.com"), ("role", "viewer")]),
+            Nothing,
+        ),
+        row("revoke_invite", form(&[("invite_id", &a.invite)]), NotFound),
+        row("invite_preview", form(&[("token", "0123abcd")]), Nothing),
+        row("accept_invite", form(&[("token", "0123abcd")]), Nothing),
+        row(
+            "change_member_role",
+            form(&[("user_id", &a.user), ("role", "viewer")]),
+            NotFound,
+        ),
+        row("remove_member", form(&[("user_id", &a.user)]), NotFound),
+        row(
+            "transfer_ownership",
+            form(&[("user_id", &a.user)]),
+            NotFound,
+        ),
+        row("leave_workspace", form(&[]), Nothing),
+    ]);
     rows.push(Row {
         name: "sign_out_everywhere",
         caller: Caller::Anonymous,
@@ -562,7 +604,21 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
             .await
             .unwrap()
             .0,
+        workspace: workspace_id.clone(),
+        invite: app::core::new_id(),
+        user: user_id.clone(),
     };
+    // An invitation of A's workspace, as a team's admin would leave it.
+    sqlx::query(
+        "INSERT INTO invites (id, workspace_id, email, role, token_hash, invited_by, created_at, expires_at)
+         VALUES ($1, $2, 'c@example.com', 'viewer', 'not-a-hash', $3, 1, 9999999999999)",
+    )
+    .bind(&ids.invite)
+    .bind(&ids.workspace)
+    .bind(&ids.user)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
     let before = snapshot(&a, &ids).await;
 
     let b = app.client();
@@ -656,7 +712,12 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/sign-in/forgot", "/sign-in/forgot".to_string()),
         ("/sign-up", "/sign-up".to_string()),
         ("/account", "/account".to_string()),
-        ("/account/email", "/account/email?token=0123abcd".to_string()),
+        (
+            "/account/email",
+            "/account/email?token=0123abcd".to_string(),
+        ),
+        ("/team", "/team".to_string()),
+        ("/invite", "/invite?token=0123abcd".to_string()),
         ("/vaults", "/vaults".to_string()),
         ("/vaults/:id", format!("/vaults/{}", ids.vault)),
         (

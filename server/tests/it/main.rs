@@ -18,5 +18,6 @@ mod security;
 mod services;
 mod storage;
 mod support;
+mod teams;
 mod uploads;
 mod usage;

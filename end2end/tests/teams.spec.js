@@ -1,0 +1,91 @@
+// Teams as people use them: an owner makes a team (its name with markup stays text) and
+// invites a viewer by email; the viewer opens the link without an account, creates one,
+// comes back to the invitation and joins; the header's switcher shows the team; the viewer
+// can list the team's vault but not upload into it; the switcher goes back to their own.
+const { test, expect } = require('@playwright/test');
+const { execFileSync } = require('child_process');
+const path = require('path');
+const fs = require('fs');
+const { createAccount, scratchDir, removeScratch } = require('../support');
+
+test.afterEach(removeScratch);
+
+function lastMailLink(to) {
+  const body = execFileSync(process.env.NEXUS_E2E_PYTHON || 'python3', ['-c', `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT body FROM mail_outbox WHERE to_addr = ? ORDER BY created_at DESC, id DESC LIMIT 1", (sys.argv[2],)).fetchone()
+print(row[0] if row else "")`, process.env.NEXUS_E2E_DB, to]).toString();
+  const m = body.match(/https?:\/\/\S+/);
+  expect(m, `a link in: ${body}`).toBeTruthy();
+  return new URL(m[0]).pathname + new URL(m[0]).search;
+}
+
+test('invite, accept, switch workspace, and a viewer cannot upload', async ({ page, browser }, testInfo) => {
+  const stamp = Date.now();
+  const owner = `owner-${stamp}@example.com`;
+  const viewer = `viewer-${stamp}@example.com`;
+  const name = `Acme <b>${stamp}</b>`;
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await createAccount(page, owner);
+
+  await page.goto('/team');
+  await page.getByLabel('Team name').fill(name);
+  await page.getByRole('button', { name: 'Make the team' }).click();
+  await expect(page).toHaveURL(/\/team$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
+  await expect(page.locator('#workspace-switch option:checked')).toHaveText(name);
+
+  await page.getByLabel('Email', { exact: true }).fill(viewer);
+  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(page.getByText(`Invitation sent to ${viewer}`)).toBeVisible();
+  await expect(page.getByTestId('invite-row')).toContainText(viewer);
+  await page.screenshot({ path: testInfo.outputPath('team.png'), fullPage: true });
+
+  // The invited person has no account yet.
+  const ctx = await browser.newContext();
+  const p2 = await ctx.newPage();
+  p2.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await p2.goto(lastMailLink(viewer));
+  await expect(p2.getByText('You are invited to the team')).toContainText(name);
+  await p2.getByRole('link', { name: 'Create an account' }).click();
+  await expect(p2).toHaveURL(/\/sign-up\?next=/);
+  await p2.getByLabel('Email').fill(viewer);
+  await p2.getByLabel('Password').fill('correct horse battery');
+  await p2.getByRole('button', { name: 'Create account' }).click();
+  await expect(p2).toHaveURL(/\/sign-in\?signed_up=1&next=/);
+  await p2.getByLabel('Email').fill(viewer);
+  await p2.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  await p2.getByRole('button', { name: 'Sign in' }).click();
+  await expect(p2).toHaveURL(/\/invite\?token=/);
+  await p2.getByRole('button', { name: 'Join the team' }).click();
+  await expect(p2).toHaveURL(/\/vaults$/);
+  await expect(p2.locator('#workspace-switch option:checked')).toHaveText(name);
+  await expect(p2.getByRole('link', { name: 'Team vault' })).toBeVisible();
+  await expect(p2.getByRole('link', { name: 'My vault' })).toHaveCount(0);
+
+  // A viewer lists the team's vault but cannot upload into it.
+  await p2.getByRole('link', { name: 'Team vault' }).click();
+  await expect(p2.getByText('This folder is empty.')).toBeVisible();
+  const dir = scratchDir('nexus-team-');
+  const file = path.join(dir, 'nope.txt');
+  fs.writeFileSync(file, 'a viewer may not upload this');
+  await p2.getByLabel('Choose files').setInputFiles(file);
+  await expect(p2.getByText(/needs the member role/).first()).toBeVisible();
+  await p2.screenshot({ path: testInfo.outputPath('viewer.png'), fullPage: true });
+
+  // The owner sees the viewer as a member now.
+  await page.reload();
+  await expect(page.getByTestId('member-row').filter({ hasText: viewer })).toContainText('Viewer');
+
+  // Back to their own workspace with the switcher.
+  await p2.locator('#workspace-switch').selectOption({ index: 0 });
+  await p2.getByRole('button', { name: 'Switch' }).click();
+  await expect(p2).toHaveURL(/\/vaults$/);
+  await expect(p2.getByRole('link', { name: 'My vault' })).toBeVisible();
+  await expect(p2.getByRole('link', { name: 'Team vault' })).toHaveCount(0);
+  expect(dialogs).toEqual([]);
+  await ctx.close();
+});
