@@ -142,8 +142,8 @@ fn Header() -> impl IntoView {
                                 view! { <auth::account_ui::UnconfirmedBanner email=u.email.clone() /> }
                             });
                             view! {
+                                {(!spaces.is_empty()).then(|| view! { <teams::ui::WorkspaceSwitcher workspaces=spaces /> })}
                                 <nav aria-label="Account">
-                                    {(!spaces.is_empty()).then(|| view! { <teams::ui::WorkspaceSwitcher workspaces=spaces /> })}
                                     {quota.map(|q| view! { <usage::ui::QuotaMeter quota=q /> })}
                                     <A href="/restores">"Restores"</A>
                                     <A href="/usage">"Usage"</A>

@@ -4,11 +4,7 @@
 // can list the team's vault but not upload into it; the switcher goes back to their own.
 const { test, expect } = require('@playwright/test');
 const { execFileSync } = require('child_process');
-const path = require('path');
-const fs = require('fs');
-const { createAccount, scratchDir, removeScratch } = require('../support');
-
-test.afterEach(removeScratch);
+const { createAccount } = require('../support');
 
 function lastMailLink(to) {
   const body = execFileSync(process.env.NEXUS_E2E_PYTHON || 'python3', ['-c', `
@@ -66,14 +62,19 @@ test('invite, accept, switch workspace, and a viewer cannot upload', async ({ pa
   await expect(p2.getByRole('link', { name: 'Team vault' })).toBeVisible();
   await expect(p2.getByRole('link', { name: 'My vault' })).toHaveCount(0);
 
-  // A viewer lists the team's vault but cannot upload into it.
+  // A viewer lists the team's vault but is offered no upload, and the server refuses one.
   await p2.getByRole('link', { name: 'Team vault' }).click();
   await expect(p2.getByText('This folder is empty.')).toBeVisible();
-  const dir = scratchDir('nexus-team-');
-  const file = path.join(dir, 'nope.txt');
-  fs.writeFileSync(file, 'a viewer may not upload this');
-  await p2.getByLabel('Choose files').setInputFiles(file);
-  await expect(p2.getByText(/needs the member role/).first()).toBeVisible();
+  await expect(p2.getByTestId('viewer-note')).toContainText('You are a viewer');
+  await expect(p2.getByLabel('Choose files')).toHaveCount(0);
+  await expect(p2.getByRole('button', { name: 'Delete vault' })).toHaveCount(0);
+  const vaultId = new URL(p2.url()).pathname.split('/').pop();
+  const refused = await p2.request.post('/api/start_upload', {
+    headers: { Origin: new URL(p2.url()).origin },
+    data: { req: { vault_id: vaultId, name: 'nope.txt', size: 10, content_type: 'text/plain', folder_path: '', last_modified: 0 } },
+  });
+  expect(refused.status()).toBe(403);
+  expect(await refused.text()).toContain('needs the member role');
   await p2.screenshot({ path: testInfo.outputPath('viewer.png'), fullPage: true });
 
   // The owner sees the viewer as a member now.

@@ -1,8 +1,8 @@
 //! The header's workspace switcher, the team page (members, roles, invitations, leaving,
 //! handing over, a new team) and the page an invitation link opens.
 use super::api::{
-    AcceptInvite, CreateTeam, LeaveWorkspace, SwitchWorkspace, change_member_role, invite_member,
-    invite_preview, remove_member, revoke_invite, team, transfer_ownership,
+    AcceptInvite, change_member_role, invite_member, invite_preview, remove_member, revoke_invite,
+    team, transfer_ownership,
 };
 use super::{Invite, Member, TeamView, WorkspaceInfo};
 use crate::components::ErrorNote;
@@ -14,14 +14,14 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-/// The workspace switcher: a plain form (a select and a button), so it works before
-/// hydration and from the keyboard.
+/// The workspace switcher: a plain HTML form (a select and a button) posted by the browser
+/// itself, so that the whole page — header, vaults, usage — loads again for the workspace
+/// chosen; it works before hydration and from the keyboard.
 #[component]
 pub fn WorkspaceSwitcher(workspaces: Vec<WorkspaceInfo>) -> impl IntoView {
-    let switch = ServerAction::<SwitchWorkspace>::new();
     let current = workspaces.iter().find(|w| w.current).cloned();
     view! {
-        <ActionForm action=switch attr:class="switcher" attr:aria-label="Switch workspace">
+        <form method="post" action="/api/switch_workspace" class="switcher" aria-label="Switch workspace">
             <label for="workspace-switch" class="visually-hidden">"Workspace"</label>
             <select id="workspace-switch" name="workspace_id">
                 {workspaces.into_iter().map(|w| view! {
@@ -31,8 +31,8 @@ pub fn WorkspaceSwitcher(workspaces: Vec<WorkspaceInfo>) -> impl IntoView {
                 }).collect_view()}
             </select>
             <button type="submit" class="secondary small">"Switch"</button>
-            {current.map(|c| view! { <A href="/team" attr:class="small">{format!("{} · Team", c.role.label())}</A> })}
-        </ActionForm>
+            {current.map(|c| view! { <A href="/team" attr:class="small" attr:title=format!("Your role: {}", c.role.label())>"Team"</A> })}
+        </form>
     }
 }
 
@@ -80,7 +80,6 @@ fn TeamBody(
     let mine = team.workspace.role;
     let is_team = team.workspace.kind == "team";
     let manages = is_team && mine >= Role::Admin;
-    let leave = ServerAction::<LeaveWorkspace>::new();
     view! {
         <h1>{team.workspace.name.clone()}</h1>
         <p class="muted">
@@ -101,10 +100,9 @@ fn TeamBody(
         {manages.then(|| view! { <InviteForm mine=mine on_done=bump /> })}
         {(manages && !team.invites.is_empty()).then(|| view! { <Invites list=team.invites.clone() run=run /> })}
         {(is_team && mine != Role::Owner).then(|| view! {
-            <ActionForm action=leave attr:class="inline danger-zone">
+            <form method="post" action="/api/leave_workspace" class="danger-zone">
                 <button type="submit" class="secondary">"Leave this team"</button>
-            </ActionForm>
-            {move || match leave.value().get() { Some(Err(e)) => Some(view! { <ErrorNote error=e /> }), _ => None }}
+            </form>
         })}
     }
 }
@@ -238,20 +236,26 @@ fn Invites(list: Vec<Invite>, run: Callback<Job>) -> impl IntoView {
     }
 }
 
+/// A new team: a plain form the browser posts itself (the answer is a redirect to the new
+/// team's page, loaded whole: header, switcher and all); an error comes back to this page.
 #[component]
 fn NewTeam() -> impl IntoView {
-    let action = ServerAction::<CreateTeam>::new();
-    let value = action.value();
+    // A refused post comes back here with the framework's `__path` naming it.
+    let error = move || {
+        (use_query_map().read().get("__path").as_deref() == Some("/api/create_team")).then_some(
+            "The team was not made: give it a name of 1 to 100 characters (you can own 20 teams).",
+        )
+    };
     view! {
         <section class="panel" aria-labelledby="new-team-h">
             <h2 id="new-team-h">"New team"</h2>
             <p class="muted">"A team has its own vaults, usage and plan; you are its owner and invite the others."</p>
-            <ActionForm action=action attr:class="new-team">
+            <form method="post" action="/api/create_team" class="new-team">
                 <label for="team-name">"Team name"</label>
                 <input id="team-name" type="text" name="name" required maxlength="100" />
-                <p class="form-error" role="alert">{move || match value.get() { Some(Err(e)) => Some(e.to_string()), _ => None }}</p>
-                <button type="submit" disabled=move || action.pending().get()>"Make the team"</button>
-            </ActionForm>
+                <p class="form-error" role="alert">{error}</p>
+                <button type="submit">"Make the team"</button>
+            </form>
         </section>
     }
 }

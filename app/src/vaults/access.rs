@@ -27,19 +27,22 @@ async fn with_classes(db: &Db, mut vaults: Vec<Vault>) -> Result<Vec<Vault>, App
 
 /// The vaults of the workspace the actor works in ([`crate::workspaces::service::current`]).
 pub async fn list_vaults(db: &Db, actor: &Actor) -> Result<Vec<Vault>, AppError> {
-    let (workspace_id, _, _) = crate::workspaces::service::current(db, actor).await?;
+    let (workspace_id, _, role) = crate::workspaces::service::current(db, actor).await?;
     let sql = format!(
         "SELECT {VAULT_COLUMNS} FROM vaults v
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $1
          WHERE v.deleted_at IS NULL AND v.workspace_id = $2 AND ($3 = '' OR v.id = $3)
          ORDER BY v.created_at, v.id"
     );
-    let vaults = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let mut vaults: Vec<Vault> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(actor.user_id())
         .bind(&workspace_id)
         .bind(actor.only_vault())
         .fetch_all(&db.pool)
         .await?;
+    for v in &mut vaults {
+        v.your_role = role.as_str().to_string();
+    }
     with_classes(db, vaults).await
 }
 
@@ -53,8 +56,10 @@ pub async fn get_vault(db: &Db, actor: &Actor, vault_id: &str) -> Result<Vault, 
         .await?
         .ok_or(AppError::NotFound)?;
     in_reach(actor, vault_id)?;
-    require_role(db, actor, &vault.workspace_id, Role::Viewer).await?;
-    Ok(with_classes(db, vec![vault]).await?.remove(0))
+    let role = require_role(db, actor, &vault.workspace_id, Role::Viewer).await?;
+    let mut vault = with_classes(db, vec![vault]).await?.remove(0);
+    vault.your_role = role.as_str().to_string();
+    Ok(vault)
 }
 
 /// The vault's id once the actor holds `role` in its workspace: the access check alone,

@@ -28,6 +28,11 @@ pub struct Vault {
     /// Live files and bytes per storage class (classes with files only).
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub classes: Vec<ClassStat>,
+    /// The asker's role in the vault's workspace (`viewer` … `owner`): the page offers only
+    /// what it allows (the server checks every call regardless).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    #[serde(default)]
+    pub your_role: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

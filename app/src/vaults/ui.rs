@@ -9,6 +9,7 @@ use crate::files::ui::Listing;
 use crate::files::{ListQuery, api::list_page, class_label};
 use crate::format;
 use crate::uploads::ui::{Uploader, page_queue};
+use crate::workspaces::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -157,11 +158,15 @@ pub fn VaultPage() -> impl IntoView {
                                         format::bytes(v.total_bytes),
                                         class_label(&v.default_storage_class))}
                                 </p>
-                                <VaultActions vault=v.clone() version=version />
+                                {(role(&v) >= Role::Admin).then(|| view! { <VaultActions vault=v.clone() version=version /> })}
                             </div>
                             <ClassBreakdown classes=v.classes.clone() />
-                            <Uploader vault_id=v.id.clone() queue=queue on_done=on_done base=base />
-                            <VaultSettings vault=v.clone() action=settings />
+                            {if role(&v) >= Role::Member {
+                                view! { <Uploader vault_id=v.id.clone() queue=queue on_done=on_done base=base /> }.into_any()
+                            } else {
+                                view! { <p class="alert info" data-testid="viewer-note">"You are a viewer in this workspace: you can browse and download; uploads, moves and deletions need the member role."</p> }.into_any()
+                            }}
+                            {(role(&v) >= Role::Admin).then(|| view! { <VaultSettings vault=v.clone() action=settings /> })}
                             <ArchiveRules vault_id=v.id.clone() />
                         </section>
                     }.into_any(),
@@ -184,6 +189,12 @@ pub fn VaultPage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// The asker's role in the vault's workspace as the page reads it (an answer without one
+/// shows everything: the server checks each call anyway).
+fn role(v: &Vault) -> Role {
+    Role::parse(&v.your_role).unwrap_or(Role::Owner)
 }
 
 /// Rename and delete, for admins (the server checks).
