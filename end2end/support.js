@@ -127,4 +127,19 @@ async function alive(page) {
   await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }
 
-module.exports = { signUp, createAccount, scratchDir, removeScratch, downloadSha256, bodySha256, Crc64Nvme, alive };
+// The first link in the newest mail to `to` (the app's outbox, read from its SQLite
+// database), as a path on this site.
+function lastMailLink(to) {
+  const { execFileSync } = require('child_process');
+  const body = execFileSync(process.env.NEXUS_E2E_PYTHON || 'python3', ['-c', `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT body FROM mail_outbox WHERE to_addr = ? ORDER BY created_at DESC, id DESC LIMIT 1", (sys.argv[2],)).fetchone()
+print(row[0] if row else "")`, process.env.NEXUS_E2E_DB, to]).toString();
+  const m = body.match(/https?:\/\/\S+/);
+  expect(m, `a link in: ${body}`).toBeTruthy();
+  const url = new URL(m[0]);
+  return url.pathname + url.search;
+}
+
+module.exports = { lastMailLink, signUp, createAccount, scratchDir, removeScratch, downloadSha256, bodySha256, Crc64Nvme, alive };

@@ -2,20 +2,8 @@
 // sessions, a password change that signs out the other session, a password reset by mail
 // (which signs out every session), and "sign out everywhere".
 const { test, expect } = require('@playwright/test');
-const { execFileSync } = require('child_process');
-const { createAccount } = require('../support');
+const { createAccount, lastMailLink } = require('../support');
 
-// The link in the newest mail to `to` (the app's outbox in its SQLite database).
-function lastMailLink(to) {
-  const body = execFileSync(process.env.NEXUS_E2E_PYTHON || 'python3', ['-c', `
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-row = db.execute("SELECT body FROM mail_outbox WHERE to_addr = ? ORDER BY created_at DESC, id DESC LIMIT 1", (sys.argv[2],)).fetchone()
-print(row[0] if row else "")`, process.env.NEXUS_E2E_DB, to]).toString();
-  const m = body.match(/https?:\/\/\S+/);
-  expect(m, `a link in: ${body}`).toBeTruthy();
-  return new URL(m[0]).pathname + new URL(m[0]).search;
-}
 
 async function signIn(page, email, password) {
   await page.goto('/sign-in');

@@ -3,19 +3,7 @@
 // comes back to the invitation and joins; the header's switcher shows the team; the viewer
 // can list the team's vault but not upload into it; the switcher goes back to their own.
 const { test, expect } = require('@playwright/test');
-const { execFileSync } = require('child_process');
-const { createAccount } = require('../support');
-
-function lastMailLink(to) {
-  const body = execFileSync(process.env.NEXUS_E2E_PYTHON || 'python3', ['-c', `
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-row = db.execute("SELECT body FROM mail_outbox WHERE to_addr = ? ORDER BY created_at DESC, id DESC LIMIT 1", (sys.argv[2],)).fetchone()
-print(row[0] if row else "")`, process.env.NEXUS_E2E_DB, to]).toString();
-  const m = body.match(/https?:\/\/\S+/);
-  expect(m, `a link in: ${body}`).toBeTruthy();
-  return new URL(m[0]).pathname + new URL(m[0]).search;
-}
+const { createAccount, lastMailLink } = require('../support');
 
 test('invite, accept, switch workspace, and a viewer cannot upload', async ({ page, browser }, testInfo) => {
   const stamp = Date.now();
