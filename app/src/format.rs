@@ -82,6 +82,21 @@ pub fn now_ms() -> i64 {
     }
 }
 
+/// A CSV cell: quoted when it holds a separator, a quote or a line break; a leading `'` keeps
+/// spreadsheets from running a value that starts like a formula (`=`, `+`, `-`, `@`, tab, CR).
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +118,16 @@ mod tests {
         assert_eq!(duration_s(185.0), "3 min");
         assert_eq!(duration_s(7500.0), "2 h 5 min");
         assert_eq!(time_ms(1_764_066_720_000), "2025-11-25 10:32 UTC");
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
     }
 }

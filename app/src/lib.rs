@@ -2,6 +2,7 @@
 //! Compiled twice: with `ssr` into the server, with `hydrate` into the browser's wasm.
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod checksums;
@@ -21,6 +22,7 @@ pub mod notify;
 pub mod pricing;
 #[cfg(feature = "ssr")]
 pub mod request_id;
+pub mod shares;
 pub mod teams;
 pub mod tiers;
 pub mod uploads;
@@ -78,6 +80,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=auth::account_ui::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/account/email") view=auth::account_ui::EmailChangePage ssr=SsrMode::Async />
                     <Route path=path!("/team") view=teams::ui::TeamPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=teams::audit_ui::AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/shares") view=shares::ui::SharesPage ssr=SsrMode::Async />
+                    <Route path=path!("/s/:token") view=shares::ui::SharedPage ssr=SsrMode::Async />
                     <Route path=path!("/invite") view=teams::ui::InvitePage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=auth::ui::SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/vaults") view=vaults::ui::VaultsPage ssr=SsrMode::Async />

@@ -2,7 +2,7 @@
 //! functions, static files. Layers: request id + trace, the Origin check on state changes,
 //! and security headers.
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -52,6 +52,7 @@ pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -
         .route("/files/{id}/download", get(download))
         .route("/files/{id}/thumb", get(thumbnail))
         .route("/usage.csv", get(usage_csv))
+        .route("/audit.csv", get(audit_csv))
         .route("/stripe/webhook", axum::routing::post(stripe_webhook))
         .merge(crate::api::router(app.clone()))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
@@ -149,6 +150,47 @@ async fn stripe_webhook(
 }
 
 /// The signed-in person's daily usage figures as CSV.
+/// The current workspace's audit log as CSV, filtered as the page's query says (owners and
+/// admins).
+async fn audit_csv(
+    State(s): State<ServerState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    req: Request,
+) -> Result<Response, Response> {
+    let st = &s.app;
+    let Some((actor, _)) = app::auth::service::actor_from_headers(st, req.headers())
+        .await
+        .map_err(IntoResponse::into_response)?
+    else {
+        return Err(Redirect::to("/sign-in?next=%2Faudit").into_response());
+    };
+    let filter = app::audit::AuditFilter {
+        action: q.get("action").cloned().unwrap_or_default(),
+        actor: q.get("actor").cloned().unwrap_or_default(),
+        since: q.get("since").and_then(|v| v.parse().ok()).unwrap_or(0),
+        until: q.get("until").and_then(|v| v.parse().ok()).unwrap_or(0),
+    };
+    let csv = app::audit::service::csv(st, &actor, &filter)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(csv_response(csv, "audit.csv"))
+}
+
+/// A CSV download: its type, its file name, never cached.
+fn csv_response(csv: String, name: &'static str) -> Response {
+    let mut resp = csv.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
 async fn usage_csv(State(s): State<ServerState>, req: Request) -> Result<Response, Response> {
     let st = &s.app;
     let Some((actor, _)) = app::auth::service::actor_from_headers(st, req.headers())
@@ -160,18 +202,7 @@ async fn usage_csv(State(s): State<ServerState>, req: Request) -> Result<Respons
     let csv = app::usage::service::daily_csv(st, &actor)
         .await
         .map_err(IntoResponse::into_response)?;
-    let mut resp = csv.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"usage.csv\""),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    Ok(csv_response(csv, "usage.csv"))
 }
 
 /// Sends an `<img>` to a short-lived presigned GET of the file's preview; the redirect may be
@@ -211,7 +242,14 @@ async fn request_scope(State(st): State<AppState>, req: Request, next: Next) -> 
 }
 
 /// Pages under these paths need a session.
-const SIGNED_IN_PAGES: &[&str] = &["/vaults", "/trash", "/developer"];
+const SIGNED_IN_PAGES: &[&str] = &[
+    "/vaults",
+    "/trash",
+    "/developer",
+    "/team",
+    "/audit",
+    "/shares",
+];
 
 /// Sends a signed-out visitor of a page that needs a session to sign-in, which brings them
 /// back (`next`) afterwards. Pages render only for people who may see them.

@@ -194,6 +194,16 @@ pub async fn end_session(st: &AppState, actor: &Actor, session_id: &str) -> Resu
         return Err(AppError::NotFound);
     }
     tracing::info!(%user_id, "session ended from the account page");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            None,
+            "account.session_end",
+            format!("session:{session_id}"),
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -206,6 +216,17 @@ pub async fn end_all_sessions(st: &AppState, actor: &Actor) -> Result<u64, AppEr
         .await?
         .rows_affected();
     tracing::info!(%user_id, sessions = n, "signed out everywhere");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            None,
+            "account.sign_out_everywhere",
+            format!("user:{user_id}"),
+        )
+        .detail(format!("{n} sessions")),
+    )
+    .await?;
     Ok(n)
 }
 
@@ -271,6 +292,13 @@ pub async fn change_password(
             st.config.public_url
         ),
         now,
+    )
+    .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        actor,
+        crate::audit::service::Change::new(None, "account.password", format!("user:{user_id}")),
     )
     .await?;
     tx.commit().await?;
@@ -391,6 +419,14 @@ pub async fn confirm_email_change(st: &AppState, token: &str) -> Result<String, 
             "The email of your Nexus Deep Storage account was changed to {new_email}. You sign in with it from now on.\n\nIf it was not you, write to your workspace's owner or to support at once.\n\n— Nexus Deep Storage\n"
         ),
         now,
+    )
+    .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        &Actor::job_for(&user_id),
+        crate::audit::service::Change::new(None, "account.email", format!("user:{user_id}"))
+            .detail(format!("{old_email} → {new_email}")),
     )
     .await?;
     tx.commit().await?;

@@ -76,7 +76,7 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
     .map_err(|e| AppError::internal(format!("join: {e}")))?
 }
 
-pub(super) async fn verify_password(password: &str, hash: &str) -> bool {
+pub(crate) async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
     tokio::task::spawn_blocking(move || {
         Argon2::default()
@@ -214,6 +214,13 @@ pub async fn sign_in(
     }
     match row {
         Some(u) if ok => {
+            crate::audit::service::record(
+                st,
+                &Actor::job_for(&u.id),
+                crate::audit::service::Change::new(None, "sign_in", format!("user:{}", u.id))
+                    .detail("password"),
+            )
+            .await?;
             let user = User {
                 id: u.id,
                 email: u.email,
@@ -426,6 +433,19 @@ pub async fn sign_in_with_link(
             .execute(&mut *tx)
             .await?;
     }
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        &Actor::job_for(&user_id),
+        crate::audit::service::Change::new(None, "sign_in", format!("user:{user_id}")).detail(
+            if new_hash.is_some() {
+                format!("mailed {purpose} link, new password")
+            } else {
+                format!("mailed {purpose} link")
+            },
+        ),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(%user_id, password_set = new_hash.is_some(), "signed in with a mailed link");
     let user = User {
@@ -830,7 +850,8 @@ pub async fn purge_expired(st: &AppState) -> Result<u64, AppError> {
         .execute(&st.db.pool)
         .await?
         .rows_affected();
-    Ok(sessions + attempts + links + known)
+    let audit = crate::audit::service::purge(st).await?;
+    Ok(sessions + attempts + links + known + audit)
 }
 
 /// Ends the session behind the token (idempotent).

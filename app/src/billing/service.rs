@@ -191,6 +191,13 @@ pub async fn choose_plan(st: &AppState, actor: &Actor, plan_id: &str) -> Result<
     let target = plan(&st.db, plan_id)
         .await
         .map_err(|_| AppError::invalid("plan", "There is no such plan."))?;
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(Some(&ws), "billing.plan", format!("plan:{plan_id}"))
+            .detail("checkout or change asked"),
+    )
+    .await?;
     if target.monthly_micros == 0 {
         return Err(AppError::invalid(
             "plan",

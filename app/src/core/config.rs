@@ -29,6 +29,8 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Unfinished uploads with no activity for this long are aborted (and their rows go).
     pub upload_abandon_hours: i64,
+    /// Audit log rows older than this many days are deleted (hourly).
+    pub audit_retention_days: i64,
     /// Whether this process runs background jobs (set false for web-only processes).
     pub run_jobs: bool,
     /// Where mail goes: `smtps://user:pass@host:465` (TLS), `smtp://user:pass@host:587?tls=required`
@@ -153,6 +155,13 @@ impl Config {
                     return Err("NEXUS_UPLOAD_ABANDON_HOURS must be between 1 and 8760".into());
                 }
                 h
+            },
+            audit_retention_days: {
+                let d: i64 = parse("NEXUS_AUDIT_RETENTION_DAYS", 400)?;
+                if !(1..=3650).contains(&d) {
+                    return Err("NEXUS_AUDIT_RETENTION_DAYS must be between 1 and 3650".into());
+                }
+                d
             },
             run_jobs: parse("NEXUS_RUN_JOBS", true)?,
             smtp_url: var("NEXUS_SMTP_URL"),

@@ -148,6 +148,13 @@ pub async fn create_key(
     )
     .await?;
     tracing::info!(key_id = %id, "api key created");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(Some(&ws), "key.create", format!("key:{id}"))
+            .detail(format!("{name} ({})", scopes.join(" "))),
+    )
+    .await?;
     Ok(CreatedKey {
         key: get_key(&st.db, &ws, &id).await?,
         secret,
@@ -258,6 +265,13 @@ pub async fn rotate_key(
     )
     .await?;
     tracing::info!(key_id = %old.id, new_key_id = %id, "api key rotated");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(Some(&ws), "key.rotate", format!("key:{}", old.id))
+            .detail(format!("new key {id}")),
+    )
+    .await?;
     Ok(CreatedKey {
         key: get_key(&st.db, &ws, &id).await?,
         secret,
@@ -279,6 +293,12 @@ pub async fn revoke_key(st: &AppState, actor: &Actor, key_id: &str) -> Result<()
         .execute(&st.db.pool)
         .await?;
     tracing::info!(key_id = %key.id, "api key revoked");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(Some(&ws), "key.revoke", format!("key:{}", key.id)),
+    )
+    .await?;
     Ok(())
 }
 

@@ -114,6 +114,24 @@ pub async fn apply(
             total += files::count_subtree(&st.db, id).await?;
         }
     }
+    if !matches!(action, BulkAction::Restore { .. }) {
+        let (what, detail) = match &action {
+            BulkAction::Move { to } => ("file.move", format!("to /{}", to.trim_matches('/'))),
+            BulkAction::Class { to } => ("file.class", format!("to {to}")),
+            _ => ("file.trash", String::new()),
+        };
+        crate::audit::service::record(
+            st,
+            actor,
+            crate::audit::service::Change::new(
+                Some(&vault.workspace_id),
+                what,
+                format!("vault:{} files:{total}", vault.id),
+            )
+            .detail(detail),
+        )
+        .await?;
+    }
     if total > INLINE_LIMIT {
         let op_id = new_id();
         let now = st.clock.now_ms();

@@ -1,9 +1,11 @@
 //! The team page's, the switcher's and the invitation page's server functions: thin calls
 //! into `teams::service` as the signed-in person.
 use super::{Invite, TeamView, WorkspaceInfo};
+use crate::audit::{AuditEntry, AuditFilter};
 use crate::error::AppError;
 use crate::workspaces::Role;
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
 use crate::auth::session::with_actor;
@@ -107,4 +109,12 @@ pub async fn leave_workspace() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "transfer_ownership")]
 pub async fn transfer_ownership(user_id: String) -> Result<(), AppError> {
     with_actor(|st, a| async move { super::service::transfer(&st, &a, &user_id).await }).await
+}
+
+/// A page of the current workspace's audit log (owners and admins), newest first; `before`
+/// is the time of the last row of the previous page (0 for the first).
+#[server(prefix = "/api", endpoint = "audit_log", input = Json)]
+pub async fn audit_log(filter: AuditFilter, before: i64) -> Result<Vec<AuditEntry>, AppError> {
+    with_actor(|st, a| async move { crate::audit::service::page(&st, &a, &filter, before).await })
+        .await
 }

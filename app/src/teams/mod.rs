@@ -5,6 +5,7 @@ use crate::workspaces::Role;
 use serde::{Deserialize, Serialize};
 
 pub mod api;
+pub mod audit_ui;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod ui;

@@ -9,6 +9,7 @@
 //! keeps exactly one owner, who cannot leave or be removed (hand it over first). A personal
 //! workspace has only its owner.
 use super::{INVITE_TTL_MS, Invite, MAX_MEMBERS, Member, TeamView, WorkspaceInfo};
+use crate::audit::service::{Change, record, record_tx};
 use crate::core::{Actor, AppState, new_id, random_token, sha256_hex};
 use crate::error::AppError;
 use crate::workspaces::Role;
@@ -98,6 +99,14 @@ pub async fn create_team(
     .execute(&mut *tx)
     .await?;
     crate::vaults::service::create_in_tx(&mut tx, &id, "Team vault", now).await?;
+    record_tx(
+        st,
+        &mut tx,
+        actor,
+        Change::new(Some(&id), "member.team_create", format!("workspace:{id}"))
+            .detail(name.clone()),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(workspace_id = %id, "team created");
     switch(st, actor, &id).await?;
@@ -309,6 +318,13 @@ pub async fn invite(
         now,
     )
     .await?;
+    record_tx(
+        st,
+        &mut tx,
+        actor,
+        Change::new(Some(&ws), "member.invite", format!("invite:{email}")).detail(role.as_str()),
+    )
+    .await?;
     tx.commit().await?;
     crate::notify::service::wake_mailer(st).await?;
     tracing::info!(workspace_id = %ws, invite_id = %id, "member invited");
@@ -338,6 +354,16 @@ pub async fn revoke_invite(st: &AppState, actor: &Actor, invite_id: &str) -> Res
     if n == 0 {
         return Err(AppError::NotFound);
     }
+    record(
+        st,
+        actor,
+        Change::new(
+            Some(&ws),
+            "member.invite_withdraw",
+            format!("invite:{invite_id}"),
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -431,6 +457,13 @@ pub async fn accept(st: &AppState, actor: &Actor, token: &str) -> Result<Workspa
         }
         Err(e) => return Err(e),
     }
+    record_tx(
+        st,
+        &mut tx,
+        actor,
+        Change::new(Some(&ws), "member.join", format!("user:{user_id}")).detail(role.clone()),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(workspace_id = %ws, %user_id, "invitation accepted");
     switch(st, actor, &ws).await?;
@@ -501,6 +534,16 @@ pub async fn change_role(
     .execute(&st.db.pool)
     .await?;
     tracing::info!(workspace_id = %ws, member = %user_id, role = new.as_str(), "role changed");
+    record(
+        st,
+        actor,
+        Change::new(Some(&ws), "member.role", format!("user:{user_id}")).detail(format!(
+            "{} → {}",
+            theirs.as_str(),
+            new.as_str()
+        )),
+    )
+    .await?;
     Ok(())
 }
 
@@ -513,7 +556,7 @@ pub async fn remove(st: &AppState, actor: &Actor, user_id: &str) -> Result<(), A
             message: "Your role cannot remove this member.".into(),
         });
     }
-    drop_membership(st, &ws, user_id).await?;
+    drop_membership(st, actor, &ws, user_id, "member.remove").await?;
     tracing::info!(workspace_id = %ws, member = %user_id, "member removed");
     Ok(())
 }
@@ -527,14 +570,20 @@ pub async fn leave(st: &AppState, actor: &Actor) -> Result<(), AppError> {
             message: "Hand the workspace to another member before you leave it.".into(),
         });
     }
-    drop_membership(st, &ws, actor.user_id()).await?;
+    drop_membership(st, actor, &ws, actor.user_id(), "member.leave").await?;
     tracing::info!(workspace_id = %ws, "member left");
     Ok(())
 }
 
 /// Ends a membership: the person's API keys in the workspace are revoked with it, and their
 /// sessions stop working in it.
-async fn drop_membership(st: &AppState, ws: &str, user_id: &str) -> Result<(), AppError> {
+async fn drop_membership(
+    st: &AppState,
+    actor: &Actor,
+    ws: &str,
+    user_id: &str,
+    action: &str,
+) -> Result<(), AppError> {
     let now = st.clock.now_ms();
     let mut tx = st.db.begin().await?;
     sqlx::query(
@@ -557,6 +606,13 @@ async fn drop_membership(st: &AppState, ws: &str, user_id: &str) -> Result<(), A
         .bind(ws)
         .execute(&mut *tx)
         .await?;
+    record_tx(
+        st,
+        &mut tx,
+        actor,
+        Change::new(Some(ws), action, format!("user:{user_id}")),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -589,6 +645,13 @@ pub async fn transfer(st: &AppState, actor: &Actor, user_id: &str) -> Result<(),
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
+    record_tx(
+        st,
+        &mut tx,
+        actor,
+        Change::new(Some(&ws), "member.owner", format!("user:{user_id}")),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(workspace_id = %ws, new_owner = %user_id, "ownership handed over");
     Ok(())

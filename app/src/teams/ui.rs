@@ -97,6 +97,7 @@ fn TeamBody(
                 {team.members.into_iter().map(|m| view! { <MemberRow m=m mine=mine manages=manages run=run /> }).collect_view()}
             </tbody>
         </table></div>
+        {(mine >= Role::Admin).then(|| view! { <p><A href="/audit">"Audit log"</A>" — every change in this workspace, who made it and from where."</p> })}
         {manages.then(|| view! { <InviteForm mine=mine on_done=bump /> })}
         {(manages && !team.invites.is_empty()).then(|| view! { <Invites list=team.invites.clone() run=run /> })}
         {(is_team && mine != Role::Owner).then(|| view! {

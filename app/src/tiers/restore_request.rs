@@ -198,6 +198,17 @@ pub async fn request(
     }
     wake(st).await?;
     tracing::info!(request = %id, tier, days, "restore requested");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&vault.workspace_id),
+            "restore.request",
+            format!("restore:{id}"),
+        )
+        .detail(format!("{tier}, {days} days")),
+    )
+    .await?;
     Ok((id, outcome))
 }
 

@@ -651,20 +651,7 @@ pub async fn daily_csv(st: &AppState, actor: &Actor) -> Result<String, AppError>
     let mut out = String::from(
         "date,vault,storage_class,bytes_at_end_of_day,objects_at_end_of_day,byte_hours,storage_cost_usd,early_deletion_fee_usd\n",
     );
-    // Quoted when it holds a separator; a leading ' keeps spreadsheets from running a
-    // name that looks like a formula.
-    let esc = |s: &str| {
-        let s = if s.starts_with(['=', '+', '-', '@']) {
-            format!("'{s}")
-        } else {
-            s.to_string()
-        };
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
-    };
+    let esc = format::csv_cell;
     for r in rows {
         let date = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(r.day);
         out.push_str(&format!(

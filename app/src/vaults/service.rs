@@ -44,6 +44,17 @@ pub async fn create_vault(st: &AppState, actor: &Actor, name: &str) -> Result<Va
     let id = create_in_tx(&mut tx, &workspace_id, &name, st.clock.now_ms()).await?;
     tx.commit().await?;
     tracing::info!(vault_id = %id, "vault created");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&workspace_id),
+            "vault.create",
+            format!("vault:{id}"),
+        )
+        .detail(name.clone()),
+    )
+    .await?;
     get_vault(&st.db, actor, &id).await
 }
 
@@ -80,6 +91,17 @@ pub async fn rename_vault(
         .bind(&vault.id)
         .execute(&st.db.pool)
         .await?;
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&vault.workspace_id),
+            "vault.rename",
+            format!("vault:{}", vault.id),
+        )
+        .detail(format!("{name} (was {})", vault.name)),
+    )
+    .await?;
     get_vault(&st.db, actor, vault_id).await
 }
 
@@ -160,6 +182,17 @@ pub async fn delete_vault(
     }
     tx.commit().await?;
     tracing::info!(vault_id = %vault.id, files = trashed, "vault deleted");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&vault.workspace_id),
+            "vault.delete",
+            format!("vault:{}", vault.id),
+        )
+        .detail(format!("{} ({trashed} files to the trash)", vault.name)),
+    )
+    .await?;
     Ok(trashed)
 }
 
@@ -217,5 +250,18 @@ pub async fn update_settings(
     .execute(&db.pool)
     .await?;
     tracing::info!(vault_id = %vault.id, %default_storage_class, %allowed, ?max_file_size, %sha256_mode, "vault settings changed");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&vault.workspace_id),
+            "vault.settings",
+            format!("vault:{}", vault.id),
+        )
+        .detail(format!(
+            "class {default_storage_class}, types {allowed:?}, max {max_file_size:?}, sha256 {sha256_mode}"
+        )),
+    )
+    .await?;
     get_vault(db, actor, vault_id).await
 }

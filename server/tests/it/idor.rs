@@ -71,6 +71,7 @@ struct Ids {
     workspace: String,
     invite: String,
     user: String,
+    share: String,
 }
 
 impl Ids {
@@ -92,6 +93,7 @@ impl Ids {
             &self.workspace,
             &self.invite,
             &self.user,
+            &self.share,
         ]
     }
 }
@@ -412,6 +414,29 @@ fn table(a: &Ids) -> Vec<Row> {
             NotFound,
         ),
         row("leave_workspace", form(&[]), Nothing),
+        // share links: A's vault's links are not found; the public functions answer alike
+        row(
+            "create_share",
+            Args::Json(json!({ "new": { "vault_id": v, "path": "a-secret.bin", "days": 7 } })),
+            NotFound,
+        ),
+        row("list_shares", form(&[("vault_id", v)]), NotFound),
+        row("revoke_share", form(&[("share_id", &a.share)]), NotFound),
+        row(
+            "open_share",
+            form(&[("token", "0123abcd"), ("password", "")]),
+            Nothing,
+        ),
+        row(
+            "share_download",
+            form(&[("token", "0123abcd"), ("password", ""), ("file_id", f)]),
+            Nothing,
+        ),
+        row(
+            "audit_log",
+            Args::Json(json!({ "filter": {}, "before": 0 })),
+            Nothing,
+        ),
     ]);
     rows.push(Row {
         name: "sign_out_everywhere",
@@ -607,6 +632,16 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         workspace: workspace_id.clone(),
         invite: app::core::new_id(),
         user: user_id.clone(),
+        share: {
+            let made = a
+                .call_json(
+                    "create_share",
+                    json!({ "new": { "vault_id": vault, "path": "a-secret.bin", "days": 7 } }),
+                )
+                .await;
+            assert_eq!(made.status, 200, "{:?}", made.body);
+            made.body["link"]["id"].as_str().unwrap().to_string()
+        },
     };
     // An invitation of A's workspace, as a team's admin would leave it.
     sqlx::query(
@@ -673,12 +708,13 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     // The server's own routes (beside the pages and server functions): each is swept below
     // with A's ids, or named here with why it holds nothing of A's. A route added to
     // `routes.rs` that this list does not name fails the test.
-    const ROUTES: [(&str, &str); 6] = [
+    const ROUTES: [(&str, &str); 7] = [
         ("/healthz", "public: liveness, no data"),
         ("/readyz", "public: readiness, no data"),
         ("/files/{id}/download", "swept below with A's file"),
         ("/files/{id}/thumb", "swept below with A's file"),
         ("/usage.csv", "swept below: B's own usage"),
+        ("/audit.csv", "swept below: B's own workspace's log"),
         (
             "/stripe/webhook",
             "Stripe's: refused without Stripe's signature (billing tests)",
@@ -717,6 +753,9 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
             "/account/email?token=0123abcd".to_string(),
         ),
         ("/team", "/team".to_string()),
+        ("/audit", "/audit".to_string()),
+        ("/shares", format!("/shares?vault={}", ids.vault)),
+        ("/s/:token", "/s/0123abcd".to_string()),
         ("/invite", "/invite?token=0123abcd".to_string()),
         ("/vaults", "/vaults".to_string()),
         ("/vaults/:id", format!("/vaults/{}", ids.vault)),
@@ -746,7 +785,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     for path in pages
         .iter()
         .map(|(_, p)| p.clone())
-        .chain(["/usage.csv".to_string()])
+        .chain(["/usage.csv".to_string(), "/audit.csv".to_string()])
     {
         let resp = b.get(&path).await;
         let status = resp.status();

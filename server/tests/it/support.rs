@@ -112,6 +112,7 @@ impl TestApp {
             signup_max_per_ip_per_hour: 1000,
             trust_proxy: false,
             upload_abandon_hours: 24 * 7,
+            audit_retention_days: 400,
             // Tests run jobs themselves (`jobs::run_due`), on their own clock.
             run_jobs: false,
             smtp_url: std::env::var("TEST_SMTP_URL")
@@ -467,9 +468,22 @@ pub async fn upload_parts(
     name: &str,
     bytes: &[u8],
 ) -> (String, serde_json::Value) {
-    let size = bytes.len().to_string();
+    upload_parts_in(c, vault_id, "", name, bytes).await
+}
+
+/// [`upload_parts`] into the folder at `folder_path` ('' for the top level).
+pub async fn upload_parts_in(
+    c: &Client,
+    vault_id: &str,
+    folder_path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (String, serde_json::Value) {
     let t = c
-        .start_upload(vault_id, name, &size, "application/octet-stream")
+        .start_upload_with(serde_json::json!({
+            "vault_id": vault_id, "name": name, "size": bytes.len(),
+            "content_type": "application/octet-stream", "folder_path": folder_path,
+        }))
         .await;
     assert_eq!(t.status, 200, "start_upload: {:?}", t.body);
     let upload_id = t.body["upload_id"].as_str().unwrap().to_string();
@@ -483,7 +497,18 @@ pub async fn upload_parts(
 /// Uploads `bytes` into the vault through the presigned multipart flow, as the browser does.
 /// Returns the file entry JSON.
 pub async fn upload(c: &Client, vault_id: &str, name: &str, bytes: &[u8]) -> serde_json::Value {
-    let (upload_id, parts) = upload_parts(c, vault_id, name, bytes).await;
+    upload_in(c, vault_id, "", name, bytes).await
+}
+
+/// [`upload`] into the folder at `folder_path`.
+pub async fn upload_in(
+    c: &Client,
+    vault_id: &str,
+    folder_path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> serde_json::Value {
+    let (upload_id, parts) = upload_parts_in(c, vault_id, folder_path, name, bytes).await;
     let done = c.complete(&upload_id, bytes, &parts, None).await;
     assert_eq!(done.status, 200, "complete_upload: {:?}", done.body);
     done.body

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 /// Who calls, from least to most.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
-enum Who {
+pub enum Who {
     Outsider,
     Viewer,
     Member,
@@ -27,13 +27,13 @@ const OWN_WORKSPACE: [&str; 5] = [
     "create_api_key",
 ];
 
-struct Team {
-    owner: Client,
-    admin: Client,
-    member: Client,
-    viewer: Client,
-    outsider: Client,
-    vault: String,
+pub struct Team {
+    pub owner: Client,
+    pub admin: Client,
+    pub member: Client,
+    pub viewer: Client,
+    pub outsider: Client,
+    pub vault: String,
 }
 
 impl Team {
@@ -72,7 +72,7 @@ async fn invite_token(app: &TestApp, to: &str) -> String {
 
 /// A team "Acme" made by its owner, with an admin, a member and a viewer who accepted their
 /// invitations (their sessions switched to it), and an outsider with only their own.
-async fn team(app: &TestApp) -> Team {
+pub async fn team(app: &TestApp) -> Team {
     let owner = app.client();
     owner.sign_up(&email_of(Who::Owner)).await;
     let made = owner.call("create_team", &[("name", "Acme")]).await;
@@ -370,6 +370,56 @@ async fn every_role_may_do_what_its_role_allows_and_nothing_more() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Every change the matrix made is in the team's audit log once, as its maker's; what
+    // was refused left no row. (Rows made outside a request — the setup's class changes,
+    // through the service as the class job does — carry no request id.)
+    let (team_id,): (String,) = sqlx::query_as("SELECT workspace_id FROM vaults WHERE id = $1")
+        .bind(&v)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    for (name, recorded) in [
+        ("trash_items", "file.trash"),
+        ("change_class", "file.class"),
+        ("request_restore", "restore.request"),
+        ("create_vault", "vault.create"),
+        ("invite_member", "member.invite"),
+        ("create_api_key", "key.create"),
+    ] {
+        let needs = actions.iter().find(|a| a.name == name).unwrap().needs;
+        for who in MEMBERS {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM audit_log a JOIN users u ON u.id = a.user_id
+                 WHERE a.workspace_id = $1 AND a.action = $2 AND u.email = $3
+                   AND a.request_id <> ''",
+            )
+            .bind(&team_id)
+            .bind(recorded)
+            .bind(email_of(who))
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+            let want = i64::from(who >= needs);
+            // The owner invited three people while the team was made.
+            let want = if recorded == "member.invite" && who == Who::Owner {
+                want + 3
+            } else {
+                want
+            };
+            assert_eq!(n, want, "{recorded} by {who:?}");
+        }
+    }
+    let (stray,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM audit_log a JOIN users u ON u.id = a.user_id
+         WHERE a.workspace_id = $1 AND u.email = $2",
+    )
+    .bind(&team_id)
+    .bind(email_of(Who::Outsider))
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stray, 0, "the outsider changed nothing of the team's");
 
     // The outsider's own vault list never shows the team's.
     let (_, own) = call(&t.outsider, "list_vaults", &form(&[])).await;

@@ -52,6 +52,9 @@ pub(crate) fn DetailsPanel(
                                 } else {
                                     view! { <p><a class="button small" href=format!("/files/{}/download", f.id) rel="external">"Download"</a></p> }.into_any()
                                 }}
+                                <p><a class="small" href=format!("/shares?vault={}&path={}", f.vault_id,
+                                    urlencoding::encode(&if f.folder_path.is_empty() { f.name.clone() } else { format!("{}/{}", f.folder_path, f.name) }))>
+                                    "Share a link to this file…"</a></p>
                                 <h3>"History"</h3>
                                 <ol class="history">
                                     {d.events.into_iter().map(|e| view! {
