@@ -63,7 +63,7 @@ pub fn SharesPage() -> impl IntoView {
         <section class="panel">
             <h1>"Share links"</h1>
             <p class="muted">{format!("A link lets anyone who has it download a file or a folder's files until it expires (at most {MAX_DAYS} days). Add a password and a download limit if you like; revoke it any time.")}</p>
-            <form class="share-form" on:submit=submit aria-label="New share link">
+            <form class="share-form" on:submit=submit aria-label="Make a share link">
                 <label for="share-vault">"Vault"</label>
                 <Transition fallback=|| view! { <p class="muted">"Loading vaults…"</p> }>
                     {move || Suspend::new(async move {
