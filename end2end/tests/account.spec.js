@@ -94,3 +94,36 @@ test('a mailed sign-in link signs in without the password', async ({ page }) => 
   await expect(page).toHaveURL(/\/vaults$/);
   await expect(page.getByRole('link', { name: email })).toBeVisible();
 });
+
+test('mail settings stick, the export downloads, and deleting the account signs it out for good', async ({ page }) => {
+  const email = `gone-${Date.now()}@example.com`;
+  await createAccount(page, email);
+  await page.goto('/account');
+  const restore = page.getByLabel('A restore is ready to download');
+  await expect(restore).toBeChecked();
+  await expect(page.getByLabel('A payment failed')).toBeDisabled();
+  await restore.uncheck();
+  await page.reload();
+  await expect(page.getByLabel('A restore is ready to download')).not.toBeChecked();
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Export my data (JSON)' }).click(),
+  ]);
+  const exported = JSON.parse(require('fs').readFileSync(await download.path(), 'utf8'));
+  expect(exported.account.email).toBe(email);
+  expect(exported.workspaces[0].vaults[0].name).toBe('My vault');
+
+  await page.getByText('Delete my account', { exact: true }).first().click();
+  await page.getByLabel(/Type your email/).fill('not-me@example.com');
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page.getByText('Type your email exactly to delete the account.')).toBeVisible();
+  await page.getByLabel(/Type your email/).fill(email);
+  await page.getByRole('button', { name: 'Delete my account' }).click();
+  await expect(page).toHaveURL(/\/\?deleted=1$/);
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByText('Email or password is incorrect.')).toBeVisible();
+});

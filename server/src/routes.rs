@@ -53,6 +53,7 @@ pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -
         .route("/files/{id}/thumb", get(thumbnail))
         .route("/usage.csv", get(usage_csv))
         .route("/audit.csv", get(audit_csv))
+        .route("/account/export.json", get(account_export))
         .route("/stripe/webhook", axum::routing::post(stripe_webhook))
         .merge(crate::api::router(app.clone()))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
@@ -150,6 +151,32 @@ async fn stripe_webhook(
 }
 
 /// The signed-in person's daily usage figures as CSV.
+/// The signed-in person's data as JSON (the account page's "Export my data").
+async fn account_export(State(s): State<ServerState>, req: Request) -> Result<Response, Response> {
+    let st = &s.app;
+    let Some((actor, _)) = app::auth::service::actor_from_headers(st, req.headers())
+        .await
+        .map_err(IntoResponse::into_response)?
+    else {
+        return Err(Redirect::to("/sign-in?next=%2Faccount").into_response());
+    };
+    let json = app::auth::account::export(st, &actor)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let mut resp = json.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"nexus-export.json\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
 /// The current workspace's audit log as CSV, filtered as the page's query says (owners and
 /// admins).
 async fn audit_csv(

@@ -461,3 +461,219 @@ pub async fn resend_confirmation(st: &AppState, actor: &Actor) -> Result<(), App
     )
     .await
 }
+
+#[derive(sqlx::FromRow, serde::Serialize)]
+struct ExportFile {
+    folder: String,
+    name: String,
+    size: i64,
+    storage_class: String,
+    state: String,
+    crc64nvme: Option<String>,
+    sha256: Option<String>,
+    created_at: i64,
+}
+
+/// Everything the account holds, as JSON: the account, its sessions, the workspaces it
+/// belongs to (with its role), and for those it owns every vault's live files with their
+/// checksums; plus its own workspace's daily usage CSV.
+pub async fn export(st: &AppState, actor: &Actor) -> Result<String, AppError> {
+    let (user_id, _) = person(actor)?;
+    let (email, created_at, confirmed): (String, i64, Option<i64>) =
+        sqlx::query_as("SELECT email, created_at, email_confirmed_at FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&st.db.pool)
+            .await?;
+    let spaces: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT w.id, w.name, w.kind, m.role FROM workspaces w
+         JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1 ORDER BY w.created_at",
+    )
+    .bind(user_id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    let mut workspaces = vec![];
+    for (id, name, kind, role) in spaces {
+        let mut vaults = vec![];
+        if role == "owner" {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT id, name, default_storage_class FROM vaults
+                 WHERE workspace_id = $1 AND deleted_at IS NULL ORDER BY created_at",
+            )
+            .bind(&id)
+            .fetch_all(&st.db.pool)
+            .await?;
+            for (vault_id, vault_name, class) in rows {
+                let files: Vec<ExportFile> = sqlx::query_as(
+                    "SELECT COALESCE(d.path, '') AS folder, f.name, f.size, f.storage_class,
+                            f.state, f.crc64nvme, f.sha256, f.created_at
+                     FROM files f LEFT JOIN folders d ON d.id = f.folder_id
+                     WHERE f.vault_id = $1 AND f.deleted_at IS NULL AND f.state <> 'uploading'
+                     ORDER BY folder, f.name, f.id",
+                )
+                .bind(&vault_id)
+                .fetch_all(&st.db.pool)
+                .await?;
+                vaults.push(serde_json::json!({
+                    "id": vault_id, "name": vault_name, "default_storage_class": class,
+                    "files": files,
+                }));
+            }
+        }
+        workspaces.push(serde_json::json!({
+            "id": id, "name": name, "kind": kind, "role": role, "vaults": vaults,
+        }));
+    }
+    let sessions = list_sessions(st, actor).await?;
+    let usage_csv = crate::usage::service::daily_csv(st, &Actor::job_for(user_id)).await?;
+    let out = serde_json::json!({
+        "format": "nexus-deep-storage-export/1",
+        "exported_at": st.clock.now_ms(),
+        "account": { "id": user_id, "email": email, "created_at": created_at,
+                     "email_confirmed_at": confirmed },
+        "sessions": sessions,
+        "workspaces": workspaces,
+        "usage_csv": usage_csv,
+    });
+    serde_json::to_string_pretty(&out).map_err(AppError::internal)
+}
+
+/// Deletes the account, once `confirm` is its email. Team workspaces it owns that have other
+/// members must be handed over (or the others removed) first, and a paid subscription of a
+/// workspace it owns cancelled. The workspaces it owns alone go: their files to the trash,
+/// already past its days, so the trash purge deletes their objects (started at once; the
+/// hourly job finishes it). Its memberships, sessions, keys and links end; its row stays
+/// without address or password (files it uploaded to teams stay theirs and name it).
+pub async fn delete_account(st: &AppState, actor: &Actor, confirm: &str) -> Result<(), AppError> {
+    let (user_id, _) = person(actor)?;
+    let (email,): (String,) = sqlx::query_as("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&st.db.pool)
+        .await?;
+    if confirm.trim().to_lowercase() != email {
+        return Err(AppError::invalid(
+            "confirm",
+            "Type your email exactly to delete the account.",
+        ));
+    }
+    let owned: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT w.id, w.name,
+                (SELECT COUNT(*) FROM memberships o WHERE o.workspace_id = w.id AND o.user_id <> $1)
+         FROM workspaces w JOIN memberships m ON m.workspace_id = w.id
+         WHERE m.user_id = $1 AND m.role = 'owner'",
+    )
+    .bind(user_id)
+    .fetch_all(&st.db.pool)
+    .await?;
+    let shared: Vec<&str> = owned
+        .iter()
+        .filter(|(_, _, others)| *others > 0)
+        .map(|(_, name, _)| name.as_str())
+        .collect();
+    if !shared.is_empty() {
+        return Err(AppError::Forbidden {
+            message: format!(
+                "Hand these workspaces to another member (or remove the others) first: {}.",
+                shared.join(", ")
+            ),
+        });
+    }
+    let alone: Vec<&str> = owned.iter().map(|(id, _, _)| id.as_str()).collect();
+    for ws in &alone {
+        let paid: Option<(String,)> = sqlx::query_as(
+            "SELECT status FROM subscriptions WHERE workspace_id = $1
+             AND status IN ('active', 'trialing', 'past_due', 'unpaid')",
+        )
+        .bind(ws)
+        .fetch_optional(&st.db.pool)
+        .await?;
+        if paid.is_some() {
+            return Err(AppError::Forbidden {
+                message: "Cancel your subscription on the billing page first.".into(),
+            });
+        }
+    }
+    let now = st.clock.now_ms();
+    let mut tx = st.db.begin().await?;
+    for ws in &alone {
+        // In the trash since long ago: the purge takes them now.
+        sqlx::query(
+            "UPDATE files SET deleted_at = 1, trashed_path = COALESCE(trashed_path, '')
+             WHERE workspace_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(ws)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE vaults SET deleted_at = $1 WHERE workspace_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(now)
+        .bind(ws)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE share_links SET revoked_at = $1 WHERE workspace_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(ws)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM invites WHERE workspace_id = $1")
+            .bind(ws)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for sql in [
+        "DELETE FROM memberships WHERE user_id = $1",
+        "DELETE FROM sessions WHERE user_id = $1",
+        "DELETE FROM login_tokens WHERE user_id = $1",
+        "DELETE FROM known_addresses WHERE user_id = $1",
+        "DELETE FROM notification_prefs WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE share_links SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        actor,
+        crate::audit::service::Change::new(None, "account.delete", format!("user:{user_id}"))
+            .detail(format!("{} workspaces deleted with it", alone.len())),
+    )
+    .await?;
+    crate::notify::service::queue_mail(
+        &mut tx,
+        &email,
+        "Your Nexus Deep Storage account was deleted",
+        "Your Nexus Deep Storage account was deleted as you asked, with the workspaces you owned alone and their files. Files you uploaded to teams stay theirs.\n\n— Nexus Deep Storage\n",
+        now,
+    )
+    .await?;
+    sqlx::query(
+        "UPDATE users SET email = $1, password_hash = '!', email_confirmed_at = NULL, deleted_at = $2
+         WHERE id = $3",
+    )
+    .bind(format!("deleted-{user_id}@deleted.invalid"))
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    crate::notify::service::wake_mailer(st).await?;
+    tracing::info!(%user_id, workspaces = alone.len(), "account deleted");
+    // The objects go now (the hourly purge would take them anyway).
+    if let Err(e) = crate::files::service::purge_expired_trash(st).await {
+        tracing::warn!(error = %e, "trash purge after an account deletion failed; the job retries");
+    }
+    Ok(())
+}

@@ -104,3 +104,18 @@ pub async fn confirm_email_change(token: String) -> Result<(), AppError> {
 pub async fn resend_confirmation() -> Result<(), AppError> {
     with_actor(|st, a| async move { super::account::resend_confirmation(&st, &a).await }).await
 }
+
+/// Deletes the account (`confirm` is its email), signs out and goes to the home page.
+#[server(prefix = "/api", endpoint = "delete_account")]
+pub async fn delete_account(confirm: String) -> Result<(), AppError> {
+    with_actor(|st, a| async move {
+        super::account::delete_account(&st, &a, &confirm).await?;
+        set_header(
+            http::header::SET_COOKIE,
+            &super::service::session_cookie(&st, None, 0),
+        );
+        leptos_axum::redirect("/?deleted=1");
+        Ok(())
+    })
+    .await
+}

@@ -1,15 +1,17 @@
-//! The account page (sessions, password, email), the "forgot password / sign-in link" page,
+//! The account page (email, password, sessions, mail, export, deletion), the "forgot password / sign-in link" page,
 //! the page a mailed email-change link opens, and the banner for an unconfirmed address.
 //! Plain forms posting to server functions: they work before hydration too.
 use super::SessionInfo;
 use super::account_api::{
-    ChangePassword, ConfirmEmailChange, RequestEmailChange, RequestSignInLink, ResendConfirmation,
-    SignOutEverywhere, account_sessions, end_session,
+    ChangePassword, ConfirmEmailChange, DeleteAccount, RequestEmailChange, RequestSignInLink,
+    ResendConfirmation, SignOutEverywhere, account_sessions, end_session,
 };
 use super::ui::{field_error, form_error};
 use crate::components::ErrorNote;
 use crate::error::AppError;
 use crate::format;
+use crate::notify::MailPref;
+use crate::notify::api::{mail_prefs, set_mail_pref};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -109,8 +111,10 @@ pub fn AccountPage() -> impl IntoView {
                         Ok(None) => view! { <ErrorNote error=AppError::unauthenticated() /> }.into_any(),
                         Ok(Some(u)) => view! {
                             <EmailSection email=u.email.clone() confirmed=u.email_confirmed />
-                            <PasswordSection email=u.email />
+                            <PasswordSection email=u.email.clone() />
                             <SessionsSection />
+                            <MailSection />
+                            <DataSection email=u.email />
                         }.into_any(),
                     }
                 })}
@@ -252,5 +256,78 @@ fn SessionTable(list: Vec<SessionInfo>, on_end: Callback<String>) -> impl IntoVi
                 }).collect_view()}
             </tbody>
         </table></div>
+    }
+}
+
+#[component]
+fn MailSection() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let prefs = Resource::new(move || version.get(), |_| mail_prefs());
+    let failure = RwSignal::new(None::<AppError>);
+    view! {
+        <section aria-labelledby="mail-h" class="account-block">
+            <h2 id="mail-h">"Mail"</h2>
+            <p class="muted">"Everything also shows under Notifications in the app. Email me when…"</p>
+            {move || failure.get().map(|e| view! { <ErrorNote error=e /> })}
+            <Transition fallback=|| view! { <p class="muted" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match prefs.await {
+                        Err(e) => view! { <ErrorNote error=e /> }.into_any(),
+                        Ok(list) => view! {
+                            <fieldset class="choices">
+                                <legend class="visually-hidden">"Email me when"</legend>
+                                {list.into_iter().map(|p: MailPref| {
+                                    let kind = p.kind.clone();
+                                    view! {
+                                        <label class="check">
+                                            <input type="checkbox" prop:checked=p.mail disabled=!p.optional
+                                                on:change=move |ev| {
+                                                    let (k, on) = (kind.clone(), event_target_checked(&ev));
+                                                    leptos::task::spawn_local(async move {
+                                                        match set_mail_pref(k, on).await {
+                                                            Ok(()) => failure.set(None),
+                                                            Err(e) => failure.set(Some(e)),
+                                                        }
+                                                        version.update(|v| *v += 1);
+                                                    });
+                                                } />
+                                            " "{p.label}
+                                            {(!p.optional).then(|| view! { <span class="muted small">" (always)"</span> })}
+                                        </label>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DataSection(email: String) -> impl IntoView {
+    let delete = ServerAction::<DeleteAccount>::new();
+    let value = delete.value();
+    view! {
+        <section aria-labelledby="data-h" class="account-block">
+            <h2 id="data-h">"Your data"</h2>
+            <p>
+                <a class="button secondary small" href="/account/export.json" rel="external" download="nexus-export.json">"Export my data (JSON)"</a>
+                " "<span class="muted small">"Your account, sessions, workspaces, and every file you own with its checksums, plus your usage CSV."</span>
+            </p>
+            <details class="danger-zone">
+                <summary>"Delete my account"</summary>
+                <p>"This deletes the workspaces you own alone with every file in them (their storage is emptied), ends every session, key and link of yours, and cannot be undone. Teams you own with others must be handed over first; a paid plan must be cancelled first."</p>
+                <ActionForm action=delete attr:aria-describedby="delete-error">
+                    <label for="delete-confirm">{format!("Type your email ({email}) to confirm")}</label>
+                    <input id="delete-confirm" type="text" name="confirm" autocomplete="off" required />
+                    <p id="delete-error" class="form-error" role="alert" aria-live="polite">
+                        {move || form_error(value.get()).or_else(|| field_error(value.get(), "confirm"))}
+                    </p>
+                    <button type="submit" class="danger" disabled=move || delete.pending().get()>"Delete my account"</button>
+                </ActionForm>
+            </details>
+        </section>
     }
 }

@@ -1,5 +1,5 @@
 //! Server functions of notifications and the development outbox.
-use super::{Mail, Notification};
+use super::{Mail, MailPref, Notification};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -53,4 +53,22 @@ pub async fn outbox() -> Result<Vec<Mail>, AppError> {
     };
     let st = state()?;
     finish(async { super::service::outbox(&st, &actor(&st).await?).await }.await)
+}
+
+/// The person's mail setting per kind of notification.
+#[server(prefix = "/api", endpoint = "mail_prefs")]
+pub async fn mail_prefs() -> Result<Vec<MailPref>, AppError> {
+    crate::auth::session::with_actor(
+        |st, a| async move { super::service::mail_prefs(&st, &a).await },
+    )
+    .await
+}
+
+/// Turns one kind's mail on or off.
+#[server(prefix = "/api", endpoint = "set_mail_pref")]
+pub async fn set_mail_pref(kind: String, mail: bool) -> Result<(), AppError> {
+    crate::auth::session::with_actor(|st, a| async move {
+        super::service::set_mail_pref(&st, &a, &kind, mail).await
+    })
+    .await
 }

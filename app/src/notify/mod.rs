@@ -32,3 +32,26 @@ pub struct Mail {
     pub body: String,
     pub created_at: i64,
 }
+
+/// The kinds of notification a person can also get by mail: kind, what it is, and whether
+/// its mail can be turned off (a failed payment's cannot: it pauses uploads).
+pub const MAIL_KINDS: [(&str, &str, bool); 4] = [
+    ("restore_ready", "A restore is ready to download", true),
+    (
+        "webhook_disabled",
+        "A webhook endpoint was disabled after failing",
+        true,
+    ),
+    ("trial_will_end", "A trial is about to end", true),
+    ("payment_failed", "A payment failed", false),
+];
+
+/// One kind's mail setting, as the account page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MailPref {
+    pub kind: String,
+    pub label: String,
+    pub mail: bool,
+    /// Whether it can be turned off.
+    pub optional: bool,
+}

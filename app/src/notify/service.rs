@@ -1,7 +1,7 @@
 //! Notifications and mail. A notification and its mail are written in the caller's
 //! transaction (so a crash never leaves one without the other); the mailer job sends the
 //! outbox over SMTP, at least once, retrying with backoff, and never logs the SMTP URL.
-use super::{Mail, Notification};
+use super::{MAIL_KINDS, Mail, MailPref, Notification};
 use crate::core::{Actor, AppState, Config, jobs, new_id};
 use crate::error::AppError;
 
@@ -41,16 +41,72 @@ pub async fn notify(
             config.public_url
         )
     };
+    // The mail too, unless the person turned this kind's mail off (or deleted the account).
     sqlx::query(
         "INSERT INTO mail_outbox (id, to_addr, subject, body, created_at)
-         SELECT $1, email, $2, $3, $4 FROM users WHERE id = $5",
+         SELECT $1, email, $2, $3, $4 FROM users WHERE id = $5 AND deleted_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM notification_prefs p
+                           WHERE p.user_id = users.id AND p.kind = $6 AND p.mail = 0)",
     )
     .bind(new_id())
     .bind(title)
     .bind(text)
     .bind(now)
     .bind(user_id)
+    .bind(kind)
     .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The person's mail setting for each kind of notification.
+pub async fn mail_prefs(st: &AppState, actor: &Actor) -> Result<Vec<MailPref>, AppError> {
+    let off: Vec<(String,)> =
+        sqlx::query_as("SELECT kind FROM notification_prefs WHERE user_id = $1 AND mail = 0")
+            .bind(actor.user_id())
+            .fetch_all(&st.db.pool)
+            .await?;
+    Ok(MAIL_KINDS
+        .iter()
+        .map(|(kind, label, optional)| MailPref {
+            kind: kind.to_string(),
+            label: label.to_string(),
+            mail: !*optional || !off.iter().any(|(k,)| k == kind),
+            optional: *optional,
+        })
+        .collect())
+}
+
+/// Turns one kind's mail on or off (people only; a kind that must be mailed stays on).
+pub async fn set_mail_pref(
+    st: &AppState,
+    actor: &Actor,
+    kind: &str,
+    mail: bool,
+) -> Result<(), AppError> {
+    if matches!(actor, Actor::Key { .. }) {
+        return Err(AppError::Forbidden {
+            message: "API keys cannot change mail settings.".into(),
+        });
+    }
+    match MAIL_KINDS.iter().find(|(k, _, _)| *k == kind) {
+        None => return Err(AppError::invalid("kind", "There is no such notification.")),
+        Some((_, label, false)) if !mail => {
+            return Err(AppError::invalid(
+                "kind",
+                format!("“{label}” is always mailed: it can stop your uploads."),
+            ));
+        }
+        Some(_) => {}
+    }
+    sqlx::query(
+        "INSERT INTO notification_prefs (user_id, kind, mail) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, kind) DO UPDATE SET mail = excluded.mail",
+    )
+    .bind(actor.user_id())
+    .bind(kind)
+    .bind(i32::from(mail))
+    .execute(&st.db.pool)
     .await?;
     Ok(())
 }

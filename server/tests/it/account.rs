@@ -452,3 +452,200 @@ async fn an_unconfirmed_account_sees_a_banner_and_names_stay_text() {
     assert!(!html.contains("unconfirmed-banner"));
     assert!(!html.contains("not confirmed"));
 }
+
+#[tokio::test]
+async fn mail_per_kind_can_be_turned_off_except_what_stops_uploads() {
+    let app = TestApp::spawn().await;
+    let a = app.client();
+    a.sign_up("nora@example.com").await;
+    let prefs = a.call("mail_prefs", &[]).await.body;
+    assert!(
+        prefs.as_array().unwrap().iter().all(|p| p["mail"] == true),
+        "{prefs}"
+    );
+    let off = a
+        .call(
+            "set_mail_pref",
+            &[("kind", "restore_ready"), ("mail", "false")],
+        )
+        .await;
+    assert_eq!(off.status, 200, "{:?}", off.body);
+    let must = a
+        .call(
+            "set_mail_pref",
+            &[("kind", "payment_failed"), ("mail", "false")],
+        )
+        .await;
+    assert_eq!(must.status, 422);
+    let bogus = a
+        .call("set_mail_pref", &[("kind", "nonsense"), ("mail", "true")])
+        .await;
+    assert_eq!(bogus.status, 422);
+    let (user_id,): (String,) =
+        sqlx::query_as("SELECT id FROM users WHERE email = 'nora@example.com'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    let before = mails_to(&app, "nora@example.com").await.len();
+    for kind in ["restore_ready", "payment_failed"] {
+        let mut tx = app.state.db.begin().await.unwrap();
+        app::notify::service::notify(
+            &mut tx,
+            &app.state.config,
+            &user_id,
+            kind,
+            &format!("about {kind}"),
+            "body",
+            "",
+            app.state.clock.now_ms(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mails = mails_to(&app, "nora@example.com").await;
+    assert_eq!(mails.len(), before + 1, "only the payment mail");
+    assert_eq!(mails.last().unwrap().0, "about payment_failed");
+    // Both are in the app's notifications.
+    let listed = a.call("notifications", &[]).await.body;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_export_holds_the_account_its_files_and_checksums_and_nobody_else_s() {
+    let app = TestApp::spawn().await;
+    let a = app.client();
+    let vault = a.sign_up("exa@example.com").await;
+    let bytes = crate::support::random_bytes(2000);
+    crate::support::upload(&a, &vault, "kept.bin", &bytes).await;
+    let b = app.client();
+    let b_vault = b.sign_up("exb@example.com").await;
+    crate::support::upload(&b, &b_vault, "b-private.bin", &bytes).await;
+    let resp = a.get("/account/export.json").await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let text = resp.text().await.unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["account"]["email"], "exa@example.com");
+    let file = &json["workspaces"][0]["vaults"][0]["files"][0];
+    assert_eq!(file["name"], "kept.bin");
+    assert_eq!(file["size"], 2000);
+    assert_eq!(file["crc64nvme"].as_str().unwrap().len(), 12, "{file}");
+    assert!(
+        json["usage_csv"]
+            .as_str()
+            .unwrap()
+            .starts_with("date,vault,")
+    );
+    assert!(!text.contains("b-private") && !text.contains("exb@"));
+    assert_eq!(app.client().get("/account/export.json").await.status(), 303);
+}
+
+#[tokio::test]
+async fn deleting_the_account_empties_what_it_owns_alone_and_keeps_what_teams_own() {
+    let app = TestApp::spawn().await;
+    let t = crate::teams::team(&app).await;
+    // The member uploads to the team, and keeps a file of their own.
+    let team_file = crate::support::upload(
+        &t.member,
+        &t.vault,
+        "team-work.bin",
+        &crate::support::random_bytes(300),
+    )
+    .await;
+    let list = t.member.call("list_workspaces", &[]).await.body;
+    let personal = list[0]["id"].as_str().unwrap().to_string();
+    t.member
+        .call("switch_workspace", &[("workspace_id", &personal)])
+        .await;
+    let own_vault = t.member.call("list_vaults", &[]).await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = crate::support::upload(
+        &t.member,
+        &own_vault,
+        "mine.bin",
+        &crate::support::random_bytes(400),
+    )
+    .await;
+    let own_key = app.s3_key_of(own["id"].as_str().unwrap()).await;
+
+    // The owner of a team with members cannot go before handing it over.
+    let blocked = t
+        .owner
+        .call("delete_account", &[("confirm", "owner@example.com")])
+        .await;
+    assert_eq!(blocked.status, 403, "{:?}", blocked.body);
+    assert!(blocked.message().contains("Acme"), "{}", blocked.message());
+    let wrong = t
+        .member
+        .call("delete_account", &[("confirm", "someone@example.com")])
+        .await;
+    assert_eq!(wrong.status, 422);
+
+    let gone = t
+        .member
+        .call("delete_account", &[("confirm", " Member@Example.com ")])
+        .await;
+    assert_eq!(gone.status, 200, "{:?}", gone.body);
+    assert!(
+        gone.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert!(t.member.current_user().await.is_null());
+    assert_eq!(
+        app.client()
+            .sign_in("member@example.com", crate::support::PASSWORD)
+            .await
+            .status,
+        401
+    );
+    // Their own file's object is gone from storage, and its row.
+    assert!(
+        matches!(app.state.storage.head(&own_key).await, Ok(None)),
+        "the object of a file they owned alone is deleted"
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM files WHERE id = $1")
+        .bind(own["id"].as_str().unwrap())
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    // The team keeps what they uploaded; they are no longer a member.
+    let kept = t
+        .owner
+        .call(
+            "file_details",
+            &[("file_id", team_file["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(kept.status, 200);
+    let members = t.owner.call("team", &[]).await.body["members"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(members, 3);
+    // Told by mail, and recorded.
+    assert!(
+        mails_to(&app, "member@example.com")
+            .await
+            .last()
+            .unwrap()
+            .0
+            .contains("was deleted")
+    );
+    let (audited,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'account.delete'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+}

@@ -155,6 +155,12 @@ fn table(a: &Ids) -> Vec<Row> {
             Nothing,
         ),
         row("resend_confirmation", form(&[]), Nothing),
+        row("mail_prefs", form(&[]), Nothing),
+        row(
+            "set_mail_pref",
+            form(&[("kind", "restore_ready"), ("mail", "false")]),
+            Nothing,
+        ),
         // vaults
         row("list_vaults", form(&[]), Nothing),
         row("create_vault", form(&[("name", "b-vault")]), Nothing),
@@ -438,6 +444,11 @@ fn table(a: &Ids) -> Vec<Row> {
             Nothing,
         ),
     ]);
+    rows.push(row(
+        "delete_account",
+        form(&[("confirm", "a@example.com")]),
+        Nothing,
+    ));
     rows.push(Row {
         name: "sign_out_everywhere",
         caller: Caller::Anonymous,
@@ -708,13 +719,14 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     // The server's own routes (beside the pages and server functions): each is swept below
     // with A's ids, or named here with why it holds nothing of A's. A route added to
     // `routes.rs` that this list does not name fails the test.
-    const ROUTES: [(&str, &str); 7] = [
+    const ROUTES: [(&str, &str); 8] = [
         ("/healthz", "public: liveness, no data"),
         ("/readyz", "public: readiness, no data"),
         ("/files/{id}/download", "swept below with A's file"),
         ("/files/{id}/thumb", "swept below with A's file"),
         ("/usage.csv", "swept below: B's own usage"),
         ("/audit.csv", "swept below: B's own workspace's log"),
+        ("/account/export.json", "swept below: B's own data"),
         (
             "/stripe/webhook",
             "Stripe's: refused without Stripe's signature (billing tests)",
@@ -782,11 +794,11 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         unvisited.is_empty(),
         "pages missing from the sweep (add them with A's ids): {unvisited:?} (routed: {routed:?})"
     );
-    for path in pages
-        .iter()
-        .map(|(_, p)| p.clone())
-        .chain(["/usage.csv".to_string(), "/audit.csv".to_string()])
-    {
+    for path in pages.iter().map(|(_, p)| p.clone()).chain([
+        "/usage.csv".to_string(),
+        "/audit.csv".to_string(),
+        "/account/export.json".to_string(),
+    ]) {
         let resp = b.get(&path).await;
         let status = resp.status();
         // The page names the address B asked for (the router's state); nothing else of A's.
