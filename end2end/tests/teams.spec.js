@@ -3,7 +3,7 @@
 // comes back to the invitation and joins; the header's switcher shows the team; the viewer
 // can list the team's vault but not upload into it; the switcher goes back to their own.
 const { test, expect } = require('@playwright/test');
-const { createAccount, lastMailLink } = require('../support');
+const { alive, createAccount, lastMailLink } = require('../support');
 
 test('invite, accept, switch workspace, and a viewer cannot upload', async ({ page, browser }, testInfo) => {
   const stamp = Date.now();
@@ -20,6 +20,7 @@ test('invite, accept, switch workspace, and a viewer cannot upload', async ({ pa
   await expect(page).toHaveURL(/\/team$/);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
   await expect(page.locator('#workspace-switch option:checked')).toHaveText(name);
+  await alive(page);
 
   await page.getByLabel('Email', { exact: true }).fill(viewer);
   await page.getByLabel('Role', { exact: true }).selectOption('viewer');

@@ -16,10 +16,13 @@ pub fn SharesPage() -> impl IntoView {
     let q = use_query_map();
     let vaults = Resource::new(|| (), |_| list_vaults());
     let vault = RwSignal::new(q.read_untracked().get("vault").unwrap_or_default());
-    let path = RwSignal::new(q.read_untracked().get("path").unwrap_or_default());
-    let days = RwSignal::new("7".to_string());
-    let password = RwSignal::new(String::new());
-    let max = RwSignal::new(String::new());
+    // The fields are read when the form is sent (not kept in signals): what was typed
+    // before the page came alive is kept.
+    let path = q.read_untracked().get("path").unwrap_or_default();
+    let path_ref = NodeRef::<leptos::html::Input>::new();
+    let days_ref = NodeRef::<leptos::html::Input>::new();
+    let password_ref = NodeRef::<leptos::html::Input>::new();
+    let max_ref = NodeRef::<leptos::html::Input>::new();
     let made = RwSignal::new(None::<CreatedShare>);
     let failure = RwSignal::new(None::<AppError>);
     let version = RwSignal::new(0u32);
@@ -36,12 +39,15 @@ pub fn SharesPage() -> impl IntoView {
     );
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let value = |r: NodeRef<leptos::html::Input>| {
+            r.get_untracked().map(|e| e.value()).unwrap_or_default()
+        };
         let new = NewShare {
             vault_id: vault.get_untracked(),
-            path: Some(path.get_untracked()),
-            days: days.get_untracked().trim().parse().unwrap_or(0),
-            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
-            max_downloads: max.get_untracked().trim().parse().ok(),
+            path: Some(value(path_ref)),
+            days: value(days_ref).trim().parse().unwrap_or(0),
+            password: Some(value(password_ref)).filter(|p| !p.is_empty()),
+            max_downloads: value(max_ref).trim().parse().ok(),
             ..Default::default()
         };
         busy.set(true);
@@ -50,7 +56,9 @@ pub fn SharesPage() -> impl IntoView {
                 Ok(c) => {
                     made.set(Some(c));
                     failure.set(None);
-                    password.set(String::new());
+                    if let Some(p) = password_ref.get_untracked() {
+                        p.set_value("");
+                    }
                     version.update(|v| *v += 1);
                 }
                 Err(e) => failure.set(Some(e)),
@@ -84,18 +92,16 @@ pub fn SharesPage() -> impl IntoView {
                 </Transition>
                 <label for="share-path">"File or folder"</label>
                 <input id="share-path" type="text" required maxlength="2000" placeholder="photos/2026 or report.pdf"
-                    aria-describedby="share-path-hint"
-                    prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev)) />
+                    aria-describedby="share-path-hint" value=path node_ref=path_ref />
                 <p id="share-path-hint" class="hint">"Its path in the vault, as the file browser shows it."</p>
                 <label for="share-days">"Expires after (days)"</label>
                 <input id="share-days" type="number" min="1" max=MAX_DAYS.to_string() required class="days"
-                    prop:value=move || days.get() on:input=move |ev| days.set(event_target_value(&ev)) />
+                    value="7" node_ref=days_ref />
                 <label for="share-password">"Password (optional)"</label>
                 <input id="share-password" type="password" autocomplete="new-password" minlength="8"
-                    prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+                    node_ref=password_ref />
                 <label for="share-max">"Download limit (optional)"</label>
-                <input id="share-max" type="number" min="1" max="100000" class="days"
-                    prop:value=move || max.get() on:input=move |ev| max.set(event_target_value(&ev)) />
+                <input id="share-max" type="number" min="1" max="100000" class="days" node_ref=max_ref />
                 {move || failure.get().map(|e| view! { <ErrorNote error=e /> })}
                 <button type="submit" disabled=move || busy.get()>"Make the link"</button>
             </form>
@@ -175,7 +181,7 @@ fn LinkTable(
 pub fn SharedPage() -> impl IntoView {
     let token = move || use_params_map().read().get("token").unwrap_or_default();
     let password = RwSignal::new(String::new());
-    let typed = RwSignal::new(String::new());
+    let typed = NodeRef::<leptos::html::Input>::new();
     let shown = Resource::new(move || (token(), password.get()), |(t, p)| open_share(t, p));
     view! {
         <Title text="Shared with you — Nexus Deep Storage" />
@@ -186,10 +192,12 @@ pub fn SharedPage() -> impl IntoView {
                         Ok(v) => view! { <Shared shared=v token=token() password=password.get_untracked() /> }.into_any(),
                         Err(e) if e.field() == Some("password") => view! {
                             <h1>"This link has a password"</h1>
-                            <form class="narrow" on:submit=move |ev| { ev.prevent_default(); password.set(typed.get_untracked()); }>
+                            <form class="narrow" on:submit=move |ev| {
+                                ev.prevent_default();
+                                if let Some(i) = typed.get_untracked() { password.set(i.value()); }
+                            }>
                                 <label for="shared-password">"Password"</label>
-                                <input id="shared-password" type="password" autocomplete="off" required
-                                    prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev)) />
+                                <input id="shared-password" type="password" autocomplete="off" required node_ref=typed />
                                 {(!password.get_untracked().is_empty()).then(|| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
                                 <button type="submit">"Open"</button>
                             </form>

@@ -41,6 +41,7 @@ pub fn TeamPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let view_ = Resource::new(move || version.get(), |_| team());
     let failure = RwSignal::new(None::<AppError>);
+    let sent = RwSignal::new(None::<String>);
     let bump = move || version.update(|v| *v += 1);
     let run =
         move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppError>>>>| {
@@ -59,7 +60,7 @@ pub fn TeamPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match view_.await {
                         Err(e) => view! { <h1>"Team"</h1><ErrorNote error=e /> }.into_any(),
-                        Ok(t) => view! { <TeamBody team=t failure=failure run=Callback::new(run) bump=Callback::new(move |_| bump()) /> }.into_any(),
+                        Ok(t) => view! { <TeamBody team=t failure=failure sent=sent run=Callback::new(run) bump=Callback::new(move |_| bump()) /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -74,6 +75,7 @@ type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AppErro
 fn TeamBody(
     team: TeamView,
     failure: RwSignal<Option<AppError>>,
+    sent: RwSignal<Option<String>>,
     run: Callback<Job>,
     bump: Callback<()>,
 ) -> impl IntoView {
@@ -98,7 +100,7 @@ fn TeamBody(
             </tbody>
         </table></div>
         {(mine >= Role::Admin).then(|| view! { <p><A href="/audit">"Audit log"</A>" — every change in this workspace, who made it and from where."</p> })}
-        {manages.then(|| view! { <InviteForm mine=mine on_done=bump /> })}
+        {manages.then(|| view! { <InviteForm mine=mine on_done=bump sent=sent /> })}
         {(manages && !team.invites.is_empty()).then(|| view! { <Invites list=team.invites.clone() run=run /> })}
         {(is_team && mine != Role::Owner).then(|| view! {
             <form method="post" action="/api/leave_workspace" class="danger-zone">
@@ -166,26 +168,32 @@ fn MemberRow(m: Member, mine: Role, manages: bool, run: Callback<Job>) -> impl I
     }
 }
 
+/// The invitation form. Its fields are read when it is sent (not kept in signals), so what
+/// was typed before the page came alive is kept; a send before then posts the plain form.
+/// What it reports lives in the page's signals: the team's list reloads after a send and
+/// this form with it.
 #[component]
-fn InviteForm(mine: Role, on_done: Callback<()>) -> impl IntoView {
-    let email = RwSignal::new(String::new());
-    let role = RwSignal::new("member".to_string());
+fn InviteForm(mine: Role, on_done: Callback<()>, sent: RwSignal<Option<String>>) -> impl IntoView {
+    let email_ref = NodeRef::<leptos::html::Input>::new();
+    let role_ref = NodeRef::<leptos::html::Select>::new();
     let failure = RwSignal::new(None::<AppError>);
-    let sent = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let (Some(e), Some(r)) = (email_ref.get_untracked(), role_ref.get_untracked()) else {
+            return;
+        };
         busy.set(true);
-        let (e, r) = (email.get_untracked(), role.get_untracked());
+        let (email, role) = (e.value(), r.value());
         leptos::task::spawn_local(async move {
-            match invite_member(e, r).await {
+            match invite_member(email, role).await {
                 Ok(i) => {
-                    sent.set(Some(i.email));
                     failure.set(None);
-                    email.set(String::new());
+                    e.set_value("");
+                    sent.set(Some(i.email));
                     on_done.run(());
                 }
-                Err(e) => failure.set(Some(e)),
+                Err(err) => failure.set(Some(err)),
             }
             busy.set(false);
         });
@@ -197,12 +205,11 @@ fn InviteForm(mine: Role, on_done: Callback<()>) -> impl IntoView {
     };
     view! {
         <h2>"Invite someone"</h2>
-        <form class="invite-form" on:submit=submit aria-label="Invite a member">
+        <form class="invite-form" method="post" action="/api/invite_member" on:submit=submit aria-label="Invite a member">
             <label for="invite-email">"Email"</label>
-            <input id="invite-email" type="email" required maxlength="254"
-                prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev)) />
+            <input id="invite-email" name="email" type="email" required maxlength="254" node_ref=email_ref />
             <label for="invite-role">"Role"</label>
-            <select id="invite-role" on:change=move |ev| role.set(event_target_value(&ev))>
+            <select id="invite-role" name="role" node_ref=role_ref>
                 {roles.into_iter().map(|r| view! {
                     <option value=r.as_str() selected=r == Role::Member>{format!("{} — {}", r.label(), r.what())}</option>
                 }).collect_view()}
