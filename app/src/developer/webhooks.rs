@@ -233,6 +233,17 @@ pub async fn create_endpoint(
     .bind(st.clock.now_ms())
     .execute(&st.db.pool)
     .await?;
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&ws),
+            "key.webhook_create",
+            format!("webhook:{id}"),
+        )
+        .detail(url.host_str().unwrap_or_default().to_string()),
+    )
+    .await?;
     get_endpoint(st, &ws, &id).await
 }
 
@@ -243,6 +254,16 @@ pub async fn delete_endpoint(st: &AppState, actor: &Actor, id: &str) -> Result<(
         .bind(&ep.id)
         .execute(&st.db.pool)
         .await?;
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&ws),
+            "key.webhook_delete",
+            format!("webhook:{}", ep.id),
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -260,6 +281,16 @@ pub async fn enable_endpoint(
     )
     .bind(&ep.id)
     .execute(&st.db.pool)
+    .await?;
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&ws),
+            "key.webhook_enable",
+            format!("webhook:{}", ep.id),
+        ),
+    )
     .await?;
     get_endpoint(st, &ws, id).await
 }

@@ -97,6 +97,18 @@ pub async fn save_rules(
         .execute(&mut *tx)
         .await?;
     }
+    let (ws,): (String,) = sqlx::query_as("SELECT workspace_id FROM vaults WHERE id = $1")
+        .bind(&vault)
+        .fetch_one(&mut *tx)
+        .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        actor,
+        crate::audit::service::Change::new(Some(&ws), "vault.rules", format!("vault:{vault}"))
+            .detail(format!("{} rules", rules.len())),
+    )
+    .await?;
     tx.commit().await?;
     list_rules(&st.db, actor, &vault).await
 }

@@ -715,7 +715,7 @@ pub async fn complete_upload(
         crc64nvme: crc64nvme.as_deref(),
         sha256: sha256.as_deref(),
     };
-    let result = finish_complete(st, &up, &parts, &sums, on_duplicate).await;
+    let result = finish_complete(st, actor, &up, &parts, &sums, on_duplicate).await;
     if result.is_err() {
         release(st, &up.id).await;
     }
@@ -785,6 +785,7 @@ struct Sums<'a> {
 
 async fn finish_complete(
     st: &AppState,
+    actor: &Actor,
     up: &UploadRow,
     parts: &[CompletedPart],
     sums: &Sums<'_>,
@@ -928,6 +929,18 @@ async fn finish_complete(
         "uploaded",
         "",
         now,
+    )
+    .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&up.workspace_id),
+            "file.upload",
+            format!("file:{}", up.file_id),
+        )
+        .detail(format!("{} bytes", up.size)),
     )
     .await?;
     tx.commit().await?;

@@ -175,3 +175,90 @@ async fn rows_go_after_the_retention_days_and_nothing_edits_them() {
         }
     }
 }
+
+#[tokio::test]
+async fn file_folder_rule_webhook_and_trash_changes_are_recorded_once_each() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("fran@example.com").await;
+    let f = crate::support::upload(&c, &vault, "a.txt", &crate::support::random_bytes(10)).await;
+    let id = f["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        c.call("rename_file", &[("file_id", &id), ("name", "b.txt")])
+            .await
+            .status,
+        200
+    );
+    let folder = c
+        .call(
+            "create_folder",
+            &[("vault_id", &vault), ("parent_path", ""), ("name", "docs")],
+        )
+        .await;
+    assert_eq!(folder.status, 200);
+    let renamed = c
+        .call(
+            "rename_folder",
+            &[
+                ("folder_id", folder.body["id"].as_str().unwrap()),
+                ("name", "papers"),
+            ],
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    let rules = c
+        .call_json(
+            "save_archive_rules",
+            json!({ "vault_id": vault, "rules": [{ "older_than_days": 30, "kind": "", "min_size": null,
+                "folder_path": "", "to_class": "DEEP_ARCHIVE" }] }),
+        )
+        .await;
+    assert_eq!(rules.status, 200, "{:?}", rules.body);
+    let hook = c
+        .call_json(
+            "create_webhook",
+            json!({ "url": "http://127.0.0.1:9/hook", "events": ["file.uploaded"] }),
+        )
+        .await;
+    assert_eq!(hook.status, 200, "{:?}", hook.body);
+    let sel = json!({ "selection": { "vault_id": vault, "file_ids": [id] } });
+    assert_eq!(c.call_json("trash_items", sel.clone()).await.status, 200);
+    assert_eq!(
+        c.call_json("restore_files", json!({ "file_ids": [id] }))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(c.call_json("trash_items", sel).await.status, 200);
+    assert_eq!(
+        c.call_json("empty_trash", json!({ "file_ids": [id] }))
+            .await
+            .status,
+        200
+    );
+
+    let rows = log(&c, json!({})).await.body;
+    let actions: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for (want, times) in [
+        ("file.upload", 1),
+        ("file.rename", 1),
+        ("file.folder_create", 1),
+        ("file.folder_move", 1),
+        ("vault.rules", 1),
+        ("key.webhook_create", 1),
+        ("file.trash", 2),
+        ("file.untrash", 1),
+        ("file.purge", 1),
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| **a == want).count(),
+            times,
+            "{want} in {actions:?}"
+        );
+    }
+}

@@ -73,6 +73,18 @@ pub async fn rename_file(
         now,
     )
     .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&f.workspace_id),
+            "file.rename",
+            format!("file:{}", f.id),
+        )
+        .detail(format!("{name} (was {})", f.name)),
+    )
+    .await?;
     tx.commit().await?;
     entry(&st.db, &f.id).await
 }

@@ -180,6 +180,17 @@ pub async fn create_folder(
     .await?
     .ok_or_else(|| AppError::internal("a folder path with a name made no folder"))?;
     tracing::info!(folder_id = %id, vault_id = %vault.id, "folder created");
+    crate::audit::service::record(
+        st,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&vault.workspace_id),
+            "file.folder_create",
+            format!("folder:{id}"),
+        )
+        .detail(join_path(parent_path, &name)),
+    )
+    .await?;
     Ok(FolderEntry {
         id,
         path: join_path(parent_path, &name),
@@ -251,6 +262,22 @@ pub async fn move_folder(
         .bind(&folder.id)
         .execute(&mut *tx)
         .await?;
+    let (ws,): (String,) = sqlx::query_as("SELECT workspace_id FROM vaults WHERE id = $1")
+        .bind(&folder.vault_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    crate::audit::service::record_tx(
+        st,
+        &mut tx,
+        actor,
+        crate::audit::service::Change::new(
+            Some(&ws),
+            "file.folder_move",
+            format!("folder:{}", folder.id),
+        )
+        .detail(format!("{new_path} (was {})", folder.path)),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(folder_id = %folder.id, "folder moved or renamed");
     Ok(FolderEntry {

@@ -80,6 +80,15 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         tx.commit().await?;
         n += 1;
     }
+    if n > 0 {
+        crate::audit::service::record(
+            st,
+            actor,
+            crate::audit::service::Change::new(None, "file.untrash", "trash")
+                .detail(format!("{n} files brought back")),
+        )
+        .await?;
+    }
     Ok(n)
 }
 
@@ -141,6 +150,15 @@ pub async fn empty_trash(
         }
     }
     remove_empty_deleted_vaults(&st.db).await?;
+    if total > 0 {
+        crate::audit::service::record(
+            st,
+            actor,
+            crate::audit::service::Change::new(None, "file.purge", "trash")
+                .detail(format!("{total} files deleted for good")),
+        )
+        .await?;
+    }
     Ok(total)
 }
 
