@@ -174,8 +174,19 @@ fn Header() -> impl IntoView {
 
 #[component]
 fn Home() -> impl IntoView {
+    let deleted = move || {
+        leptos_router::hooks::use_query_map()
+            .read()
+            .get("deleted")
+            .is_some()
+    };
     view! {
         <Title text="Nexus Deep Storage — keep files for years, cheaply and safely" />
+        {move || deleted().then(|| view! {
+            <div class="alert info" role="status" data-testid="account-deleted">
+                <p>"Your account was deleted, with the workspaces you owned alone and their files. We mailed you a note."</p>
+            </div>
+        })}
         <section class="hero">
             <h1>"Keep files for years. Get them back when you need them."</h1>
             <p class="lead">

@@ -121,6 +121,7 @@ test('mail settings stick, the export downloads, and deleting the account signs 
   await page.getByLabel(/Type your email/).fill(email);
   await page.getByRole('button', { name: 'Delete my account' }).click();
   await expect(page).toHaveURL(/\/\?deleted=1$/);
+  await expect(page.getByTestId('account-deleted')).toContainText('Your account was deleted');
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill('correct horse battery');

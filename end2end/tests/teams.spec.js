@@ -57,6 +57,7 @@ test('invite, accept, switch workspace, and a viewer cannot upload', async ({ pa
   await expect(p2.getByTestId('viewer-note')).toContainText('You are a viewer');
   await expect(p2.getByLabel('Choose files')).toHaveCount(0);
   await expect(p2.getByRole('button', { name: 'Delete vault' })).toHaveCount(0);
+  await expect(p2.getByRole('button', { name: 'New folder' })).toHaveCount(0);
   const vaultId = new URL(p2.url()).pathname.split('/').pop();
   const refused = await p2.request.post('/api/start_upload', {
     headers: { Origin: new URL(p2.url()).origin },

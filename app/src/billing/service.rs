@@ -565,6 +565,27 @@ async fn apply_subscription(
     .await?;
     if r.rows_affected() == 0 {
         tracing::info!(%customer, "an older subscription event; a newer one was applied");
+    } else if let Some((ws, owner)) = owner_of(tx, &customer).await? {
+        // Stripe made the change: recorded as the owner's account's, from Stripe's request.
+        crate::audit::service::record_tx(
+            st,
+            tx,
+            &crate::core::Actor::job_for(&owner),
+            crate::audit::service::Change::new(
+                Some(&ws),
+                "billing.subscription",
+                format!("subscription:{}", s.id.as_str()),
+            )
+            .detail(format!(
+                "{plan_id}, {status}{}",
+                if s.cancel_at_period_end {
+                    ", ends at period end"
+                } else {
+                    ""
+                }
+            )),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -131,6 +131,13 @@ pub fn VaultPage() -> impl IntoView {
             .map(|v| v.name)
             .unwrap_or_default()
     });
+    // Whether the asker may change the vault's files (members and up; viewers browse).
+    let can_change = Signal::derive(move || {
+        vault
+            .get()
+            .and_then(|r| r.ok())
+            .is_none_or(|v| role(&v) >= Role::Member)
+    });
     let notice = RwSignal::new(None::<String>);
     let progress = RwSignal::new(None::<crate::files::BulkOp>);
     // A notice belongs to the view it was made in.
@@ -183,7 +190,7 @@ pub fn VaultPage() -> impl IntoView {
                             <ErrorNote error=e />
                             <p><A href=format!("/vaults/{}", vault_id())>"Back to the vault's top level"</A></p>
                         }.into_any(),
-                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=vault_name version=version details=details notice=notice progress=progress /> }.into_any(),
+                        Ok(p) => view! { <Listing query=query.get_untracked() page=p vault_name=vault_name can_change=can_change version=version details=details notice=notice progress=progress /> }.into_any(),
                     }
                 })}
             </Transition>

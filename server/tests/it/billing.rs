@@ -352,6 +352,19 @@ async fn checkout_trial_active_plan_change_payment_failed_and_cancel_follow_stri
         fake.events().await.len() + 1,
         "and the stale one"
     );
+    // Each subscription change Stripe made is in the workspace's audit log, the last one the
+    // cancellation.
+    let changes: Vec<(String,)> = sqlx::query_as(
+        "SELECT detail FROM audit_log WHERE action = 'billing.subscription' ORDER BY at, id",
+    )
+    .fetch_all(&st.db.pool)
+    .await
+    .unwrap();
+    assert!(changes.len() >= 3, "{changes:?}");
+    assert!(
+        changes.last().unwrap().0.contains("canceled"),
+        "{changes:?}"
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,9 @@ pub fn Listing(
     query: ListQuery,
     page: Page,
     #[prop(into)] vault_name: Signal<String>,
+    /// Whether the asker may change files here (viewers are offered no "New folder").
+    #[prop(optional, into)]
+    can_change: Option<Signal<bool>>,
     /// Bumped to refetch (after a change).
     version: RwSignal<u32>,
     /// The file whose details are open (from the URL).
@@ -399,7 +402,7 @@ pub fn Listing(
             <div class="toolbar">
                 <p class="muted" role="status" data-testid="view-count">{summary}</p>
                 <div class="actions">
-                    {(!is_search).then(|| view! {
+                    {move || (!is_search && can_change.is_none_or(|c| c.get())).then(|| view! {
                         <button type="button" class="button secondary small" on:click=move |_| folder_open.set(true)>"New folder"</button>
                     })}
                     <A href="/trash" attr:class="button secondary small">"Trash"</A>
