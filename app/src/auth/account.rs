@@ -8,9 +8,9 @@
 //! is still the same, so the limit does not tell either).
 use super::SessionInfo;
 use super::service::{
-    LinkPurpose, SIGNUP_WINDOW_MS, address_key, begin_login_attempt, check_password_rules,
-    forget_attempt, hash_password, link_url, links_since, mail_link_once, make_link_for,
-    normalize_email, record_attempt, verify_password,
+    LinkPurpose, SIGNUP_WINDOW_MS, begin_login_attempt, check_password_rules, hash_password,
+    hourly_address_limit, link_url, links_since, mail_link_once, make_link_for, normalize_email,
+    verify_password,
 };
 use crate::core::{Actor, AppState, sha256_hex};
 use crate::error::AppError;
@@ -22,16 +22,7 @@ pub const LINKS_PER_ACCOUNT_PER_HOUR: i64 = 3;
 
 /// The person acting (sessions, password and email are never a key's business).
 fn person(actor: &Actor) -> Result<(&str, &str), AppError> {
-    match actor {
-        Actor::User {
-            user_id,
-            session_id,
-            ..
-        } => Ok((user_id, session_id)),
-        Actor::Key { .. } => Err(AppError::Forbidden {
-            message: "API keys cannot change the account; sign in to do it.".into(),
-        }),
-    }
+    actor.person("change the account")
 }
 
 /// Mails a link that signs in without the password ([`LinkPurpose::Magic`]) or with a new one
@@ -49,28 +40,16 @@ pub async fn request_link(
         ));
     }
     let email = normalize_email(email)?;
-    let ip = &address_key(ip);
-    let now = st.clock.now_ms();
-    // Counted first, so parallel requests from one address count each other.
-    let attempt = record_attempt(st, &email, ip, "link", now).await?;
-    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE kind = 'link' AND ip = $1 AND at > $2",
+    hourly_address_limit(
+        st,
+        &email,
+        ip,
+        "link",
+        LINK_REQUESTS_PER_IP_PER_HOUR,
+        "Too many links were asked for from your network.",
     )
-    .bind(ip)
-    .bind(now - SIGNUP_WINDOW_MS)
-    .fetch_one(&st.db.pool)
     .await?;
-    if count > LINK_REQUESTS_PER_IP_PER_HOUR {
-        forget_attempt(st, &attempt).await?;
-        let retry_after_s = (oldest.unwrap_or(now) + SIGNUP_WINDOW_MS - now).max(1000) / 1000;
-        tracing::warn!("link request rate limit reached");
-        return Err(AppError::Limit {
-            message: format!(
-                "Too many links were asked for from your network. Try again in {retry_after_s} s."
-            ),
-            retry_after_s,
-        });
-    }
+    let now = st.clock.now_ms();
     let user: Option<(String,)> = sqlx::query_as("SELECT id FROM users WHERE email = $1")
         .bind(&email)
         .fetch_optional(&st.db.pool)

@@ -458,9 +458,10 @@ pub async fn sign_in_with_link(
 
 pub(super) const SIGNUP_WINDOW_MS: i64 = 3_600_000;
 
-/// Records a sign-in (`succeeded` 0 until the password is right) or sign-up attempt; `ip` is
-/// the address as the limits count it ([`address_key`]).
-pub(super) async fn record_attempt(
+/// Records an attempt the limits count: a sign-in (`succeeded` 0 until the password is
+/// right), a sign-up, a link request, a share link's wrong password; `ip` is the address as
+/// the limits count it ([`address_key`]).
+pub(crate) async fn record_attempt(
     st: &AppState,
     email: &str,
     ip: &str,
@@ -497,28 +498,49 @@ pub(super) async fn forget_attempt(st: &AppState, id: &str) -> Result<(), AppErr
 /// then fail (an email already taken) still count: that also slows guessing which emails
 /// have accounts.
 async fn check_signup_limit(st: &AppState, email: &str, ip: &str) -> Result<(), AppError> {
+    hourly_address_limit(
+        st,
+        email,
+        ip,
+        "sign_up",
+        st.config.signup_max_per_ip_per_hour,
+        "Too many accounts were created from your network.",
+    )
+    .await
+}
+
+/// Counts an attempt of `kind` against the client address first (so parallel attempts count
+/// each other), then refuses it — taken back, with the wait in seconds — when the address
+/// made more than `max` in the last hour.
+pub(super) async fn hourly_address_limit(
+    st: &AppState,
+    email: &str,
+    ip: &str,
+    kind: &str,
+    max: i64,
+    too_many: &str,
+) -> Result<(), AppError> {
     let ip = &address_key(ip);
     let now = st.clock.now_ms();
-    let id = record_attempt(st, email, ip, "sign_up", now).await?;
+    let id = record_attempt(st, email, ip, kind, now).await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE kind = 'sign_up' AND ip = $1 AND at > $2",
+        "SELECT COUNT(*), MIN(at) FROM login_attempts WHERE kind = $1 AND ip = $2 AND at > $3",
     )
+    .bind(kind)
     .bind(ip)
     .bind(now - SIGNUP_WINDOW_MS)
     .fetch_one(&st.db.pool)
     .await?;
-    if count <= st.config.signup_max_per_ip_per_hour {
+    if count <= max {
         return Ok(());
     }
     forget_attempt(st, &id).await?;
     let retry_after_s = (oldest.unwrap_or(now) + SIGNUP_WINDOW_MS - now)
         .max(1000)
         .div_euclid(1000);
-    tracing::warn!("sign-up rate limit reached");
+    tracing::warn!(kind, "hourly rate limit per address reached");
     Err(AppError::Limit {
-        message: format!(
-            "Too many accounts were created from your network. Try again in {retry_after_s} s."
-        ),
+        message: format!("{too_many} Try again in {retry_after_s} s."),
         retry_after_s,
     })
 }

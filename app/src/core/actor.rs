@@ -61,6 +61,21 @@ impl Actor {
         }
     }
 
+    /// The person acting and their session, for what only people do in the app (their
+    /// account, members, settings); a key is refused, `what` saying what it tried.
+    pub fn person(&self, what: &str) -> Result<(&str, &str), crate::error::AppError> {
+        match self {
+            Actor::User {
+                user_id,
+                session_id,
+                ..
+            } => Ok((user_id, session_id)),
+            Actor::Key { .. } => Err(crate::error::AppError::Forbidden {
+                message: format!("API keys cannot {what}; sign in to do it."),
+            }),
+        }
+    }
+
     /// The only vault this actor may touch ('' when it is not limited to one).
     pub fn only_vault(&self) -> &str {
         match self {

@@ -84,11 +84,7 @@ pub async fn set_mail_pref(
     kind: &str,
     mail: bool,
 ) -> Result<(), AppError> {
-    if matches!(actor, Actor::Key { .. }) {
-        return Err(AppError::Forbidden {
-            message: "API keys cannot change mail settings.".into(),
-        });
-    }
+    actor.person("change mail settings")?;
     match MAIL_KINDS.iter().find(|(k, _, _)| *k == kind) {
         None => return Err(AppError::invalid("kind", "There is no such notification.")),
         Some((_, label, false)) if !mail => {

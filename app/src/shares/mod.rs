@@ -20,6 +20,7 @@ pub const MAX_LISTED: i64 = 1000;
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ShareLink {
     pub id: String,
+    pub workspace_id: String,
     pub vault_id: String,
     pub file_id: Option<String>,
     pub folder_id: Option<String>,

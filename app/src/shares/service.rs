@@ -9,7 +9,7 @@ use crate::workspaces::{Role, service::require_role_in};
 /// Wrong passwords one link accepts from one client address in an hour.
 pub const PASSWORD_TRIES_PER_HOUR: i64 = 10;
 
-const LINK_COLUMNS: &str = "s.id, s.vault_id, s.file_id, s.folder_id,
+const LINK_COLUMNS: &str = "s.id, s.workspace_id, s.vault_id, s.file_id, s.folder_id,
     COALESCE(f.name, d.path, '') AS target_name,
     CAST(CASE WHEN s.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS protected,
     s.expires_at, s.max_downloads, s.downloads, s.views, s.created_at, s.revoked_at";
@@ -204,10 +204,7 @@ pub async fn list(
 /// Stops a link at once (members and up).
 pub async fn revoke(st: &AppState, actor: &Actor, share_id: &str) -> Result<(), AppError> {
     let link = get(st, share_id).await?;
-    let (ws,): (String,) = sqlx::query_as("SELECT workspace_id FROM share_links WHERE id = $1")
-        .bind(&link.id)
-        .fetch_one(&st.db.pool)
-        .await?;
+    let ws = link.workspace_id.clone();
     require_role_in(&st.db, actor, &ws, &link.vault_id, Role::Member).await?;
     sqlx::query("UPDATE share_links SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(st.clock.now_ms())
@@ -278,16 +275,7 @@ async fn open(st: &AppState, token: &str, password: &str, ip: &str) -> Result<Li
             ));
         }
         if !crate::auth::service::verify_password(password, hash).await {
-            sqlx::query(
-                "INSERT INTO login_attempts (id, email, ip, at, succeeded, kind)
-                 VALUES ($1, $2, $3, $4, 0, 'share')",
-            )
-            .bind(new_id())
-            .bind(&key)
-            .bind(&ip)
-            .bind(now)
-            .execute(&st.db.pool)
-            .await?;
+            crate::auth::service::record_attempt(st, &key, &ip, "share", now).await?;
             return Err(AppError::invalid(
                 "password",
                 "That is not the link's password.",
@@ -295,6 +283,15 @@ async fn open(st: &AppState, token: &str, password: &str, ip: &str) -> Result<Li
         }
     }
     Ok(live)
+}
+
+/// A file a link's download may fetch.
+#[derive(sqlx::FromRow)]
+struct SharedObject {
+    name: String,
+    storage_class: String,
+    state: String,
+    s3_key: String,
 }
 
 /// The files a link shows: its file, or the folder's live files at any depth.
@@ -323,17 +320,14 @@ async fn files_of(st: &AppState, live: &Live) -> Result<(String, bool, Vec<Share
     let sql = format!(
         "SELECT f.id, COALESCE(d.path, '') AS folder, f.name, f.size, f.storage_class, f.state
          FROM files f JOIN folders d ON d.id = f.folder_id
-         WHERE f.vault_id = $1 AND (d.path = $2 OR d.path LIKE $3 ESCAPE '\\')
+         WHERE f.vault_id = $1
+           AND (d.path = $2 OR SUBSTR(d.path, 1, LENGTH($2) + 1) = $2 || '/')
            AND f.deleted_at IS NULL AND f.state <> 'uploading'
          ORDER BY d.path, f.name, f.id LIMIT {MAX_LISTED}"
     );
     let mut files: Vec<SharedFile> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(&vault_id)
         .bind(&path)
-        .bind(format!(
-            "{}/%",
-            path.replace('%', "\\%").replace('_', "\\_")
-        ))
         .fetch_all(&st.db.pool)
         .await?;
     for f in &mut files {
@@ -380,11 +374,21 @@ pub async fn download(
     ip: &str,
 ) -> Result<String, AppError> {
     let live = open(st, token, password, ip).await?;
-    let (_, _, files) = files_of(st, &live).await?;
-    let f = files
-        .iter()
-        .find(|f| f.id == file_id)
-        .ok_or(AppError::NotFound)?;
+    // The file itself, or one under the shared folder at any depth (live either way).
+    let f: SharedObject = sqlx::query_as(
+        "SELECT f.name, f.storage_class, f.state, f.s3_key FROM files f
+         LEFT JOIN folders d ON d.id = f.folder_id
+         LEFT JOIN folders top ON top.id = $3
+         WHERE f.id = $1 AND f.deleted_at IS NULL AND f.state <> 'uploading'
+           AND (f.id = $2 OR (top.id IS NOT NULL AND f.vault_id = top.vault_id AND
+                (d.path = top.path OR SUBSTR(d.path, 1, LENGTH(top.path) + 1) = top.path || '/')))",
+    )
+    .bind(file_id)
+    .bind(live.file_id.as_deref().unwrap_or_default())
+    .bind(live.folder_id.as_deref().unwrap_or_default())
+    .fetch_optional(&st.db.pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
     if f.state == "archived" || f.state == "restoring" {
         return Err(AppError::conflict(format!(
             "“{}” is archived in {}: it must be restored before it can be downloaded, and only a member of its workspace can restore it. Ask whoever shared it.",
@@ -404,11 +408,7 @@ pub async fn download(
     if counted != 1 {
         return Err(AppError::NotFound);
     }
-    let (s3_key,): (String,) = sqlx::query_as("SELECT s3_key FROM files WHERE id = $1")
-        .bind(&f.id)
-        .fetch_one(&st.db.pool)
-        .await?;
     st.storage
-        .presign_get(&s3_key, &f.name, st.config.presign_ttl_secs)
+        .presign_get(&f.s3_key, &f.name, st.config.presign_ttl_secs)
         .await
 }

@@ -17,12 +17,7 @@ use crate::workspaces::service::{current, require_role};
 
 /// The person acting (members are never a key's business).
 fn person(actor: &Actor) -> Result<&str, AppError> {
-    match actor {
-        Actor::User { user_id, .. } => Ok(user_id),
-        Actor::Key { .. } => Err(AppError::Forbidden {
-            message: "API keys cannot manage workspaces or members; sign in to do it.".into(),
-        }),
-    }
+    Ok(actor.person("manage workspaces or members")?.0)
 }
 
 fn check_team_name(name: &str) -> Result<String, AppError> {
@@ -121,9 +116,7 @@ pub async fn create_team(
 
 /// Makes `workspace_id` the one this session works in (NotFound when not a member).
 pub async fn switch(st: &AppState, actor: &Actor, workspace_id: &str) -> Result<(), AppError> {
-    let Actor::User { session_id, .. } = actor else {
-        return Err(person(actor).unwrap_err());
-    };
+    let (_, session_id) = actor.person("manage workspaces or members")?;
     require_role(&st.db, actor, workspace_id, Role::Viewer).await?;
     sqlx::query("UPDATE sessions SET workspace_id = $1 WHERE id = $2 AND user_id = $3")
         .bind(workspace_id)
@@ -395,15 +388,15 @@ pub async fn accept(st: &AppState, actor: &Actor, token: &str) -> Result<Workspa
     }
     let now = st.clock.now_ms();
     let mut tx = st.db.begin().await?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
-        "SELECT id, workspace_id, email FROM invites WHERE token_hash = $1
+    let row: Option<(String, String, String, String)> = sqlx::query_as(
+        "SELECT id, workspace_id, email, role FROM invites WHERE token_hash = $1
          AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
     )
     .bind(sha256_hex(token))
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    let (invite_id, ws, invited) = row.ok_or_else(|| {
+    let (invite_id, ws, invited, role) = row.ok_or_else(|| {
         AppError::invalid(
             "token",
             "This invitation was used, withdrawn or has expired. Ask for a new one.",
@@ -434,10 +427,6 @@ pub async fn accept(st: &AppState, actor: &Actor, token: &str) -> Result<Workspa
             "This invitation was used already.",
         ));
     }
-    let (role,): (String,) = sqlx::query_as("SELECT role FROM invites WHERE id = $1")
-        .bind(&invite_id)
-        .fetch_one(&mut *tx)
-        .await?;
     let joined = sqlx::query(
         "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
     )
