@@ -23,6 +23,7 @@ pub mod pricing;
 #[cfg(feature = "ssr")]
 pub mod request_id;
 pub mod shares;
+pub mod sso;
 pub mod teams;
 pub mod tiers;
 pub mod uploads;
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=auth::ui::SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/link") view=auth::ui::SignInLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/forgot") view=auth::account_ui::ForgotPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in/sso") view=sso::ui::SsoSignInPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=auth::account_ui::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/account/email") view=auth::account_ui::EmailChangePage ssr=SsrMode::Async />
                     <Route path=path!("/team") view=teams::ui::TeamPage ssr=SsrMode::Async />

@@ -54,6 +54,8 @@ pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -
         .route("/usage.csv", get(usage_csv))
         .route("/audit.csv", get(audit_csv))
         .route("/account/export.json", get(account_export))
+        .route("/sso/start", get(sso_start))
+        .route("/sso/callback", get(sso_callback))
         .route("/stripe/webhook", axum::routing::post(stripe_webhook))
         .merge(crate::api::router(app.clone()))
         // The wasm, JS and CSS; a `--precompress` release build adds .br/.gz files beside
@@ -201,6 +203,119 @@ async fn audit_csv(
         .await
         .map_err(IntoResponse::into_response)?;
     Ok(csv_response(csv, "audit.csv"))
+}
+
+/// The cookie that ties an SSO sign-in to the browser that started it (its state).
+const SSO_COOKIE: &str = "nexus_sso";
+
+fn sso_cookie(st: &AppState, state: Option<&str>) -> String {
+    let secure = if st.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    match state {
+        Some(s) => format!(
+            "{SSO_COOKIE}={s}; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            app::sso::LOGIN_TTL_MS / 1000
+        ),
+        None => format!("{SSO_COOKIE}=; Path=/sso; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    }
+}
+
+/// A redirect that is never cached, with cookies set.
+fn redirect_with(to: &str, cookies: &[String]) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// Back to the SSO sign-in page with the failure's code (the page words it).
+fn sso_failed(st: &AppState, e: app::sso::service::SsoError) -> Response {
+    let code = e.failure.code();
+    tracing::warn!(code, detail = %e.detail, "SSO sign-in failed");
+    redirect_with(
+        &format!("/sign-in/sso?error={code}"),
+        &[sso_cookie(st, None)],
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct SsoStart {
+    workspace: Option<String>,
+    email: Option<String>,
+    next: Option<String>,
+}
+
+/// Starts an SSO sign-in (a workspace's link, or the sign-in page's email): off to the
+/// provider, the state in a cookie for the way back.
+async fn sso_start(State(s): State<ServerState>, Query(q): Query<SsoStart>) -> Response {
+    let st = &s.app;
+    let ip = app::core::request::client_ip(st);
+    match app::sso::service::begin(
+        st,
+        q.workspace.as_deref(),
+        q.email.as_deref(),
+        q.next.as_deref(),
+        &ip,
+    )
+    .await
+    {
+        Ok(started) => redirect_with(&started.url, &[sso_cookie(st, Some(&started.state))]),
+        Err(e) => sso_failed(st, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SsoBack {
+    #[serde(default)]
+    state: String,
+    code: Option<String>,
+    error: Option<String>,
+    iss: Option<String>,
+}
+
+/// Where the provider sends people back: the session made, on to where they were going.
+async fn sso_callback(
+    State(s): State<ServerState>,
+    Query(q): Query<SsoBack>,
+    headers: HeaderMap,
+) -> Response {
+    let st = &s.app;
+    let cookie_state = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SSO_COOKIE)
+        .map(|(_, v)| v.to_string());
+    let cb = app::sso::service::Callback {
+        state: &q.state,
+        code: q.code.as_deref(),
+        error: q.error.as_deref(),
+        cookie_state: cookie_state.as_deref(),
+        iss: q.iss.as_deref(),
+    };
+    let ip = app::core::request::client_ip(st);
+    let ua = app::core::request::user_agent();
+    match app::sso::service::complete(st, cb, &ip, &ua).await {
+        Ok((signed, next)) => {
+            let session =
+                app::auth::service::session_cookie(st, Some(&signed.token), signed.expires_at);
+            redirect_with(
+                next.as_deref().unwrap_or("/vaults"),
+                &[session, sso_cookie(st, None)],
+            )
+        }
+        Err(e) => sso_failed(st, e),
+    }
 }
 
 /// A CSV download: its type, its file name, never cached.

@@ -20,8 +20,16 @@ pub const LINK_REQUESTS_PER_IP_PER_HOUR: i64 = 20;
 /// Links of one kind mailed to one account in an hour.
 pub const LINKS_PER_ACCOUNT_PER_HOUR: i64 = 3;
 
-/// The person acting (sessions, password and email are never a key's business).
+/// The person acting (sessions, password and email are never a key's business), in a session
+/// of their own making: a session a workspace's SSO signed in reaches that workspace only,
+/// not the account (a provider vouches for an address in its domain, not for the account's
+/// other sessions, data or deletion).
 fn person(actor: &Actor) -> Result<(&str, &str), AppError> {
+    if !actor.sso_workspace().is_empty() {
+        return Err(AppError::Forbidden {
+            message: "You signed in through your company's single sign-on, which reaches its workspace only. To manage your account (sessions, password, email, export, deletion), sign in with your password or a mailed link.".into(),
+        });
+    }
     actor.person("change the account")
 }
 

@@ -226,7 +226,7 @@ pub async fn sign_in(
                 email: u.email,
                 email_confirmed: u.email_confirmed_at.is_some(),
             };
-            create_session(st, user, ip, user_agent).await
+            create_session(st, user, ip, user_agent, None).await
         }
         _ => Err(wrong()),
     }
@@ -453,7 +453,7 @@ pub async fn sign_in_with_link(
         email,
         email_confirmed: confirmed.is_some() || new_hash.is_some(),
     };
-    create_session(st, user, ip, user_agent).await
+    create_session(st, user, ip, user_agent, None).await
 }
 
 pub(super) const SIGNUP_WINDOW_MS: i64 = 3_600_000;
@@ -512,7 +512,7 @@ async fn check_signup_limit(st: &AppState, email: &str, ip: &str) -> Result<(), 
 /// Counts an attempt of `kind` against the client address first (so parallel attempts count
 /// each other), then refuses it — taken back, with the wait in seconds — when the address
 /// made more than `max` in the last hour.
-pub(super) async fn hourly_address_limit(
+pub(crate) async fn hourly_address_limit(
     st: &AppState,
     email: &str,
     ip: &str,
@@ -759,18 +759,22 @@ pub(super) async fn mail_link_once(
     Ok(())
 }
 
-async fn create_session(
+/// A new session for the user (`sso_workspace`: the workspace whose provider signed them in,
+/// which the session then reaches alone).
+pub(crate) async fn create_session(
     st: &AppState,
     user: User,
     ip: &str,
     user_agent: &str,
+    sso_workspace: Option<&str>,
 ) -> Result<SignedIn, AppError> {
     let token = random_token(32);
     let now = st.clock.now_ms();
     let expires_at = now + st.config.session_ttl_hours * 3_600_000;
     sqlx::query(
-        "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent,
+                               sso_workspace_id, workspace_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
     )
     .bind(new_id())
     .bind(sha256_hex(&token))
@@ -780,6 +784,7 @@ async fn create_session(
     .bind(now)
     .bind(ip)
     .bind(user_agent.chars().take(300).collect::<String>())
+    .bind(sso_workspace)
     .execute(&st.db.pool)
     .await?;
     remember_address(st, &user.id, ip, now).await?;
@@ -799,6 +804,7 @@ struct SessionRow {
     last_seen_at: i64,
     email_confirmed_at: Option<i64>,
     workspace_id: Option<String>,
+    sso_workspace_id: Option<String>,
 }
 
 /// How stale a session's "last seen" may get before a request writes it again (at most one
@@ -810,7 +816,7 @@ pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, U
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT s.id AS session_id, u.id AS user_id, u.email AS email, s.expires_at AS expires_at,
                 s.last_seen_at AS last_seen_at, u.email_confirmed_at AS email_confirmed_at,
-                s.workspace_id AS workspace_id
+                s.workspace_id AS workspace_id, s.sso_workspace_id AS sso_workspace_id
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(sha256_hex(token))
@@ -832,6 +838,7 @@ pub async fn session_user(st: &AppState, token: &str) -> Result<Option<(Actor, U
             user_id: r.user_id.clone(),
             session_id: r.session_id,
             workspace_id: r.workspace_id.unwrap_or_default(),
+            sso_workspace: r.sso_workspace_id.unwrap_or_default(),
         };
         (
             actor,

@@ -61,6 +61,10 @@ pub fn SignInPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="muted"><A href="/sign-in/forgot">"Forgot your password?"</A></p>
+            <p class="muted"><A href=move || {
+                let n = next();
+                if n.is_empty() { "/sign-in/sso".to_string() } else { format!("/sign-in/sso?next={}", urlencoding::encode(&n)) }
+            }>"Sign in with your company (SSO)"</A></p>
             <p class="muted">"New here? " <A href="/sign-up">"Create an account"</A></p>
         </section>
     }

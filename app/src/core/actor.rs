@@ -9,6 +9,9 @@ pub enum Actor {
         /// The workspace the session is working in (the header's switcher; '' for the
         /// person's own). Access is still checked by membership on every call.
         workspace_id: String,
+        /// The workspace whose SSO provider signed this session in ('' for a password or a
+        /// mailed link): such a session reaches that workspace and no other.
+        sso_workspace: String,
     },
     /// An API key. `user_id` is the person who made it: what it does is recorded as theirs,
     /// and it can never do more than they may in the workspace (see
@@ -34,6 +37,7 @@ impl Actor {
             user_id: user_id.to_string(),
             session_id: String::new(),
             workspace_id: String::new(),
+            sso_workspace: String::new(),
         }
     }
 
@@ -44,19 +48,36 @@ impl Actor {
         }
     }
 
-    /// The only workspace this actor may touch ('' when it is not limited to one): for
-    /// queries that join the memberships, as `($n = '' OR x.workspace_id = $n)`.
+    /// The only workspace this actor may touch ('' when it is not limited to one): a key's,
+    /// or the workspace an SSO session was signed in to. For queries that join the
+    /// memberships, as `($n = '' OR x.workspace_id = $n)`.
     pub fn only_workspace(&self) -> &str {
         match self {
-            Actor::User { .. } => "",
+            Actor::User { sso_workspace, .. } => sso_workspace,
             Actor::Key { workspace_id, .. } => workspace_id,
         }
+    }
+
+    /// The workspace whose SSO provider signed this session in ('' otherwise; keys and jobs
+    /// are never SSO sessions).
+    pub fn sso_workspace(&self) -> &str {
+        match self {
+            Actor::User { sso_workspace, .. } => sso_workspace,
+            Actor::Key { .. } => "",
+        }
+    }
+
+    /// Whether this is a person's signed-in session (not a key, not a job acting for them):
+    /// what "require SSO" applies to.
+    pub fn is_session(&self) -> bool {
+        matches!(self, Actor::User { session_id, .. } if !session_id.is_empty())
     }
 
     /// The workspace this actor works in: a key's own; the one a person's session switched
     /// to ('' when none was chosen: then their own, see `workspaces::service::current`).
     pub fn chosen_workspace(&self) -> &str {
         match self {
+            Actor::User { sso_workspace, .. } if !sso_workspace.is_empty() => sso_workspace,
             Actor::User { workspace_id, .. } | Actor::Key { workspace_id, .. } => workspace_id,
         }
     }

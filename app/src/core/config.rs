@@ -51,6 +51,9 @@ pub struct Config {
     /// Webhook endpoints may be on loopback and private networks (development and tests
     /// only: otherwise a webhook is a way to make the server call inside its own network).
     pub webhook_allow_private: bool,
+    /// SSO providers may be on loopback and private networks and plain http (development and
+    /// tests only, for the same reason as webhooks; a provider is otherwise https).
+    pub sso_allow_private: bool,
     /// Requests one API key may make a minute (with a burst of as many at once).
     pub api_rate_per_minute: u32,
     /// Unknown, revoked or expired keys one client address may send a minute.
@@ -196,6 +199,7 @@ impl Config {
                 }
             },
             webhook_allow_private: parse("NEXUS_WEBHOOK_ALLOW_PRIVATE", false)?,
+            sso_allow_private: parse("NEXUS_SSO_ALLOW_PRIVATE", false)?,
             api_rate_per_minute: {
                 let n: u32 = parse("NEXUS_API_RATE_PER_MINUTE", 600)?;
                 if n == 0 {

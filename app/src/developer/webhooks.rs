@@ -6,12 +6,12 @@
 //! (unless `NEXUS_WEBHOOK_ALLOW_PRIVATE`), at creation and again at every delivery, against
 //! the addresses the name resolves to then; the request goes to the address vetted (no second
 //! lookup to rebind) and redirects are not followed.
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::keys::managed_workspace;
 use super::{Delivery, WebhookEndpoint, check_events};
 use crate::core::jobs::{Job, Next};
+use crate::core::outbound::{check_url, pinned_client, vetted_addr};
 use crate::core::{Actor, AppState, new_id, random_token};
 use crate::error::AppError;
 
@@ -49,116 +49,6 @@ pub fn signature(secret: &str, t: i64, body: &str) -> String {
 /// Backoff after the `attempts`-th failed try: 30 s, 1 min, 2 min, … at most 6 hours.
 pub fn backoff_ms(attempts: i64) -> i64 {
     (FIRST_BACKOFF_MS << (attempts - 1).clamp(0, 20)).min(MAX_BACKOFF_MS)
-}
-
-/// Whether an address is on the public internet (not loopback, private, link-local,
-/// shared, documentation, multicast or unspecified; IPv4 inside IPv6 judged as IPv4).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || (o[0] == 198 && (18..20).contains(&o[1]))
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            // 6to4 (2002::/16) carries an IPv4 address: judge that.
-            if s[0] == 0x2002 {
-                let v4 = std::net::Ipv4Addr::new(
-                    (s[1] >> 8) as u8,
-                    s[1] as u8,
-                    (s[2] >> 8) as u8,
-                    s[2] as u8,
-                );
-                return is_public(IpAddr::V4(v4));
-            }
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                // IPv4-compatible ::a.b.c.d (deprecated, and a way to say 127.0.0.1)
-                || s[..6].iter().all(|x| *x == 0)
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] & 0xffc0) == 0xfec0
-                || (s[0] == 0x2001 && s[1] == 0x0db8)
-                || (s[0] == 0x2001 && s[1] == 0)
-                || (s[0] == 0x64 && s[1] == 0xff9b))
-        }
-    }
-}
-
-/// A URL an endpoint may have: http(s), a host, no user or password, at most 2,000
-/// characters; a literal address must be public unless private ones are allowed.
-pub fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, AppError> {
-    let bad = |m: &str| AppError::invalid("url", m);
-    let url = url.trim();
-    if url.len() > 2000 {
-        return Err(bad("A URL is at most 2,000 characters."));
-    }
-    let parsed = reqwest::Url::parse(url).map_err(|_| bad("This is not a URL."))?;
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(bad("The URL must start with https:// (or http://)."));
-    }
-    if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad("The URL may not carry a user or password."));
-    }
-    let literal = match parsed.host() {
-        None => return Err(bad("The URL needs a host.")),
-        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
-        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
-        Some(url::Host::Domain(d)) => {
-            let d = d.to_ascii_lowercase();
-            if !allow_private && (d == "localhost" || d.ends_with(".localhost")) {
-                return Err(bad(
-                    "The URL must be reachable on the internet, not this machine.",
-                ));
-            }
-            None
-        }
-    };
-    if let Some(ip) = literal
-        && !allow_private
-        && !is_public(ip)
-    {
-        return Err(bad(
-            "The URL must be reachable on the internet, not a private or loopback address.",
-        ));
-    }
-    Ok(parsed)
-}
-
-/// The address to send to: the host's addresses now, every one of them public (a name that
-/// also resolves inside the network is refused), unless private ones are allowed.
-async fn vetted_addr(url: &reqwest::Url, allow_private: bool) -> Result<SocketAddr, String> {
-    let host = url.host_str().ok_or("no host")?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = url.port_or_known_default().ok_or("no port")?;
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| format!("could not resolve {host}: {e}"))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(format!("{host} has no address"));
-    }
-    if !allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
-        return Err(format!(
-            "refused: {host} resolves to a private or loopback address"
-        ));
-    }
-    Ok(addrs[0])
 }
 
 pub async fn list_endpoints(
@@ -438,19 +328,7 @@ pub async fn deliver_job(st: &AppState, _job: &Job) -> Result<Next, AppError> {
 async fn send(st: &AppState, d: &Due) -> Result<u16, String> {
     let allow = st.config.webhook_allow_private;
     let url = check_url(&d.url, allow).map_err(|e| format!("refused: {e}"))?;
-    let addr = vetted_addr(&url, allow).await?;
-    let host = url.host_str().unwrap_or_default().to_string();
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        // A proxy would look the name up again, and reach what the server can.
-        .no_proxy()
-        .timeout(SEND_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-        .resolve(&host, addr)
-        .use_preconfigured_tls(tls_config())
-        .user_agent("Nexus-Webhooks/1")
-        .build()
-        .map_err(|e| format!("client: {e}"))?;
+    let client = pinned_client(&url, allow, SEND_TIMEOUT, "Nexus-Webhooks/1").await?;
     let t = st.clock.now_ms() / 1000;
     let resp = client
         .post(url)
@@ -472,26 +350,6 @@ async fn send(st: &AppState, d: &Due) -> Result<u16, String> {
             }
         })?;
     Ok(resp.status().as_u16())
-}
-
-/// rustls with the aws-lc-rs provider (the one the AWS SDK and the mailer use) and the
-/// Mozilla roots: no second TLS stack, no dependence on the machine's certificates.
-fn tls_config() -> rustls::ClientConfig {
-    static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("aws-lc-rs supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth()
-        })
-        .clone()
 }
 
 /// Records a delivery's outcome: done on a 2xx; otherwise another try after the backoff, or

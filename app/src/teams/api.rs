@@ -42,8 +42,14 @@ pub async fn create_team(name: String) -> Result<WorkspaceInfo, AppError> {
 #[server(prefix = "/api", endpoint = "switch_workspace")]
 pub async fn switch_workspace(workspace_id: String) -> Result<(), AppError> {
     with_actor(|st, a| async move {
-        super::service::switch(&st, &a, &workspace_id).await?;
-        leptos_axum::redirect("/vaults");
+        if super::service::switch(&st, &a, &workspace_id).await? {
+            leptos_axum::redirect("/vaults");
+        } else {
+            leptos_axum::redirect(&format!(
+                "/sso/start?workspace={}",
+                urlencoding::encode(&workspace_id)
+            ));
+        }
         Ok(())
     })
     .await

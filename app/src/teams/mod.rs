@@ -12,8 +12,7 @@ pub mod ui;
 
 /// How long an invitation's link works.
 pub const INVITE_TTL_MS: i64 = 7 * 86_400_000;
-/// Members and open invitations one workspace may have.
-pub const MAX_MEMBERS: i64 = 500;
+pub use crate::workspaces::MAX_MEMBERS;
 
 /// A workspace the person belongs to, as the switcher lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +24,10 @@ pub struct WorkspaceInfo {
     pub role: Role,
     /// The one this session works in.
     pub current: bool,
+    /// It asks its members to sign in with its SSO, and this session did not: switching to it
+    /// goes through the provider.
+    #[serde(default)]
+    pub needs_sso: bool,
 }
 
 /// A member of a workspace.

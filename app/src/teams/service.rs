@@ -13,7 +13,7 @@ use crate::audit::service::{Change, record, record_tx};
 use crate::core::{Actor, AppState, new_id, random_token, sha256_hex};
 use crate::error::AppError;
 use crate::workspaces::Role;
-use crate::workspaces::service::{current, require_role};
+use crate::workspaces::service::{current, require_role, sso_required, usable_membership};
 
 /// The person acting (members are never a key's business).
 fn person(actor: &Actor) -> Result<&str, AppError> {
@@ -35,22 +35,30 @@ fn check_team_name(name: &str) -> Result<String, AppError> {
 pub async fn list(st: &AppState, actor: &Actor) -> Result<Vec<WorkspaceInfo>, AppError> {
     let user_id = person(actor)?;
     let (current, _, _) = current(&st.db, actor).await?;
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "SELECT w.id, w.name, w.kind, m.role FROM workspaces w
+    // An SSO session lists its one workspace; others list every membership, those that need
+    // an SSO sign-in first marked.
+    let sql = format!(
+        "SELECT w.id, w.name, w.kind, m.role, CASE WHEN {} THEN 0 ELSE 1 END FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1
+         WHERE ($2 = '' OR w.id = $2)
          ORDER BY CASE WHEN w.kind = 'personal' THEN 0 ELSE 1 END, LOWER(w.name), w.id",
-    )
-    .bind(user_id)
-    .fetch_all(&st.db.pool)
-    .await?;
+        usable_membership("m", 2, 3)
+    );
+    let rows: Vec<(String, String, String, String, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(actor.sso_workspace())
+        .bind(i32::from(actor.is_session()))
+        .fetch_all(&st.db.pool)
+        .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, kind, role)| WorkspaceInfo {
+        .map(|(id, name, kind, role, needs_sso)| WorkspaceInfo {
             current: id == current,
             id,
             name,
             kind,
             role: Role::parse(&role).unwrap_or(Role::Viewer),
+            needs_sso: needs_sso != 0,
         })
         .collect())
 }
@@ -111,20 +119,26 @@ pub async fn create_team(
         kind: "team".into(),
         role: Role::Owner,
         current: true,
+        needs_sso: false,
     })
 }
 
 /// Makes `workspace_id` the one this session works in (NotFound when not a member).
-pub async fn switch(st: &AppState, actor: &Actor, workspace_id: &str) -> Result<(), AppError> {
+/// Switches the session to the workspace; `Ok(false)` when it asks for an SSO sign-in first
+/// (the caller sends the person to `/sso/start?workspace=`).
+pub async fn switch(st: &AppState, actor: &Actor, workspace_id: &str) -> Result<bool, AppError> {
     let (_, session_id) = actor.person("manage workspaces or members")?;
-    require_role(&st.db, actor, workspace_id, Role::Viewer).await?;
+    match require_role(&st.db, actor, workspace_id, Role::Viewer).await {
+        Err(e) if e == sso_required(workspace_id) => return Ok(false),
+        r => r?,
+    };
     sqlx::query("UPDATE sessions SET workspace_id = $1 WHERE id = $2 AND user_id = $3")
         .bind(workspace_id)
         .bind(session_id)
         .bind(actor.user_id())
         .execute(&st.db.pool)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The current workspace's members, and its open invitations for owners and admins.
@@ -156,6 +170,7 @@ pub async fn view(st: &AppState, actor: &Actor) -> Result<TeamView, AppError> {
             kind: kind.0,
             role,
             current: true,
+            needs_sso: false,
         },
         members: members
             .into_iter()
@@ -466,6 +481,7 @@ pub async fn accept(st: &AppState, actor: &Actor, token: &str) -> Result<Workspa
         kind: "team".into(),
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         current: true,
+        needs_sso: false,
     })
 }
 
@@ -591,6 +607,12 @@ async fn drop_membership(
     .execute(&mut *tx)
     .await?;
     sqlx::query("UPDATE sessions SET workspace_id = NULL WHERE user_id = $1 AND workspace_id = $2")
+        .bind(user_id)
+        .bind(ws)
+        .execute(&mut *tx)
+        .await?;
+    // Sessions its SSO signed in reach nothing else: they end.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND sso_workspace_id = $2")
         .bind(user_id)
         .bind(ws)
         .execute(&mut *tx)

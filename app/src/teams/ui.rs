@@ -26,7 +26,11 @@ pub fn WorkspaceSwitcher(workspaces: Vec<WorkspaceInfo>) -> impl IntoView {
             <select id="workspace-switch" name="workspace_id">
                 {workspaces.into_iter().map(|w| view! {
                     <option value=w.id.clone() selected=w.current>
-                        {if w.kind == "personal" { format!("{} (personal)", w.name) } else { w.name.clone() }}
+                        {match (w.kind == "personal", w.needs_sso) {
+                            (true, _) => format!("{} (personal)", w.name),
+                            (false, true) => format!("{} (sign in with SSO)", w.name),
+                            (false, false) => w.name.clone(),
+                        }}
                     </option>
                 }).collect_view()}
             </select>
@@ -102,6 +106,7 @@ fn TeamBody(
         {(mine >= Role::Admin).then(|| view! { <p><A href="/audit">"Audit log"</A>" — every change in this workspace, who made it and from where."</p> })}
         {manages.then(|| view! { <InviteForm mine=mine on_done=bump sent=sent /> })}
         {(manages && !team.invites.is_empty()).then(|| view! { <Invites list=team.invites.clone() run=run /> })}
+        {manages.then(|| view! { <crate::sso::ui::SsoPanel /> })}
         {(is_team && mine != Role::Owner).then(|| view! {
             <form method="post" action="/api/leave_workspace" class="danger-zone">
                 <button type="submit" class="secondary">"Leave this team"</button>

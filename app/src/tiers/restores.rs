@@ -700,7 +700,7 @@ async fn requests(
     actor: &Actor,
     only: &str,
 ) -> Result<Vec<RestoreRequest>, AppError> {
-    Ok(sqlx::query_as(
+    let sql = format!(
         "SELECT q.id, q.vault_id, v.name AS vault_name, q.label, q.tier, CAST(q.days AS BIGINT) AS days,
             CAST(q.files AS BIGINT) AS files, CAST(q.bytes AS BIGINT) AS bytes,
             CAST(q.estimate_micros AS BIGINT) AS estimate_micros,
@@ -716,17 +716,21 @@ async fn requests(
          JOIN vaults v ON v.id = q.vault_id
          LEFT JOIN restores r ON r.request_id = q.id
          WHERE ($2 = '' OR q.workspace_id = $2) AND ($3 = '' OR q.vault_id = $3)
-           AND ($4 = '' OR q.id = $4)
+           AND ($4 = '' OR q.id = $4) AND {usable}
          GROUP BY q.id, q.vault_id, v.name, q.label, q.tier, q.days, q.files, q.bytes,
             q.estimate_micros, q.estimate_ready_at, q.requested_at, q.ready_at
          ORDER BY q.requested_at DESC, q.id DESC LIMIT 200",
-    )
-    .bind(actor.user_id())
-    .bind(actor.only_workspace())
-    .bind(actor.only_vault())
-    .bind(only)
-    .fetch_all(&st.db.pool)
-    .await?)
+        usable = crate::workspaces::service::usable_membership("m", 5, 6)
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(actor.user_id())
+        .bind(actor.only_workspace())
+        .bind(actor.only_vault())
+        .bind(only)
+        .bind(actor.sso_workspace())
+        .bind(i32::from(actor.is_session()))
+        .fetch_all(&st.db.pool)
+        .await?)
 }
 
 /// The files of one request (the first 1,000 by name).

@@ -72,19 +72,20 @@ pub async fn check_vault(
 ) -> Result<String, AppError> {
     in_reach(actor, vault_id)?;
     // One statement: the vault and the actor's membership of its workspace.
-    let found: Option<(String, String)> = sqlx::query_as(
-        "SELECT m.role, v.workspace_id FROM vaults v
+    let found: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT m.role, v.workspace_id, CAST(COALESCE(s.require_sso, 0) AS BIGINT) FROM vaults v
          JOIN memberships m ON m.workspace_id = v.workspace_id AND m.user_id = $2
+         LEFT JOIN workspace_sso s ON s.workspace_id = v.workspace_id
          WHERE v.id = $1 AND v.deleted_at IS NULL",
     )
     .bind(vault_id)
     .bind(actor.user_id())
     .fetch_optional(&db.pool)
     .await?;
-    let (held, workspace_id) = found
-        .and_then(|(r, w)| Some((Role::parse(&r)?, w)))
+    let (held, workspace_id, require_sso) = found
+        .and_then(|(r, w, s)| Some((Role::parse(&r)?, w, s != 0)))
         .ok_or(AppError::NotFound)?;
-    let held = held_by(actor, &workspace_id, held)?;
+    let held = held_by(actor, &workspace_id, held, require_sso)?;
     if held < role {
         return Err(AppError::Forbidden {
             message: format!("This needs the {} role in the workspace.", role.as_str()),

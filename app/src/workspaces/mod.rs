@@ -5,6 +5,9 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 pub mod service;
 
+/// Members and open invitations one workspace may have.
+pub const MAX_MEMBERS: i64 = 500;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Role {
     Viewer,

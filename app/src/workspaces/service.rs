@@ -37,16 +37,19 @@ pub async fn require_role(
     workspace_id: &str,
     at_least: Role,
 ) -> Result<Role, AppError> {
-    let role: Option<(String,)> =
-        sqlx::query_as("SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-            .bind(workspace_id)
-            .bind(actor.user_id())
-            .fetch_optional(&db.pool)
-            .await?;
-    let role = role
-        .and_then(|(r,)| Role::parse(&r))
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT m.role, CAST(COALESCE(s.require_sso, 0) AS BIGINT) FROM memberships m
+         LEFT JOIN workspace_sso s ON s.workspace_id = m.workspace_id
+         WHERE m.workspace_id = $1 AND m.user_id = $2",
+    )
+    .bind(workspace_id)
+    .bind(actor.user_id())
+    .fetch_optional(&db.pool)
+    .await?;
+    let (role, require_sso) = row
+        .and_then(|(r, s)| Some((Role::parse(&r)?, s != 0)))
         .ok_or(AppError::NotFound)?;
-    let role = held_by(actor, workspace_id, role)?;
+    let role = held_by(actor, workspace_id, role, require_sso)?;
     if role < at_least {
         return Err(AppError::Forbidden {
             message: format!(
@@ -60,9 +63,30 @@ pub async fn require_role(
 
 /// The role an actor holds in a workspace where its person holds `person_role`: a person's
 /// own; a key's is what its scopes give (`admin`: admin, a write scope: member, else viewer),
-/// never more than its maker's, and only in its own workspace (NotFound elsewhere).
-pub fn held_by(actor: &Actor, workspace_id: &str, person_role: Role) -> Result<Role, AppError> {
+/// never more than its maker's, and only in its own workspace (NotFound elsewhere). An SSO
+/// session reaches only the workspace it signed in to (NotFound elsewhere); a workspace that
+/// requires SSO (`require_sso`) refuses its members' other sessions — not its owner's, who
+/// keeps a way in when the provider fails — and not keys or jobs.
+pub fn held_by(
+    actor: &Actor,
+    workspace_id: &str,
+    person_role: Role,
+    require_sso: bool,
+) -> Result<Role, AppError> {
     match actor {
+        Actor::User { sso_workspace, .. }
+            if !sso_workspace.is_empty() && sso_workspace != workspace_id =>
+        {
+            Err(AppError::NotFound)
+        }
+        Actor::User { .. }
+            if require_sso
+                && actor.is_session()
+                && actor.sso_workspace() != workspace_id
+                && person_role < Role::Owner =>
+        {
+            Err(sso_required(workspace_id))
+        }
         Actor::User { .. } => Ok(person_role),
         Actor::Key {
             workspace_id: own, ..
@@ -78,6 +102,27 @@ pub fn held_by(actor: &Actor, workspace_id: &str, person_role: Role) -> Result<R
             Ok(by_scope.min(person_role))
         }
     }
+}
+
+/// The answer for a session that is not signed in through the SSO the workspace requires.
+pub fn sso_required(workspace_id: &str) -> AppError {
+    AppError::Forbidden {
+        message: format!(
+            "This workspace asks its members to sign in with its single sign-on: /sso/start?workspace={workspace_id}"
+        ),
+    }
+}
+
+/// SQL condition: the membership `m` may be used by this request — not one of a workspace
+/// that requires SSO (unless `m` is its owner's) from a person's session that did not sign in
+/// through it. `$sso` binds [`Actor::sso_workspace`], `$session` 1 for a person's session
+/// ([`Actor::is_session`]) else 0. (An SSO session's other workspaces are left out by
+/// [`Actor::only_workspace`].)
+pub fn usable_membership(m: &str, sso: usize, session: usize) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM workspace_sso rs WHERE rs.workspace_id = {m}.workspace_id
+           AND rs.require_sso = 1 AND {m}.role <> 'owner' AND ${session} = 1 AND rs.workspace_id <> ${sso})"
+    )
 }
 
 /// [`require_role`] for something in a vault: also NotFound for a key kept to another vault.
@@ -99,18 +144,38 @@ pub async fn require_role_in(
 /// the one the person's session switched to while they are still a member; else their own
 /// (personal) workspace, else the first they joined.
 pub async fn current(db: &Db, actor: &Actor) -> Result<(String, String, Role), AppError> {
-    let row: Option<(String, String)> = sqlx::query_as(
+    let sql = format!(
         "SELECT w.id, w.name FROM workspaces w
          JOIN memberships m ON m.workspace_id = w.id AND m.user_id = $1
+         WHERE ($3 = '' OR w.id = $3) AND {}
          ORDER BY CASE WHEN w.id = $2 THEN 0 WHEN w.kind = 'personal' THEN 1 ELSE 2 END,
                   m.created_at, w.id
          LIMIT 1",
-    )
-    .bind(actor.user_id())
-    .bind(actor.chosen_workspace())
-    .fetch_optional(&db.pool)
-    .await?;
-    let (id, name) = row.ok_or_else(AppError::unauthenticated)?;
+        usable_membership("m", 3, 4)
+    );
+    let row: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(actor.user_id())
+        .bind(actor.chosen_workspace())
+        .bind(actor.sso_workspace())
+        .bind(i32::from(actor.is_session()))
+        .fetch_optional(&db.pool)
+        .await?;
+    let Some((id, name)) = row else {
+        // Every workspace of theirs asks for SSO (someone made by their provider, signed in
+        // with a mailed link): say where to sign in.
+        let sso: Option<(String,)> = sqlx::query_as(
+            "SELECT m.workspace_id FROM memberships m
+             JOIN workspace_sso s ON s.workspace_id = m.workspace_id AND s.require_sso = 1
+             WHERE m.user_id = $1 ORDER BY m.created_at LIMIT 1",
+        )
+        .bind(actor.user_id())
+        .fetch_optional(&db.pool)
+        .await?;
+        return Err(match sso {
+            Some((ws,)) if actor.sso_workspace().is_empty() => sso_required(&ws),
+            _ => AppError::unauthenticated(),
+        });
+    };
     if !actor.only_workspace().is_empty() && actor.only_workspace() != id {
         // A key whose maker has left its workspace.
         return Err(AppError::NotFound);

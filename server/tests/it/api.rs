@@ -1183,7 +1183,7 @@ async fn webhook_urls_inside_the_network_are_refused() {
 
 #[test]
 fn public_addresses_are_told_from_private_ones() {
-    use app::developer::webhooks::is_public;
+    use app::core::outbound::is_public;
     for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
         assert!(is_public(ip.parse().unwrap()), "{ip}");
     }

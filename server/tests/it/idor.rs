@@ -420,6 +420,20 @@ fn table(a: &Ids) -> Vec<Row> {
             NotFound,
         ),
         row("leave_workspace", form(&[]), Nothing),
+        // SSO settings are the current workspace's (B's own, a personal one: refused)
+        row("get_sso", form(&[]), Nothing),
+        row(
+            "save_sso",
+            form(&[
+                ("issuer", "https://idp.example"),
+                ("client_id", "x"),
+                ("client_secret", "y"),
+                ("allowed_domain", "example.com"),
+                ("new_member_role", "member"),
+            ]),
+            Nothing,
+        ),
+        row("remove_sso", form(&[]), Nothing),
         // share links: A's vault's links are not found; the public functions answer alike
         row(
             "create_share",
@@ -719,7 +733,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     // The server's own routes (beside the pages and server functions): each is swept below
     // with A's ids, or named here with why it holds nothing of A's. A route added to
     // `routes.rs` that this list does not name fails the test.
-    const ROUTES: [(&str, &str); 8] = [
+    const ROUTES: [(&str, &str); 10] = [
         ("/healthz", "public: liveness, no data"),
         ("/readyz", "public: readiness, no data"),
         ("/files/{id}/download", "swept below with A's file"),
@@ -727,6 +741,14 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/usage.csv", "swept below: B's own usage"),
         ("/audit.csv", "swept below: B's own workspace's log"),
         ("/account/export.json", "swept below: B's own data"),
+        (
+            "/sso/start",
+            "swept below with A's workspace: a sign-in link is public by design (it leads to the provider, which decides)",
+        ),
+        (
+            "/sso/callback",
+            "swept below: a state that is not this browser's signs nobody in (sso tests)",
+        ),
         (
             "/stripe/webhook",
             "Stripe's: refused without Stripe's signature (billing tests)",
@@ -758,6 +780,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/sign-in", "/sign-in".to_string()),
         ("/sign-in/link", "/sign-in/link?token=0123abcd".to_string()),
         ("/sign-in/forgot", "/sign-in/forgot".to_string()),
+        ("/sign-in/sso", "/sign-in/sso?error=state".to_string()),
         ("/sign-up", "/sign-up".to_string()),
         ("/account", "/account".to_string()),
         (
@@ -798,6 +821,8 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         "/usage.csv".to_string(),
         "/audit.csv".to_string(),
         "/account/export.json".to_string(),
+        format!("/sso/start?workspace={}", ids.workspace),
+        "/sso/callback?state=0123abcd&code=x".to_string(),
     ]) {
         let resp = b.get(&path).await;
         let status = resp.status();

@@ -18,6 +18,7 @@ mod restores;
 mod security;
 mod services;
 mod shares;
+mod sso;
 mod storage;
 mod support;
 mod teams;

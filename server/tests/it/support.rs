@@ -126,6 +126,7 @@ impl TestApp {
             billing: None,
             // The webhook receivers of the tests listen on loopback.
             webhook_allow_private: true,
+            sso_allow_private: true,
             api_rate_per_minute: 600,
             api_bad_keys_per_minute: 10_000,
         };

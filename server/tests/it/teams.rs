@@ -53,7 +53,7 @@ fn email_of(who: Who) -> String {
 }
 
 /// The token of the newest invitation mailed to `to`.
-async fn invite_token(app: &TestApp, to: &str) -> String {
+pub async fn invite_token(app: &TestApp, to: &str) -> String {
     let (body,): (String,) = sqlx::query_as(
         "SELECT body FROM mail_outbox WHERE to_addr = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
     )

@@ -7,22 +7,28 @@ use crate::core::{Actor, AppState, Db};
 use crate::error::AppError;
 use crate::files::TrashEntry;
 use crate::workspaces::Role;
+use crate::workspaces::service::usable_membership;
 
 /// The trash of every workspace the actor belongs to, newest first (at most 1,000).
 pub async fn list_trash(db: &Db, actor: &Actor) -> Result<Vec<TrashEntry>, AppError> {
-    Ok(sqlx::query_as(
+    let sql = format!(
         "SELECT f.id, f.vault_id, v.name AS vault_name, COALESCE(f.trashed_path, '') AS path, f.name,
                 f.size, f.storage_class, f.deleted_at
          FROM files f JOIN vaults v ON v.id = f.vault_id
          JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
          WHERE f.deleted_at IS NOT NULL AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3)
+           AND {}
          ORDER BY f.deleted_at DESC, f.id DESC LIMIT 1000",
-    )
-    .bind(actor.user_id())
-    .bind(actor.only_workspace())
-    .bind(actor.only_vault())
-    .fetch_all(&db.pool)
-    .await?)
+        usable_membership("m", 4, 5)
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(actor.user_id())
+        .bind(actor.only_workspace())
+        .bind(actor.only_vault())
+        .bind(actor.sso_workspace())
+        .bind(i32::from(actor.is_session()))
+        .fetch_all(&db.pool)
+        .await?)
 }
 
 /// Most files one "restore from trash" or "delete for good" request may name (each is a few
@@ -130,18 +136,23 @@ pub async fn empty_trash(
         }
     } else {
         loop {
-            let batch: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            let sql = format!(
                 "SELECT f.id, f.s3_key, f.thumb_key FROM files f
                  JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
                  WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
-                   AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3)
+                   AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) AND {}
                  ORDER BY f.id LIMIT 500",
-            )
-            .bind(actor.user_id())
-            .bind(actor.only_workspace())
-            .bind(actor.only_vault())
-            .fetch_all(&st.db.pool)
-            .await?;
+                usable_membership("m", 4, 5)
+            );
+            let batch: Vec<(String, String, Option<String>)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(actor.user_id())
+                    .bind(actor.only_workspace())
+                    .bind(actor.only_vault())
+                    .bind(actor.sso_workspace())
+                    .bind(i32::from(actor.is_session()))
+                    .fetch_all(&st.db.pool)
+                    .await?;
             let len = batch.len();
             total += purge(st, batch).await?;
             if len < 500 {
@@ -201,17 +212,21 @@ async fn remove_empty_deleted_vaults(db: &Db) -> Result<(), AppError> {
 pub async fn trash_fee(st: &AppState, actor: &Actor) -> Result<i64, AppError> {
     let prices = crate::pricing::service::load(&st.db).await?;
     let now = st.clock.now_ms();
-    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+    let sql = format!(
         "SELECT f.storage_class, f.size, f.class_changed_at FROM files f
          JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
          WHERE f.deleted_at IS NOT NULL AND f.storage_class <> 'STANDARD'
-           AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) LIMIT 100000",
-    )
-    .bind(actor.user_id())
-    .bind(actor.only_workspace())
-    .bind(actor.only_vault())
-    .fetch_all(&st.db.pool)
-    .await?;
+           AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) AND {} LIMIT 100000",
+        usable_membership("m", 4, 5)
+    );
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(actor.user_id())
+        .bind(actor.only_workspace())
+        .bind(actor.only_vault())
+        .bind(actor.sso_workspace())
+        .bind(i32::from(actor.is_session()))
+        .fetch_all(&st.db.pool)
+        .await?;
     Ok(rows
         .iter()
         .map(|(class, size, since)| prices.early_deletion_fee_micros(class, *size, *since, now))
