@@ -604,10 +604,12 @@ pub async fn delete_account(st: &AppState, actor: &Actor, confirm: &str) -> Resu
         .bind(ws)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM invites WHERE workspace_id = $1")
-            .bind(ws)
-            .execute(&mut *tx)
-            .await?;
+        for sql in [
+            "DELETE FROM invites WHERE workspace_id = $1",
+            "DELETE FROM workspace_sso WHERE workspace_id = $1",
+        ] {
+            sqlx::query(sql).bind(ws).execute(&mut *tx).await?;
+        }
     }
     for sql in [
         "DELETE FROM memberships WHERE user_id = $1",
@@ -615,6 +617,8 @@ pub async fn delete_account(st: &AppState, actor: &Actor, confirm: &str) -> Resu
         "DELETE FROM login_tokens WHERE user_id = $1",
         "DELETE FROM known_addresses WHERE user_id = $1",
         "DELETE FROM notification_prefs WHERE user_id = $1",
+        // A provider signing the same person in later makes a new account.
+        "DELETE FROM sso_identities WHERE user_id = $1",
     ] {
         sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
     }

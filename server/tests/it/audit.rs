@@ -261,4 +261,17 @@ async fn file_folder_rule_webhook_and_trash_changes_are_recorded_once_each() {
             "{want} in {actions:?}"
         );
     }
+    // The trash spans the person's workspaces; its rows name the file's workspace.
+    let (ws,): (String,) = sqlx::query_as("SELECT workspace_id FROM vaults WHERE id = $1")
+        .bind(&vault)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    let trash_rows: Vec<(Option<String>,)> = sqlx::query_as(
+        "SELECT workspace_id FROM audit_log WHERE action IN ('file.untrash', 'file.purge')",
+    )
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(trash_rows, vec![(Some(ws.clone()),), (Some(ws),)]);
 }

@@ -42,6 +42,7 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
     crate::files::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
     let now = st.clock.now_ms();
     let mut n = 0;
+    let mut per_workspace = std::collections::BTreeMap::<String, i64>::new();
     let mut seen = std::collections::HashSet::new();
     for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
         let f = get_file(&st.db, actor, id, Role::Member).await?;
@@ -85,17 +86,31 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         .await?;
         tx.commit().await?;
         n += 1;
+        *per_workspace.entry(f.workspace_id.clone()).or_default() += 1;
     }
-    if n > 0 {
+    record_per_workspace(st, actor, &per_workspace, "file.untrash", "brought back").await?;
+    Ok(n)
+}
+
+/// One audit row per workspace whose trash a request changed (a person's trash spans every
+/// workspace they belong to; each workspace's log shows its own files).
+async fn record_per_workspace(
+    st: &AppState,
+    actor: &Actor,
+    counts: &std::collections::BTreeMap<String, i64>,
+    action: &str,
+    what: &str,
+) -> Result<(), AppError> {
+    for (ws, n) in counts {
         crate::audit::service::record(
             st,
             actor,
-            crate::audit::service::Change::new(None, "file.untrash", "trash")
-                .detail(format!("{n} files brought back")),
+            crate::audit::service::Change::new(Some(ws), action, "trash")
+                .detail(format!("{n} files {what}")),
         )
         .await?;
     }
-    Ok(n)
+    Ok(())
 }
 
 /// Deletes trashed files for good: their objects (and previews), then their rows.
@@ -125,26 +140,29 @@ pub async fn empty_trash(
     only: Option<&[String]>,
 ) -> Result<i64, AppError> {
     let mut total = 0;
+    let mut per_workspace = std::collections::BTreeMap::<String, i64>::new();
     if let Some(ids) = only {
         crate::files::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
         let mut seen = std::collections::HashSet::new();
         for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
             let f = get_file(&st.db, actor, id, Role::Member).await?;
             if f.deleted_at.is_some() {
-                total += purge(st, vec![(f.id, f.s3_key, f.thumb_key)]).await?;
+                let n = purge(st, vec![(f.id, f.s3_key, f.thumb_key)]).await?;
+                total += n;
+                *per_workspace.entry(f.workspace_id).or_default() += n;
             }
         }
     } else {
         loop {
             let sql = format!(
-                "SELECT f.id, f.s3_key, f.thumb_key FROM files f
+                "SELECT f.id, f.s3_key, f.thumb_key, f.workspace_id FROM files f
                  JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
                  WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
                    AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) AND {}
                  ORDER BY f.id LIMIT 500",
                 usable_membership("m", 4, 5)
             );
-            let batch: Vec<(String, String, Option<String>)> =
+            let batch: Vec<(String, String, Option<String>, String)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(actor.user_id())
                     .bind(actor.only_workspace())
@@ -154,22 +172,21 @@ pub async fn empty_trash(
                     .fetch_all(&st.db.pool)
                     .await?;
             let len = batch.len();
-            total += purge(st, batch).await?;
+            for (_, _, _, ws) in &batch {
+                *per_workspace.entry(ws.clone()).or_default() += 1;
+            }
+            total += purge(
+                st,
+                batch.into_iter().map(|(i, k, t, _)| (i, k, t)).collect(),
+            )
+            .await?;
             if len < 500 {
                 break;
             }
         }
     }
     remove_empty_deleted_vaults(&st.db).await?;
-    if total > 0 {
-        crate::audit::service::record(
-            st,
-            actor,
-            crate::audit::service::Change::new(None, "file.purge", "trash")
-                .detail(format!("{total} files deleted for good")),
-        )
-        .await?;
-    }
+    record_per_workspace(st, actor, &per_workspace, "file.purge", "deleted for good").await?;
     Ok(total)
 }
 
