@@ -64,6 +64,23 @@ pub async fn record_tx(
     .await
 }
 
+/// Records a change the app made by itself (a job following a vault's rules, the trash's
+/// 30 days running out): no person, shown as "Nexus (automatic)".
+pub async fn record_automatic(
+    st: &AppState,
+    workspace_id: &str,
+    action: &str,
+    target: String,
+    detail: String,
+) -> Result<(), AppError> {
+    record(
+        st,
+        &Actor::job_for(""),
+        Change::new(Some(workspace_id), action, target).detail(detail),
+    )
+    .await
+}
+
 /// Records a change made by `actor` that has committed already (its own statement).
 pub async fn record(st: &AppState, actor: &Actor, change: Change<'_>) -> Result<(), AppError> {
     let (ip, request_id) = origin(st);
@@ -109,7 +126,9 @@ where
     Ok(())
 }
 
-const COLUMNS: &str = "a.id, a.at, COALESCE(u.email, '') AS actor_email, a.key_id, a.action,
+const COLUMNS: &str = "a.id, a.at,
+    COALESCE(u.email, CASE WHEN COALESCE(a.user_id, '') = '' THEN 'Nexus (automatic)' ELSE '' END) AS actor_email,
+    a.key_id, a.action,
     a.target, a.detail, a.ip, a.request_id";
 
 /// The current workspace's log, newest first, filtered (owners and admins; a key needs the

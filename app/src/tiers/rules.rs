@@ -225,10 +225,25 @@ pub async fn apply_rules(st: &AppState, vault_id: &str) -> Result<i64, AppError>
             continue;
         }
         let ids: Vec<String> = files.into_iter().map(|f| f.0).collect();
+        let mut by_rule = 0;
         for chunk in ids.chunks(500) {
-            moved +=
+            by_rule +=
                 super::service::change_class_checked(st, "", vault_id, chunk, &r.to_class).await?;
         }
+        if by_rule > 0 {
+            crate::audit::service::record_automatic(
+                st,
+                &workspace_id,
+                "file.class",
+                format!("vault:{vault_id}"),
+                format!(
+                    "{by_rule} files to {} by the vault's archiving rule (older than {} days)",
+                    r.to_class, r.older_than_days
+                ),
+            )
+            .await?;
+        }
+        moved += by_rule;
     }
     if moved > 0 {
         tracing::info!(%vault_id, files = moved, "archiving rules applied");

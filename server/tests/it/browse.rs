@@ -835,6 +835,18 @@ async fn trash_keeps_files_for_a_week_restores_them_where_they_were_then_purges_
         "object deleted"
     );
     assert!(files::list_trash(&st.db, &a).await.unwrap().is_empty());
+    // The workspace's audit log says the app did it.
+    let (who, detail): (String, String) = sqlx::query_as(
+        "SELECT COALESCE(user_id, ''), detail FROM audit_log WHERE action = 'file.purge' AND workspace_id = $1",
+    )
+    .bind(&v.workspace_id)
+    .fetch_one(&st.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (who.as_str(), detail.as_str()),
+        ("", "1 files deleted for good after 7 days in the trash")
+    );
     // The restored file is untouched.
     assert_eq!(
         walk(

@@ -546,6 +546,17 @@ async fn archiving_rules_move_old_files_colder_in_order_and_never_warm_one_up() 
         0,
         "nothing left to move"
     );
+    // The audit log has one automatic row per rule that moved files, shown as the app's.
+    let rows = app::audit::service::list(st, &a, &Default::default(), 0, 100)
+        .await
+        .unwrap();
+    let auto: Vec<_> = rows.iter().filter(|r| r.action == "file.class").collect();
+    assert!(!auto.is_empty(), "{rows:?}");
+    assert!(
+        auto.iter().all(|r| r.actor_email == "Nexus (automatic)"
+            && r.detail.contains("by the vault's archiving rule")),
+        "{auto:?}"
+    );
     // A rule never warms a file up: "everything to Standard-IA" leaves Deep Archive alone.
     rules::save_rules(st, &a, &vault, &[rule(0, "", "", "STANDARD_IA")])
         .await

@@ -195,21 +195,38 @@ pub async fn empty_trash(
 pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
     let cutoff = st.clock.now_ms() - crate::files::TRASH_DAYS * 86_400_000;
     let mut total = 0;
+    let mut per_workspace = std::collections::BTreeMap::<String, i64>::new();
     loop {
-        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, s3_key, thumb_key FROM files WHERE deleted_at IS NOT NULL AND deleted_at <= $1
-             ORDER BY deleted_at LIMIT 500",
+        let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, s3_key, thumb_key, workspace_id FROM files
+             WHERE deleted_at IS NOT NULL AND deleted_at <= $1 ORDER BY deleted_at LIMIT 500",
         )
         .bind(cutoff)
         .fetch_all(&st.db.pool)
         .await?;
         let len = rows.len();
-        total += purge(st, rows).await?;
+        for (_, _, _, ws) in &rows {
+            *per_workspace.entry(ws.clone()).or_default() += 1;
+        }
+        total += purge(st, rows.into_iter().map(|(i, k, t, _)| (i, k, t)).collect()).await?;
         if len < 500 {
             break;
         }
     }
     remove_empty_deleted_vaults(&st.db).await?;
+    for (ws, n) in per_workspace {
+        crate::audit::service::record_automatic(
+            st,
+            &ws,
+            "file.purge",
+            "trash".into(),
+            format!(
+                "{n} files deleted for good after {} days in the trash",
+                crate::files::TRASH_DAYS
+            ),
+        )
+        .await?;
+    }
     Ok(total)
 }
 
