@@ -58,7 +58,7 @@ test('sign up, upload 64 MiB, download it intact, sign out', async ({ page }, te
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/sign-in$/);
-  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Sign in', exact: true })).toBeVisible();
   // A page that needs a session sends to sign-in, and sign-in brings back to it.
   await page.goto('/vaults');
   await expect(page).toHaveURL(/\/sign-in\?next=\/vaults$/);

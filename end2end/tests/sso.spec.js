@@ -56,7 +56,7 @@ test('an owner sets up SSO; someone new signs in through the provider and joins'
   const ctx = await browser.newContext();
   const p2 = await ctx.newPage();
   await p2.goto('/sign-in');
-  await p2.getByRole('link', { name: 'Sign in with your company (SSO)' }).click();
+  await p2.getByRole('link', { name: "Use your company's single sign-on (SSO)" }).click();
   await expect(p2).toHaveURL(/\/sign-in\/sso/);
   await p2.getByLabel('Work email').fill(ana);
   let callback = null;

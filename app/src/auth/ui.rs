@@ -64,7 +64,7 @@ pub fn SignInPage() -> impl IntoView {
             <p class="muted"><A href=move || {
                 let n = next();
                 if n.is_empty() { "/sign-in/sso".to_string() } else { format!("/sign-in/sso?next={}", urlencoding::encode(&n)) }
-            }>"Sign in with your company (SSO)"</A></p>
+            }>"Use your company's single sign-on (SSO)"</A></p>
             <p class="muted">"New here? " <A href="/sign-up">"Create an account"</A></p>
         </section>
     }
