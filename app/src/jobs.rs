@@ -13,6 +13,7 @@ pub use crate::events::DELIVER_WEBHOOKS;
 pub use crate::files::bulk::BULK_ACTION;
 pub use crate::files::service::PURGE_TRASH;
 pub use crate::notify::service::SEND_MAIL;
+pub use crate::ops::service::CHECK_STATUS;
 pub use crate::tiers::restores::POLL_RESTORES;
 pub use crate::tiers::rules::{APPLY_ALL_RULES, APPLY_RULES};
 pub use crate::uploads::service::ABORT_ABANDONED_UPLOADS;
@@ -43,6 +44,7 @@ pub const HANDLERS: &[Handler] = &[
     handler!(REPORT_USAGE, periodic: true, crate::billing::service::report_usage_job),
     handler!(DELIVER_WEBHOOKS, periodic: true, crate::developer::webhooks::deliver_job),
     handler!(PURGE_DEVELOPER_RECORDS, periodic: true, crate::developer::keys::purge_records_job),
+    handler!(CHECK_STATUS, periodic: true, crate::ops::service::check_job),
 ];
 
 /// Puts the periodic jobs in the table (once; they keep themselves going after).

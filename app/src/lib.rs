@@ -19,6 +19,7 @@ pub mod format;
 #[cfg(feature = "ssr")]
 pub mod jobs;
 pub mod notify;
+pub mod ops;
 pub mod pricing;
 #[cfg(feature = "ssr")]
 pub mod request_id;
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in/link") view=auth::ui::SignInLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/forgot") view=auth::account_ui::ForgotPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/sso") view=sso::ui::SsoSignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/status") view=ops::ui::StatusPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=auth::account_ui::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/account/email") view=auth::account_ui::EmailChangePage ssr=SsrMode::Async />
                     <Route path=path!("/team") view=teams::ui::TeamPage ssr=SsrMode::Async />

@@ -27,6 +27,9 @@ pub struct Running {
     pub s3_addr: Option<SocketAddr>,
     pub state: AppState,
     pub task: tokio::task::JoinHandle<()>,
+    /// This process's job worker, when it runs jobs: ends after shutdown once it has handed
+    /// its jobs back.
+    pub jobs: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Starts the embedded S3 endpoint if needed, connects and migrates the database, makes sure
@@ -115,9 +118,10 @@ pub async fn launch(
     let s3_origin = state.storage.browser_origin().await;
     let app = routes::router(state.clone(), leptos_options, s3_origin);
     let addr = listener.local_addr()?;
-    if state.config.run_jobs {
-        tokio::spawn(job_worker(state.clone(), shutdown.clone()));
-    }
+    let jobs = state
+        .config
+        .run_jobs
+        .then(|| tokio::spawn(job_worker(state.clone(), shutdown.clone())));
     let task = tokio::spawn(async move {
         let serve = axum::serve(
             listener,
@@ -133,11 +137,17 @@ pub async fn launch(
         s3_addr,
         state,
         task,
+        jobs,
     })
 }
 
+/// How long a job running at shutdown may take to finish before it is handed back.
+const JOB_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// This process's job worker: puts the periodic jobs in place, then claims and runs due jobs
-/// every second until shutdown (see `app::jobs`).
+/// every second until shutdown (see `app::jobs`). At shutdown the job running gets
+/// [`JOB_GRACE`] to finish; whatever this worker still holds then is handed back (queued
+/// again, due now) for another process, instead of waiting out its lease.
 async fn job_worker(state: AppState, shutdown: CancellationToken) {
     let worker = format!("worker-{}", uuid::Uuid::now_v7());
     if let Err(e) = app::jobs::schedule_periodic(&state).await {
@@ -147,12 +157,34 @@ async fn job_worker(state: AppState, shutdown: CancellationToken) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        if let Err(e) = app::jobs::run_due(&state, &worker).await {
+        let run = app::jobs::run_due(&state, &worker);
+        tokio::pin!(run);
+        let outcome = tokio::select! {
+            r = &mut run => Some(r),
+            _ = shutdown.cancelled() => {
+                match tokio::time::timeout(JOB_GRACE, &mut run).await {
+                    Ok(r) => Some(r),
+                    Err(_) => {
+                        tracing::warn!("a job did not finish within the shutdown grace; handing it back");
+                        None
+                    }
+                }
+            }
+        };
+        if let Some(Err(e)) = outcome {
             tracing::warn!(error = %e, "job worker");
         }
+        if shutdown.is_cancelled() {
+            break;
+        }
+    }
+    match app::core::jobs::release(&state.db, &worker, state.clock.now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(jobs = n, "handed jobs back at shutdown"),
+        Err(e) => tracing::warn!(error = %e, "could not hand jobs back at shutdown"),
     }
 }
 

@@ -37,6 +37,9 @@ async fn main() -> anyhow::Result<()> {
         shutdown.cancel();
     });
     running.task.await.ok();
+    if let Some(jobs) = running.jobs {
+        jobs.await.ok();
+    }
     Ok(())
 }
 

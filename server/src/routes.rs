@@ -54,6 +54,8 @@ pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -
         .route("/usage.csv", get(usage_csv))
         .route("/audit.csv", get(audit_csv))
         .route("/account/export.json", get(account_export))
+        .route("/status.json", get(status_json))
+        .route("/metrics", get(metrics))
         .route("/sso/start", get(sso_start))
         .route("/sso/callback", get(sso_callback))
         .route("/stripe/webhook", axum::routing::post(stripe_webhook))
@@ -68,6 +70,9 @@ pub fn router(app: AppState, leptos: LeptosOptions, s3_origin: Option<String>) -
             let leptos = leptos.clone();
             move || app::shell(leptos.clone())
         })
+        // Counted per route as routed (the pattern, never the raw path: ids and unknown paths
+        // would make a series each); the fallback's answers are not routes.
+        .route_layer(middleware::from_fn(count_request))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             ServerState,
             _,
@@ -203,6 +208,78 @@ async fn audit_csv(
         .await
         .map_err(IntoResponse::into_response)?;
     Ok(csv_response(csv, "audit.csv"))
+}
+
+/// Counts the answer and its time in the process's metrics, by route pattern.
+async fn count_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "other".into());
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    app::core::metrics::metrics().request(
+        &route,
+        &method,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+/// The status page's JSON (public: states and figures, no names or secrets).
+async fn status_json(State(s): State<ServerState>) -> Response {
+    match app::ops::service::status(&s.app).await {
+        Ok(r) => {
+            let mut resp = axum::Json(r).into_response();
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Prometheus metrics, for a scraper holding `NEXUS_METRICS_TOKEN` as a bearer token; 404
+/// when no token is set (nothing to scrape), 401 for a wrong or missing one.
+async fn metrics(State(s): State<ServerState>, headers: HeaderMap) -> Response {
+    let Some(token) = s.app.config.metrics_token.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compared as hashes: equal-length digests, no early exit on the secret's bytes.
+    if app::core::sha256_hex(given) != app::core::sha256_hex(token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "A bearer token is needed.",
+        )
+            .into_response();
+    }
+    let figures = match app::ops::service::figures(&s.app).await {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    match app::core::metrics::metrics().render(&figures) {
+        Ok(text) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The cookie that ties an SSO sign-in to the browser that started it (its state).

@@ -54,6 +54,8 @@ pub struct Config {
     /// SSO providers may be on loopback and private networks and plain http (development and
     /// tests only, for the same reason as webhooks; a provider is otherwise https).
     pub sso_allow_private: bool,
+    /// The bearer token `/metrics` asks for (`NEXUS_METRICS_TOKEN`); unset: no `/metrics`.
+    pub metrics_token: Option<String>,
     /// Requests one API key may make a minute (with a burst of as many at once).
     pub api_rate_per_minute: u32,
     /// Unknown, revoked or expired keys one client address may send a minute.
@@ -200,6 +202,7 @@ impl Config {
             },
             webhook_allow_private: parse("NEXUS_WEBHOOK_ALLOW_PRIVATE", false)?,
             sso_allow_private: parse("NEXUS_SSO_ALLOW_PRIVATE", false)?,
+            metrics_token: var("NEXUS_METRICS_TOKEN"),
             api_rate_per_minute: {
                 let n: u32 = parse("NEXUS_API_RATE_PER_MINUTE", 600)?;
                 if n == 0 {

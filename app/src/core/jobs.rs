@@ -128,6 +128,22 @@ pub async fn claim(db: &Db, worker: &str, now: i64) -> Result<Option<Job>, AppEr
         .await?)
 }
 
+/// Hands back the jobs `worker` holds (a process shutting down): queued again, due now, the
+/// attempt not counted, so another process takes them at once instead of waiting for the
+/// lease to lapse. Returns how many.
+pub async fn release(db: &Db, worker: &str, now: i64) -> Result<u64, AppError> {
+    Ok(sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = $1, locked_until = NULL, locked_by = NULL,
+            attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = $1
+         WHERE state = 'running' AND locked_by = $2",
+    )
+    .bind(now)
+    .bind(worker)
+    .execute(&db.pool)
+    .await?
+    .rows_affected())
+}
+
 /// Backoff before attempt `attempts + 1`: 2^attempts seconds, at most an hour.
 pub fn backoff_ms(attempts: i64) -> i64 {
     (1000i64 << attempts.clamp(0, 22)).min(MAX_BACKOFF_MS)

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod jobs;
+pub mod metrics;
 pub mod outbound;
 pub mod request;
 pub mod storage;

@@ -123,6 +123,7 @@ impl From<&aws_sdk_s3::presigning::PresignedRequest> for PresignedPut {
 }
 
 fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
+    super::metrics::metrics().s3_error(op);
     // The SDK's error Display carries no credentials or signatures.
     let msg = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
     if msg.contains("dispatch failure") || msg.contains("timeout") || msg.contains("io error") {

@@ -6,7 +6,7 @@ use crate::core::{Actor, AppState, Config, jobs, new_id};
 use crate::error::AppError;
 
 /// Tries per mail before the mailer gives up on it (its last error stays on the row).
-const MAX_MAIL_TRIES: i64 = 10;
+pub const MAX_MAIL_TRIES: i64 = 10;
 
 /// Records a notification for the user and queues the same as a mail to their address.
 #[allow(clippy::too_many_arguments)]

@@ -944,6 +944,7 @@ async fn finish_complete(
     )
     .await?;
     tx.commit().await?;
+    crate::core::metrics::metrics().upload_completed(up.size);
     tracing::info!(%upload_id, file_id = %up.file_id, "upload completed");
     usage_threshold(st, &up.workspace_id, up.size).await;
 

@@ -434,6 +434,8 @@ fn table(a: &Ids) -> Vec<Row> {
             Nothing,
         ),
         row("remove_sso", form(&[]), Nothing),
+        // the status page: public, no one's data
+        row("service_status", form(&[]), Nothing),
         // share links: A's vault's links are not found; the public functions answer alike
         row(
             "create_share",
@@ -733,7 +735,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
     // The server's own routes (beside the pages and server functions): each is swept below
     // with A's ids, or named here with why it holds nothing of A's. A route added to
     // `routes.rs` that this list does not name fails the test.
-    const ROUTES: [(&str, &str); 10] = [
+    const ROUTES: [(&str, &str); 12] = [
         ("/healthz", "public: liveness, no data"),
         ("/readyz", "public: readiness, no data"),
         ("/files/{id}/download", "swept below with A's file"),
@@ -741,6 +743,14 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/usage.csv", "swept below: B's own usage"),
         ("/audit.csv", "swept below: B's own workspace's log"),
         ("/account/export.json", "swept below: B's own data"),
+        (
+            "/status.json",
+            "public: component states and figures, no one's data (swept below)",
+        ),
+        (
+            "/metrics",
+            "the operator's: refused without NEXUS_METRICS_TOKEN (ops tests)",
+        ),
         (
             "/sso/start",
             "swept below with A's workspace: a sign-in link is public by design (it leads to the provider, which decides)",
@@ -781,6 +791,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/sign-in/link", "/sign-in/link?token=0123abcd".to_string()),
         ("/sign-in/forgot", "/sign-in/forgot".to_string()),
         ("/sign-in/sso", "/sign-in/sso?error=state".to_string()),
+        ("/status", "/status".to_string()),
         ("/sign-up", "/sign-up".to_string()),
         ("/account", "/account".to_string()),
         (
@@ -823,6 +834,8 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         "/account/export.json".to_string(),
         format!("/sso/start?workspace={}", ids.workspace),
         "/sso/callback?state=0123abcd&code=x".to_string(),
+        "/status.json".to_string(),
+        "/metrics".to_string(),
     ]) {
         let resp = b.get(&path).await;
         let status = resp.status();

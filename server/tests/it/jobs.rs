@@ -27,10 +27,10 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
         .await
         .unwrap();
     assert_eq!(
-        n, 10,
-        "abandoned uploads, expired sessions, trash, archiving rules, restores, mail, usage, meter, webhooks, API records"
+        n, 11,
+        "abandoned uploads, expired sessions, trash, archiving rules, restores, mail, usage, meter, webhooks, API records, status check"
     );
-    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 10);
+    assert_eq!(jobs::run_due(st, "w1").await.unwrap(), 11);
     assert_eq!(
         jobs::run_due(st, "w1").await.unwrap(),
         0,
@@ -43,8 +43,8 @@ async fn abandoned_uploads_are_aborted_by_the_job_and_their_rows_removed() {
     app.clock.advance_ms(2 * 3_600_000);
     assert_eq!(
         jobs::run_due(st, "w1").await.unwrap(),
-        10,
-        "25 hours on: the hourly ones, the daily rules, the restore worker, the mailer, usage, meter, webhooks, API records"
+        11,
+        "25 hours on: the hourly ones, the daily rules, the restore worker, the mailer, usage, meter, webhooks, API records, status check"
     );
     let left: Vec<(String,)> = sqlx::query_as("SELECT id FROM uploads")
         .fetch_all(&st.db.pool)

@@ -13,6 +13,7 @@ mod glacier;
 mod health;
 mod idor;
 mod jobs;
+mod ops;
 mod presign;
 mod restores;
 mod security;

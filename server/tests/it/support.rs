@@ -127,6 +127,7 @@ impl TestApp {
             // The webhook receivers of the tests listen on loopback.
             webhook_allow_private: true,
             sso_allow_private: true,
+            metrics_token: Some("test-metrics-token".into()),
             api_rate_per_minute: 600,
             api_bad_keys_per_minute: 10_000,
         };
