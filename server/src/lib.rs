@@ -3,6 +3,7 @@
 //! none is configured) and the Leptos app into one axum service. `launch` takes a bound
 //! listener and a shutdown token so tests run whole servers on port 0.
 pub mod api;
+pub mod backup;
 pub mod local_s3;
 mod routes;
 mod state;

@@ -1,5 +1,6 @@
 //! `server`: reads settings from the environment, starts everything, serves until Ctrl-C or
-//! SIGTERM, then shuts down gracefully.
+//! SIGTERM, then shuts down gracefully. `server backup <dir>` and `server restore <dir>` back
+//! the embedded setup up and put it back (see `server::backup`).
 use anyhow::Context;
 use app::core::{Clock, Config};
 
@@ -19,6 +20,41 @@ async fn main() -> anyhow::Result<()> {
         leptos.output_name = "nexus".into();
     }
     let config = Config::from_env(&leptos.site_addr.to_string()).map_err(anyhow::Error::msg)?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => {}
+        ["backup", dir] => {
+            let r = server::backup::backup(&config, std::path::Path::new(dir)).await?;
+            println!(
+                "Backed up to {dir}: the database ({} files){}.",
+                r.files,
+                if r.embedded_objects {
+                    format!(" and {} object files ({} bytes)", r.objects, r.object_bytes)
+                } else {
+                    "; the objects stay in your S3 bucket".into()
+                }
+            );
+            return Ok(());
+        }
+        ["restore", dir] => {
+            let r = server::backup::restore(&config, std::path::Path::new(dir)).await?;
+            println!(
+                "Restored from {dir}: {} files and {} object files, as the backup says. What was there before is in {}/before-restore-*.",
+                r.files,
+                r.objects,
+                config.data_dir.display()
+            );
+            return Ok(());
+        }
+        _ => anyhow::bail!(
+            "usage: server                  run the app\n       server backup <dir>     back the SQLite database and the embedded S3 endpoint's objects up into a new folder (while running)\n       server restore <dir>    put such a backup back (the server stopped)"
+        ),
+    }
     tracing::info!(?config, "starting");
     let listener = tokio::net::TcpListener::bind(&config.listen_addr)
         .await

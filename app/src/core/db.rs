@@ -104,7 +104,8 @@ impl Db {
     }
 }
 
-fn sqlite_path(url: &str) -> Option<&str> {
+/// The file of a `sqlite:` database URL (None for `:memory:` or another database).
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -6,6 +6,7 @@ mod account;
 mod accounts;
 mod api;
 mod audit;
+mod backup;
 mod billing;
 mod browse;
 mod engine;
