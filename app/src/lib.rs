@@ -2,6 +2,7 @@
 //! Compiled twice: with `ssr` into the server, with `hydrate` into the browser's wasm.
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod billing;
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in/forgot") view=auth::account_ui::ForgotPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in/sso") view=sso::ui::SsoSignInPage ssr=SsrMode::Async />
                     <Route path=path!("/status") view=ops::ui::StatusPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=admin::ui::AdminPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=auth::account_ui::AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/account/email") view=auth::account_ui::EmailChangePage ssr=SsrMode::Async />
                     <Route path=path!("/team") view=teams::ui::TeamPage ssr=SsrMode::Async />

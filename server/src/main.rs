@@ -51,8 +51,21 @@ async fn main() -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        ["operator", email] | ["operator", "--revoke", email] => {
+            let on = args.len() == 2;
+            let db = app::core::Db::connect(&config.database_url).await?;
+            if app::admin::service::set_operator(&db, email, on).await? {
+                println!(
+                    "{email} {} an operator (the console is at {}/admin).",
+                    if on { "is now" } else { "is no longer" },
+                    config.public_url
+                );
+                return Ok(());
+            }
+            anyhow::bail!("no account has the email {email}");
+        }
         _ => anyhow::bail!(
-            "usage: server                  run the app\n       server backup <dir>     back the SQLite database and the embedded S3 endpoint's objects up into a new folder (while running)\n       server restore <dir>    put such a backup back (the server stopped)"
+            "usage: server                  run the app\n       server backup <dir>     back the SQLite database and the embedded S3 endpoint's objects up into a new folder (while running)\n       server restore <dir>    put such a backup back (the server stopped)\n       server operator [--revoke] <email>   make an account an operator of this instance (the /admin console), or not"
         ),
     }
     tracing::info!(?config, "starting");

@@ -468,6 +468,7 @@ const SIGNED_IN_PAGES: &[&str] = &[
     "/team",
     "/audit",
     "/shares",
+    "/admin",
 ];
 
 /// Sends a signed-out visitor of a page that needs a session to sign-in, which brings them

@@ -33,10 +33,10 @@ macro_rules! migrations {
 fn migrator(dialect: Dialect) -> Migrator {
     Migrator::with_migrations(match dialect {
         Dialect::Sqlite => {
-            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine", 5 "0005_file_browser", 6 "0006_retrieval_prices", 7 "0007_archive_rules", 8 "0008_restores", 9 "0009_usage_plans", 10 "0010_part_checksums", 11 "0011_sign_in_links", 12 "0012_developer_platform", 13 "0013_full_object_checksums", 14 "0014_account_links", 15 "0015_teams", 16 "0016_audit_log", 17 "0017_share_links", 18 "0018_notification_prefs", 19 "0019_sso", 20 "0020_status_incidents")
+            migrations!("sqlite": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine", 5 "0005_file_browser", 6 "0006_retrieval_prices", 7 "0007_archive_rules", 8 "0008_restores", 9 "0009_usage_plans", 10 "0010_part_checksums", 11 "0011_sign_in_links", 12 "0012_developer_platform", 13 "0013_full_object_checksums", 14 "0014_account_links", 15 "0015_teams", 16 "0016_audit_log", 17 "0017_share_links", 18 "0018_notification_prefs", 19 "0019_sso", 20 "0020_status_incidents", 21 "0021_operators")
         }
         Dialect::Postgres => {
-            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine", 5 "0005_file_browser", 6 "0006_retrieval_prices", 7 "0007_archive_rules", 8 "0008_restores", 9 "0009_usage_plans", 10 "0010_part_checksums", 11 "0011_sign_in_links", 12 "0012_developer_platform", 13 "0013_full_object_checksums", 14 "0014_account_links", 15 "0015_teams", 16 "0016_audit_log", 17 "0017_share_links", 18 "0018_notification_prefs", 19 "0019_sso", 20 "0020_status_incidents")
+            migrations!("postgres": 1 "0001_foundation", 2 "0002_signup_limit", 3 "0003_upload_claims", 4 "0004_upload_engine", 5 "0005_file_browser", 6 "0006_retrieval_prices", 7 "0007_archive_rules", 8 "0008_restores", 9 "0009_usage_plans", 10 "0010_part_checksums", 11 "0011_sign_in_links", 12 "0012_developer_platform", 13 "0013_full_object_checksums", 14 "0014_account_links", 15 "0015_teams", 16 "0016_audit_log", 17 "0017_share_links", 18 "0018_notification_prefs", 19 "0019_sso", 20 "0020_status_incidents", 21 "0021_operators")
         }
     })
 }

@@ -436,6 +436,9 @@ fn table(a: &Ids) -> Vec<Row> {
         row("remove_sso", form(&[]), Nothing),
         // the status page: public, no one's data
         row("service_status", form(&[]), Nothing),
+        // the operators' console: B is no operator
+        row("admin_overview", form(&[("search", "")]), NotFound),
+        row("admin_retry_job", form(&[("job_id", "x")]), NotFound),
         // share links: A's vault's links are not found; the public functions answer alike
         row(
             "create_share",
@@ -792,6 +795,7 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
         ("/sign-in/forgot", "/sign-in/forgot".to_string()),
         ("/sign-in/sso", "/sign-in/sso?error=state".to_string()),
         ("/status", "/status".to_string()),
+        ("/admin", "/admin".to_string()),
         ("/sign-up", "/sign-up".to_string()),
         ("/account", "/account".to_string()),
         (

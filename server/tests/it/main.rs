@@ -4,6 +4,7 @@
 mod access;
 mod account;
 mod accounts;
+mod admin;
 mod api;
 mod audit;
 mod backup;
