@@ -46,50 +46,69 @@ email = f"fuzz-{int(time.time() * 1000)}@example.com"
 password = "correct horse battery fuzz"
 call("sign_up", {"email": email, "password": password})
 call("sign_in", {"email": email, "password": password})
-key = call(
-    "create_api_key",
-    {"new": {"name": "fuzz", "scopes": ["admin"]}},
-    as_json=True,
-)["secret"]
+
+
+def new_key():
+    return call("create_api_key", {"new": {"name": "fuzz", "scopes": ["admin"]}}, as_json=True)[
+        "secret"
+    ]
+
+
+def number(pattern, text):
+    m = re.search(pattern, text)
+    return int(m.group(1)) if m else 0
+
 
 venv_bin = os.path.dirname(sys.executable)
-cmd = [
-    os.path.join(venv_bin, "schemathesis"),
-    "run",
-    f"{base}/api/v1/openapi.json",
-    "--header",
-    f"Authorization: Bearer {key}",
-    "--checks",
-    "not_a_server_error",
-    "--max-examples",
-    examples,
-    "--phases",
-    "examples,coverage,fuzzing",
-    "--seed",
-    "20261206",
-    "--workers",
-    "2",
-    "--request-timeout",
-    "30",
-    "--continue-on-failure",
-    "--suppress-health-check",
-    "all",
-    "--no-color",
-]
 env = dict(os.environ, SCHEMATHESIS_TELEMETRY="false")
-run = subprocess.run(cmd, capture_output=True, text=True, env=env)
-out = run.stdout + run.stderr
-# The key is an admin key of a throwaway account; still, keep it out of the log.
-print(out.replace(key, "<key>"))
+# Rotating or revoking a key ends the key the run signs with: those operations run last, in
+# a run of their own with a key of their own.
+KEY_OPS = r"/keys/\{id\}"
+totals = {"operations": 0, "cases": 0, "errors": 0, "failed_runs": 0}
+for name, filters in [
+    ("every operation but a key's rotate and revoke", ["--exclude-path-regex", KEY_OPS]),
+    ("a key's rotate and revoke", ["--include-path-regex", KEY_OPS]),
+]:
+    key = new_key()
+    cmd = [
+        os.path.join(venv_bin, "schemathesis"),
+        "run",
+        f"{base}/api/v1/openapi.json",
+        "--header",
+        f"Authorization: Bearer {key}",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        examples,
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--seed",
+        "20261206",
+        # One worker: hypothesis describing its strategies from two threads at once trips a
+        # CPython 3.11 AST bug ("recursion depth mismatch"), an error of the tool, not the API.
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--continue-on-failure",
+        "--suppress-health-check",
+        "all",
+        "--no-color",
+        *filters,
+    ]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    out = run.stdout + run.stderr
+    # The key is an admin key of a throwaway account; still, keep it out of the log.
+    print(f"--- schemathesis: {name}")
+    print(out.replace(key, "<key>"))
+    totals["operations"] += number(r"Tested:\s+(\d+)", out)
+    totals["cases"] += number(r"(\d+) generated", out)
+    totals["errors"] += len(re.findall(r"Server error", out))
+    if run.returncode != 0:
+        totals["failed_runs"] += 1
 
-
-def number(pattern):
-    m = re.search(pattern, out)
-    return int(m.group(1)) if m else None
-
-
-operations = number(r"API Operations:\s+(\d+) selected") or number(r"(\d+) selected")
-cases = number(r"Test cases:\s+(\d+) generated")
-errors = len(re.findall(r"Server error", out))
-print(f"fuzz: {operations} operations, {cases} cases, {errors} server errors")
-sys.exit(0 if run.returncode == 0 and errors == 0 and cases else 1)
+print(
+    f"fuzz: {totals['operations']} operations, {totals['cases']} cases, "
+    f"{totals['errors']} server errors"
+)
+sys.exit(0 if totals["failed_runs"] == 0 and totals["errors"] == 0 and totals["cases"] else 1)
