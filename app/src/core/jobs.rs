@@ -1,8 +1,9 @@
 //! Durable background work. One `jobs` table; every server process runs a worker that claims
 //! due jobs with a lease (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so any number of processes
 //! share the table; SQLite: one writer, so a claim is one atomic UPDATE). At least once: a
-//! job whose process died is claimed again when its lease runs out, so every handler is
-//! idempotent. A failed run is retried with exponential backoff up to `max_attempts`, then
+//! job whose process died is claimed again when its lease runs out (30 s: a running job's
+//! worker renews it every 10 s, so a long job keeps it and a killed one frees it soon), so
+//! every handler is idempotent. A failed run is retried with exponential backoff up to `max_attempts`, then
 //! kept as `failed` with its last error. Periodic jobs have a `dedupe_key` and reschedule
 //! themselves in place.
 //!
@@ -15,8 +16,10 @@ use crate::error::AppError;
 use std::future::Future;
 use std::pin::Pin;
 
-/// How long a claimed job is its worker's before another may take it over.
-pub const LEASE_MS: i64 = 5 * 60_000;
+/// How long a claimed job is its worker's before another may take it over, unless renewed.
+pub const LEASE_MS: i64 = 30_000;
+/// How often a running job's lease is renewed.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Longest wait between retries.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
 
@@ -224,6 +227,37 @@ pub async fn run(st: &AppState, handlers: &[Handler], job: &Job) -> Result<Next,
     }
 }
 
+/// Runs the job, renewing its lease every [`RENEW_EVERY`] while it runs.
+async fn run_renewing(
+    st: &AppState,
+    handlers: &[Handler],
+    job: &Job,
+    worker: &str,
+) -> Result<Next, AppError> {
+    let work = run(st, handlers, job);
+    tokio::pin!(work);
+    let mut renew = tokio::time::interval(RENEW_EVERY);
+    renew.tick().await; // the first tick is at once: the claim just set the lease
+    loop {
+        tokio::select! {
+            r = &mut work => return r,
+            _ = renew.tick() => {
+                let renewed = sqlx::query(
+                    "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND locked_by = $3 AND state = 'running'",
+                )
+                .bind(st.clock.now_ms() + LEASE_MS)
+                .bind(&job.id)
+                .bind(worker)
+                .execute(&st.db.pool)
+                .await;
+                if let Err(e) = renewed {
+                    tracing::warn!(job = %job.id, error = %e, "could not renew a job's lease");
+                }
+            }
+        }
+    }
+}
+
 /// Whether jobs of this kind are periodic.
 pub fn is_periodic(handlers: &[Handler], kind: &str) -> bool {
     handlers.iter().any(|h| h.kind == kind && h.periodic)
@@ -233,10 +267,14 @@ pub fn is_periodic(handlers: &[Handler], kind: &str) -> bool {
 pub async fn run_due(st: &AppState, handlers: &[Handler], worker: &str) -> Result<usize, AppError> {
     let mut ran = 0;
     while let Some(job) = claim(&st.db, worker, st.clock.now_ms()).await? {
-        let outcome = run(st, handlers, &job).await.map_err(|e| match e {
-            AppError::Internal { request_id } => format!("internal error (request {request_id})"),
-            e => e.to_string(),
-        });
+        let outcome = run_renewing(st, handlers, &job, worker)
+            .await
+            .map_err(|e| match e {
+                AppError::Internal { request_id } => {
+                    format!("internal error (request {request_id})")
+                }
+                e => e.to_string(),
+            });
         if let Err(e) = &outcome {
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job failed");
         }
