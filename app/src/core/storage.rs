@@ -509,24 +509,41 @@ impl Storage {
     /// Moves an object to another storage class by copying it onto itself, as S3 does it: one
     /// CopyObject up to 5 GiB, a multipart copy (UploadPartCopy, 1 GiB ranges) above. An
     /// archived object must be restored first (S3 answers ObjectNotInActiveTierError).
+    ///
+    /// Idempotent: when the copy fails and the object is in `class` already — an earlier try
+    /// copied it and its process died before recording it (S3 then refuses to copy an archived
+    /// source) — it is done, not an error.
     pub async fn change_class(&self, key: &str, size: i64, class: &str) -> Result<(), AppError> {
         const ONE_COPY_MAX: i64 = 5 * 1024 * 1024 * 1024;
-        if size > ONE_COPY_MAX {
-            return self
-                .change_class_in_ranges(key, size, class, 1024 * 1024 * 1024)
-                .await;
+        let copied = if size > ONE_COPY_MAX {
+            self.change_class_in_ranges(key, size, class, 1024 * 1024 * 1024)
+                .await
+        } else {
+            self.client
+                .copy_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .copy_source(format!("{}/{}", self.bucket, key))
+                .storage_class(StorageClass::from(class))
+                .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| s3_error("CopyObject", e))
+        };
+        match copied {
+            Err(e) => match self.head(key).await {
+                Ok(Some(h)) if h.storage_class == class => {
+                    tracing::info!(
+                        class,
+                        "object already in the class asked for (an earlier try moved it)"
+                    );
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+            ok => ok,
         }
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .copy_source(format!("{}/{}", self.bucket, key))
-            .storage_class(StorageClass::from(class))
-            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
-            .send()
-            .await
-            .map_err(|e| s3_error("CopyObject", e))?;
-        Ok(())
     }
 
     /// The multipart copy behind [`Self::change_class`] for large objects, in `range`-byte
