@@ -123,7 +123,9 @@ async fn copy_onto_itself_changes_the_class_and_an_archived_object_is_not_readab
     );
     // The app's class change is idempotent: moving it to Deep Archive again (an earlier try
     // moved it and died before recording it) is done, not an error; to another class, refused.
-    s.change_class("g/a.bin", 5000, "DEEP_ARCHIVE").await.unwrap();
+    s.change_class("g/a.bin", 5000, "DEEP_ARCHIVE")
+        .await
+        .unwrap();
     assert!(s.change_class("g/a.bin", 5000, "STANDARD").await.is_err());
     // Standard-IA and Glacier IR read at once.
     put(&app, "g/ia.bin", Some(StorageClass::StandardIa), &bytes).await;

@@ -15,6 +15,7 @@ mod glacier;
 mod health;
 mod idor;
 mod jobs;
+mod names;
 mod ops;
 mod presign;
 mod restores;
