@@ -9,13 +9,17 @@ import http.cookiejar
 import json
 import os
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 
+import requests
 from awscrt import checksums
 
 base, n_accounts, n_files, out = sys.argv[1].rstrip("/"), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+# Where uploads are reported (bench/load/receiver.py), to check each event arrives once.
+hook = sys.argv[5] if len(sys.argv) > 5 else None
 
 
 def crc64(data):
@@ -25,7 +29,11 @@ def crc64(data):
 def request(opener, method, url, body=None, headers=None, raw=None):
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    with opener.open(req) as r:
+    try:
+        r = opener.open(req)
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {url}: {e.code} {e.read()[:300]!r}")
+    with r:
         text = r.read()
         return r.headers, (json.loads(text) if text and raw is None and r.headers.get_content_type() == "application/json" else text)
 
@@ -46,13 +54,18 @@ for i in range(n_accounts):
                      headers={"origin": base, "content-type": "application/json"})
     key = key if isinstance(key, dict) else json.loads(key)
     auth = {"Authorization": f"Bearer {key['secret']}", "content-type": "application/json"}
+    if hook:
+        request(opener, "POST", f"{base}/api/v1/webhooks", {"url": hook, "events": ["file.uploaded"]},
+                headers=auth)
     files = []
     for j in range(n_files):
         data = os.urandom(1000 + j)
         _, up = request(opener, "POST", f"{base}/api/v1/upload-url", {
-            "file": {"vault_id": vault, "name": f"seed-{j:04}.bin", "size": len(data),
-                     "content_type": "application/octet-stream"}, "checksum": crc64(data)}, headers=auth)
-        h, _ = request(urllib.request.build_opener(), "PUT", up["url"], raw=data, headers=dict(up["headers"]))
+            "vault_id": vault, "name": f"seed-{j:04}.bin", "size": len(data),
+            "content_type": "application/octet-stream", "checksum": crc64(data)}, headers=auth)
+        put = requests.put(up["url"], data=data, headers=dict(up["headers"]), timeout=30)
+        put.raise_for_status()
+        h = put.headers
         request(opener, "POST", f"{base}/api/v1/uploads/{up['upload_id']}/complete",
                 {"parts": [{"number": 1, "etag": h["etag"]}]}, headers=auth)
         files.append(up["file_id"])
