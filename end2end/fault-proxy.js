@@ -1,8 +1,11 @@
-// A pass-through HTTP proxy in front of the embedded S3 endpoint, for the Playwright suite:
-// the app presigns URLs naming this proxy (NEXUS_LOCAL_S3_PUBLIC_URL), and a test can make
-// the next N part uploads fail — the first by cutting the connection mid-part, the rest by
-// answering 500 — to prove the uploader retries. Control: POST /__faults?fail=N;
-// GET /__faults answers {"pending": n, "injected": n, "part_puts": n}.
+// A pass-through HTTP proxy in front of an S3 endpoint. For the Playwright suite the app
+// presigns URLs naming this proxy (NEXUS_LOCAL_S3_PUBLIC_URL), and a test can make the next N
+// part uploads fail — the first by cutting the connection mid-part, the rest by answering
+// 500 — to prove the uploader retries. For the server's own S3 calls (the storage fault
+// suite, the server's S3_ENDPOINT naming this proxy) `on=any` fails the next N requests of
+// any kind, as `kind=503` (SlowDown), `500` (InternalError) or `cut` (connection closed).
+// Control: POST /__faults?fail=N[&on=parts|any][&kind=alternate|503|500|cut];
+// GET /__faults answers {"pending": n, "injected": n, "part_puts": n, "requests": n}.
 // Usage: node fault-proxy.js <listen port> <target port>
 const http = require('http');
 
@@ -10,6 +13,9 @@ const [listenPort, targetPort] = process.argv.slice(2).map(Number);
 let pending = 0;
 let injected = 0;
 let partPuts = 0;
+let requests = 0;
+let on = 'parts';
+let kind = 'alternate';
 
 function cors(req, res) {
   if (req.headers.origin) {
@@ -20,17 +26,36 @@ function cors(req, res) {
 
 const server = http.createServer((req, res) => {
   if (req.url.startsWith('/__faults')) {
-    const fail = new URL(req.url, 'http://x').searchParams.get('fail');
-    if (req.method === 'POST' && fail !== null) pending = Number(fail);
+    const q = new URL(req.url, 'http://x').searchParams;
+    if (req.method === 'POST' && q.get('fail') !== null) {
+      pending = Number(q.get('fail'));
+      on = q.get('on') || 'parts';
+      kind = q.get('kind') || 'alternate';
+    }
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ pending, injected, part_puts: partPuts }));
+    res.end(JSON.stringify({ pending, injected, part_puts: partPuts, requests }));
     return;
   }
+  requests += 1;
   const isPart = req.method === 'PUT' && /[?&]partNumber=/.test(req.url);
   if (isPart) partPuts += 1;
-  if (isPart && pending > 0) {
+  if ((isPart || on === 'any') && pending > 0) {
     pending -= 1;
     injected += 1;
+    if (kind === '503' || kind === '500') {
+      req.resume();
+      req.on('end', () => {
+        const [code, text] = kind === '503' ? ['SlowDown', 'Please reduce your request rate.'] : ['InternalError', 'injected'];
+        res.writeHead(Number(kind), { 'content-type': 'application/xml' });
+        res.end(`<?xml version="1.0"?><Error><Code>${code}</Code><Message>${text}</Message></Error>`);
+      });
+      return;
+    }
+    if (kind === 'cut') {
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+      return;
+    }
     if (injected % 2 === 1) {
       // Cut the connection once some bytes of the part have arrived.
       let seen = 0;

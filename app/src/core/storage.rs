@@ -122,6 +122,18 @@ impl From<&aws_sdk_s3::presigning::PresignedRequest> for PresignedPut {
     }
 }
 
+/// S3's answers for a request that may well work when tried again (throttling, the service's
+/// own failures).
+const TRANSIENT: [&str; 7] = [
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "Throttling",
+    "status: 500",
+    "status: 503",
+];
+
 fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
     super::metrics::metrics().s3_error(op);
     // The SDK's error Display carries no credentials or signatures.
@@ -129,7 +141,14 @@ fn s3_error(op: &str, e: impl std::error::Error) -> AppError {
     if msg.contains("dispatch failure") || msg.contains("timeout") || msg.contains("io error") {
         tracing::error!(op, error = %msg, "object storage unreachable");
         AppError::Unavailable {
-            message: "Object storage is not reachable right now.".into(),
+            message: "Object storage is not reachable right now. Nothing was changed; try again in a moment.".into(),
+        }
+    } else if TRANSIENT.iter().any(|code| msg.contains(code)) {
+        // Still failing after the SDK's retries (3 tries, exponential backoff with jitter):
+        // the store is overloaded or failing, which is no error of the request's.
+        tracing::error!(op, error = %msg, "object storage failing");
+        AppError::Unavailable {
+            message: "Object storage is busy or failing right now. Nothing was changed; try again in a moment.".into(),
         }
     } else {
         AppError::internal(format!("S3 {op}: {msg}"))
