@@ -82,7 +82,7 @@ pub async fn backup(config: &Config, to: &Path) -> anyhow::Result<Report> {
         .context("copying the database (VACUUM INTO)")?;
     let snapshot = Db::connect(&format!("sqlite://{}", target.display())).await?;
     let mut report = Report {
-        taken_at: time_now_ms(),
+        taken_at: app::core::Clock::default().now_ms(),
         files: count_files(&snapshot).await?,
         embedded_objects: config.s3.embedded,
         ..Report::default()
@@ -122,9 +122,10 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<Report> {
     if !from.join("nexus.db").exists() {
         bail!("{} has no nexus.db", from.display());
     }
-    let aside = config
-        .data_dir
-        .join(format!("before-restore-{}", time_now_ms()));
+    let aside = config.data_dir.join(format!(
+        "before-restore-{}",
+        app::core::Clock::default().now_ms()
+    ));
     std::fs::create_dir_all(&aside)?;
     for suffix in ["", "-wal", "-shm"] {
         let f = PathBuf::from(format!("{}{suffix}", db_file.display()));
@@ -172,11 +173,4 @@ pub async fn restore(config: &Config, from: &Path) -> anyhow::Result<Report> {
         );
     }
     Ok(report)
-}
-
-fn time_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

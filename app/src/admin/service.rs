@@ -57,11 +57,6 @@ pub async fn require_operator(st: &AppState, actor: &Actor) -> Result<(), AppErr
     }
 }
 
-/// Whether the actor may see the console (for the header's link; never an error).
-pub async fn is_operator(st: &AppState, actor: &Actor) -> bool {
-    require_operator(st, actor).await.is_ok()
-}
-
 /// The console: `search` narrows the users to addresses containing it.
 pub async fn overview(st: &AppState, actor: &Actor, search: &str) -> Result<AdminView, AppError> {
     require_operator(st, actor).await?;

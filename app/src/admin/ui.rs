@@ -60,7 +60,7 @@ fn Console(v: AdminView, retry: Callback<String>) -> impl IntoView {
             view! { <p class="muted" data-testid="no-failed-jobs">"None."</p> }.into_any()
         } else {
             view! {
-                <div class="table-wrap"><table class="data">
+                <div class="table-wrap"><table class="files data">
                     <thead><tr><th scope="col">"Kind"</th><th scope="col">"Tries"</th><th scope="col">"Last error"</th>
                         <th scope="col">"When"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                     <tbody>
@@ -102,7 +102,7 @@ fn Console(v: AdminView, retry: Callback<String>) -> impl IntoView {
         }}
 
         <h2>"Storage by workspace"</h2>
-        <div class="table-wrap"><table class="data">
+        <div class="table-wrap"><table class="files data">
             <thead><tr><th scope="col">"Workspace"</th><th scope="col">"Owner"</th><th scope="col">"Members"</th>
                 <th scope="col">"Plan"</th><th scope="col">"Files"</th><th scope="col">"Stored"</th></tr></thead>
             <tbody>
@@ -122,7 +122,7 @@ fn Console(v: AdminView, retry: Callback<String>) -> impl IntoView {
             <input id="admin-search" type="search" name="q" maxlength="254" value=search placeholder="Find by email" />
             <button type="submit" class="secondary">"Find"</button>
         </form>
-        <div class="table-wrap"><table class="data">
+        <div class="table-wrap"><table class="files data">
             <thead><tr><th scope="col">"Email"</th><th scope="col">"Since"</th><th scope="col">"Workspaces"</th><th scope="col">"State"</th></tr></thead>
             <tbody>
                 {v.users.into_iter().map(|u| view! {

@@ -124,14 +124,12 @@ impl From<&aws_sdk_s3::presigning::PresignedRequest> for PresignedPut {
 
 /// S3's answers for a request that may well work when tried again (throttling, the service's
 /// own failures).
-const TRANSIENT: [&str; 7] = [
+const TRANSIENT: [&str; 5] = [
     "SlowDown",
     "ServiceUnavailable",
     "InternalError",
     "RequestTimeout",
     "Throttling",
-    "status: 500",
-    "status: 503",
 ];
 
 fn s3_error(op: &str, e: impl std::error::Error) -> AppError {

@@ -26,13 +26,7 @@ pub async fn figures(st: &AppState) -> Result<Figures, AppError> {
     .bind(now)
     .fetch_all(db)
     .await?;
-    let jobs = ["queued_due", "queued_later", "running", "failed"]
-        .into_iter()
-        .map(|s| {
-            let n = jobs.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-            (s.to_string(), n)
-        })
-        .collect();
+    let jobs = every_state(&jobs, &["queued_due", "queued_later", "running", "failed"]);
     // A job whose lease lapsed counts as due too: nobody is running it.
     let (oldest,): (Option<i64>,) = sqlx::query_as(
         "SELECT MIN(run_at) FROM jobs
@@ -45,13 +39,10 @@ pub async fn figures(st: &AppState) -> Result<Figures, AppError> {
         sqlx::query_as("SELECT state, COUNT(*) FROM restores GROUP BY state")
             .fetch_all(db)
             .await?;
-    let restores = ["requested", "in_progress", "ready", "expired", "failed"]
-        .into_iter()
-        .map(|s| {
-            let n = restores.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-            (s.to_string(), n)
-        })
-        .collect();
+    let restores = every_state(
+        &restores,
+        &["requested", "in_progress", "ready", "expired", "failed"],
+    );
     let max = crate::notify::service::MAX_MAIL_TRIES;
     let (pending, failed, oldest_mail): (i64, i64, Option<i64>) = sqlx::query_as(
         "SELECT CAST(COALESCE(SUM(CASE WHEN attempts < $1 THEN 1 ELSE 0 END), 0) AS BIGINT),
@@ -70,6 +61,17 @@ pub async fn figures(st: &AppState) -> Result<Figures, AppError> {
         mail_failed: failed,
         oldest_mail_secs: oldest_mail.map_or(0, |t| (now - t).max(0) / 1000),
     })
+}
+
+/// Counts by state for every state named (0 for those no row has), in that order.
+fn every_state(counted: &[(String, i64)], states: &[&str]) -> Vec<(String, i64)> {
+    states
+        .iter()
+        .map(|s| {
+            let n = counted.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+            (s.to_string(), n)
+        })
+        .collect()
 }
 
 fn component(name: &str, state: &str, detail: impl Into<String>) -> Component {

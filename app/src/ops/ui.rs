@@ -67,7 +67,7 @@ fn Report(r: StatusReport) -> impl IntoView {
         <p class=format!("alert {}", if r.overall == "ok" { "success" } else { "error" }) role="status"
             data-testid="status-overall">{summary}</p>
         <p class="muted small">{format!("Checked {}", format::time_ms(r.checked_at))}</p>
-        <div class="table-wrap"><table class="data status">
+        <div class="table-wrap"><table class="files data status">
             <thead><tr><th scope="col">"Part"</th><th scope="col">"State"</th><th scope="col">"Detail"</th></tr></thead>
             <tbody>
                 {r.components.into_iter().map(|c| view! {

@@ -113,13 +113,15 @@ async fn record_per_workspace(
     Ok(())
 }
 
-/// Deletes trashed files for good: their objects (and previews), then their rows.
+/// Deletes trashed files for good — their objects (and previews), then their rows — counting
+/// them per workspace in `counts` (for the audit log).
 async fn purge(
     st: &AppState,
-    files: Vec<(String, String, Option<String>)>,
+    files: Vec<(String, String, Option<String>, String)>,
+    counts: &mut std::collections::BTreeMap<String, i64>,
 ) -> Result<i64, AppError> {
     let mut n = 0;
-    for (id, key, thumb) in files {
+    for (id, key, thumb, ws) in files {
         st.storage.delete(&key).await?;
         if let Some(t) = thumb {
             st.storage.delete(&t).await?;
@@ -128,6 +130,7 @@ async fn purge(
             .bind(&id)
             .execute(&st.db.pool)
             .await?;
+        *counts.entry(ws).or_default() += 1;
         n += 1;
     }
     Ok(n)
@@ -147,9 +150,12 @@ pub async fn empty_trash(
         for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
             let f = get_file(&st.db, actor, id, Role::Member).await?;
             if f.deleted_at.is_some() {
-                let n = purge(st, vec![(f.id, f.s3_key, f.thumb_key)]).await?;
-                total += n;
-                *per_workspace.entry(f.workspace_id).or_default() += n;
+                total += purge(
+                    st,
+                    vec![(f.id, f.s3_key, f.thumb_key, f.workspace_id)],
+                    &mut per_workspace,
+                )
+                .await?;
             }
         }
     } else {
@@ -172,14 +178,7 @@ pub async fn empty_trash(
                     .fetch_all(&st.db.pool)
                     .await?;
             let len = batch.len();
-            for (_, _, _, ws) in &batch {
-                *per_workspace.entry(ws.clone()).or_default() += 1;
-            }
-            total += purge(
-                st,
-                batch.into_iter().map(|(i, k, t, _)| (i, k, t)).collect(),
-            )
-            .await?;
+            total += purge(st, batch, &mut per_workspace).await?;
             if len < 500 {
                 break;
             }
@@ -205,28 +204,24 @@ pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
         .fetch_all(&st.db.pool)
         .await?;
         let len = rows.len();
-        for (_, _, _, ws) in &rows {
-            *per_workspace.entry(ws.clone()).or_default() += 1;
-        }
-        total += purge(st, rows.into_iter().map(|(i, k, t, _)| (i, k, t)).collect()).await?;
+        total += purge(st, rows, &mut per_workspace).await?;
         if len < 500 {
             break;
         }
     }
     remove_empty_deleted_vaults(&st.db).await?;
-    for (ws, n) in per_workspace {
-        crate::audit::service::record_automatic(
-            st,
-            &ws,
-            "file.purge",
-            "trash".into(),
-            format!(
-                "{n} files deleted for good after {} days in the trash",
-                crate::files::TRASH_DAYS
-            ),
-        )
-        .await?;
-    }
+    let after = format!(
+        "deleted for good after {} days in the trash",
+        crate::files::TRASH_DAYS
+    );
+    record_per_workspace(
+        st,
+        &Actor::job_for(""),
+        &per_workspace,
+        "file.purge",
+        &after,
+    )
+    .await?;
     Ok(total)
 }
 
