@@ -3,8 +3,10 @@
 // part uploads fail — the first by cutting the connection mid-part, the rest by answering
 // 500 — to prove the uploader retries. For the server's own S3 calls (the storage fault
 // suite, the server's S3_ENDPOINT naming this proxy) `on=any` fails the next N requests of
-// any kind, as `kind=503` (SlowDown), `500` (InternalError) or `cut` (connection closed).
-// Control: POST /__faults?fail=N[&on=parts|any][&kind=alternate|503|500|cut];
+// any kind, as `kind=503` (SlowDown), `500` (InternalError), `cut` (connection closed) or
+// `slow` (passed on, its answer held back `delay_ms` milliseconds first).
+// `after=N` lets N matching requests through before the faults start.
+// Control: POST /__faults?fail=N[&on=parts|any][&kind=alternate|503|500|cut|slow][&delay_ms=N][&after=N];
 // GET /__faults answers {"pending": n, "injected": n, "part_puts": n, "requests": n}.
 // Usage: node fault-proxy.js <listen port> <target port>
 const http = require('http');
@@ -16,6 +18,8 @@ let partPuts = 0;
 let requests = 0;
 let on = 'parts';
 let kind = 'alternate';
+let delayMs = 0;
+let after = 0;
 
 function cors(req, res) {
   if (req.headers.origin) {
@@ -31,6 +35,8 @@ const server = http.createServer((req, res) => {
       pending = Number(q.get('fail'));
       on = q.get('on') || 'parts';
       kind = q.get('kind') || 'alternate';
+      delayMs = Number(q.get('delay_ms') || 0);
+      after = Number(q.get('after') || 0);
     }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ pending, injected, part_puts: partPuts, requests }));
@@ -39,7 +45,12 @@ const server = http.createServer((req, res) => {
   requests += 1;
   const isPart = req.method === 'PUT' && /[?&]partNumber=/.test(req.url);
   if (isPart) partPuts += 1;
-  if ((isPart || on === 'any') && pending > 0) {
+  let faulty = (isPart || on === 'any') && pending > 0;
+  if (faulty && after > 0) {
+    after -= 1; // this one goes through
+    faulty = false;
+  }
+  if (faulty && kind !== 'slow') {
     pending -= 1;
     injected += 1;
     if (kind === '503' || kind === '500') {
@@ -74,11 +85,20 @@ const server = http.createServer((req, res) => {
     }
     return;
   }
+  let hold = 0;
+  if (faulty && kind === 'slow') {
+    pending -= 1;
+    injected += 1;
+    hold = delayMs;
+  }
   const upstream = http.request(
     { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
     (up) => {
-      res.writeHead(up.statusCode, up.headers);
-      up.pipe(res);
+      setTimeout(() => {
+        if (res.destroyed) return up.resume();
+        res.writeHead(up.statusCode, up.headers);
+        up.pipe(res);
+      }, hold);
     },
   );
   upstream.on('error', () => req.socket.destroy());

@@ -89,6 +89,9 @@ pub struct S3Settings {
     pub embedded_addr: String,
     /// The embedded endpoint's address as browsers reach it (presigned URLs name it).
     pub embedded_public_url: Option<String>,
+    /// Longest wait for the first byte of S3's answer to one try (a slow store is then tried
+    /// again, then answered 503); copies and completions send their first byte at once.
+    pub timeout_secs: u64,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -132,7 +135,11 @@ impl Config {
             embedded_addr: var("NEXUS_LOCAL_S3_ADDR").unwrap_or_else(|| "127.0.0.1:9000".into()),
             embedded_public_url: var("NEXUS_LOCAL_S3_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_string()),
+            timeout_secs: parse("NEXUS_S3_TIMEOUT_SECS", 30)?,
         };
+        if !(1..=600).contains(&s3.timeout_secs) {
+            return Err("NEXUS_S3_TIMEOUT_SECS must be between 1 and 600".into());
+        }
         let presign_ttl_secs: u64 = parse("NEXUS_PRESIGN_TTL_SECS", 900)?;
         if !(1..=900).contains(&presign_ttl_secs) {
             return Err("NEXUS_PRESIGN_TTL_SECS must be between 1 and 900 (15 minutes)".into());

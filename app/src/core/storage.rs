@@ -4,6 +4,7 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    timeout::TimeoutConfig,
 };
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{
@@ -170,7 +171,17 @@ impl Storage {
             // Checksums only where S3 requires them: presigned browser PUTs cannot carry the
             // SDK's trailing CRC, and non-AWS endpoints differ in what they accept.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            // A store that takes too long to start answering is tried again (the SDK's 3
+            // tries), then answered 503, so no request or job waits on it for ever. Only the
+            // first byte is bounded: CopyObject and CompleteMultipartUpload of large objects
+            // answer at once and keep the connection alive while S3 works.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(s.timeout_secs.min(10)))
+                    .read_timeout(Duration::from_secs(s.timeout_secs))
+                    .build(),
+            );
         if let Some(endpoint) = &s.endpoint {
             b = b.endpoint_url(endpoint);
         }

@@ -171,6 +171,10 @@ pub async fn send_pending(st: &AppState) -> Result<usize, AppError> {
         let outcome = match to.parse::<lettre::message::Mailbox>() {
             Err(e) => Err(format!("bad address: {e}")),
             Ok(to) => match Message::builder()
+                // One Message-ID per outbox row, the same on every try: a mail sent again
+                // after a crash between SMTP's "accepted" and our record of it is the same
+                // message to the receiving server and the reader's mail app.
+                .message_id(Some(format!("<{id}@{}>", from.email.domain())))
                 .from(from.clone())
                 .to(to)
                 .subject(subject)

@@ -808,6 +808,37 @@ async fn trash_keeps_files_for_a_week_restores_them_where_they_were_then_purges_
     let kinds: Vec<&str> = details.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["uploaded", "trashed", "restored"]);
 
+    // A deletion for good cut short (storage failing, the process killed) leaves its file
+    // marked: it cannot come back from the trash (its object may be gone), and the next run of
+    // the purge job finishes it without waiting for the week.
+    let cut = upload(&c, &vault, "cut.bin", &random_bytes(10)).await;
+    let cut_id = cut["id"].as_str().unwrap().to_string();
+    app::files::bulk::apply(
+        st,
+        &a,
+        app::files::bulk::BulkAction::Trash,
+        Selection {
+            vault_id: vault.clone(),
+            file_ids: vec![cut_id.clone()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE files SET state = 'deleted' WHERE id = $1")
+        .bind(&cut_id)
+        .execute(&st.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        files::restore_files(st, &a, std::slice::from_ref(&cut_id))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(files::purge_expired_trash(st).await.unwrap(), 1);
+    assert!(files::file_details(&st.db, &a, &cut_id).await.is_err());
+
     // A week and a bit later the purge job deletes kept.bin's object and row.
     let key = format!(
         "ws/{}/{}/{}",
@@ -837,7 +868,8 @@ async fn trash_keeps_files_for_a_week_restores_them_where_they_were_then_purges_
     assert!(files::list_trash(&st.db, &a).await.unwrap().is_empty());
     // The workspace's audit log says the app did it.
     let (who, detail): (String, String) = sqlx::query_as(
-        "SELECT COALESCE(user_id, ''), detail FROM audit_log WHERE action = 'file.purge' AND workspace_id = $1",
+        "SELECT COALESCE(user_id, ''), detail FROM audit_log WHERE action = 'file.purge' AND workspace_id = $1
+         ORDER BY at DESC LIMIT 1",
     )
     .bind(&v.workspace_id)
     .fetch_one(&st.db.pool)

@@ -525,11 +525,15 @@ async fn the_mailer_delivers_over_smtp() {
         "sent once"
     );
     let to = st.db.pool.clone();
-    let email: (String,) =
-        sqlx::query_as("SELECT to_addr FROM mail_outbox WHERE sent_at IS NOT NULL")
-            .fetch_one(&to)
-            .await
-            .unwrap();
+    let email: (String, String) = sqlx::query_as(
+        "SELECT to_addr, id FROM mail_outbox WHERE sent_at IS NOT NULL AND subject LIKE 'Restore ready%'",
+    )
+    .fetch_one(&to)
+    .await
+    .unwrap();
+    // Its Message-ID is the outbox row's, the same on every try (a mail sent again after a
+    // crash is the same message to the reader's mail app).
+    let message_id = format!("Message-ID: <{}@", email.1);
     // aiosmtpd's Mailbox handler writes each message as a file under new/.
     let mut found = false;
     for _ in 0..50 {
@@ -540,6 +544,7 @@ async fn the_mailer_delivers_over_smtp() {
         {
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
             if text.contains(&email.0) && text.contains("Subject: Restore ready: holiday.mov") {
+                assert!(text.contains(&message_id), "{message_id} in:\n{text}");
                 found = true;
             }
         }

@@ -71,6 +71,7 @@ fn s3_settings(bucket: &str) -> S3Settings {
         force_path_style: true,
         embedded_addr: "127.0.0.1:0".into(),
         embedded_public_url: None,
+        timeout_secs: 30,
     }
 }
 

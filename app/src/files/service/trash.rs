@@ -46,7 +46,8 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
     let mut seen = std::collections::HashSet::new();
     for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
         let f = get_file(&st.db, actor, id, Role::Member).await?;
-        if f.deleted_at.is_none() {
+        // Not in the trash, or its deletion for good has begun (its object may be gone).
+        if f.deleted_at.is_none() || f.state == "deleted" {
             continue;
         }
         sqlx::query("UPDATE vaults SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL")
@@ -65,9 +66,9 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         .await?;
         let name = free_name_in(&st.db, &f.vault_id, folder.as_deref(), &f.name, &f.id).await?;
         let mut tx = st.db.begin().await?;
-        sqlx::query(
+        let back = sqlx::query(
             "UPDATE files SET deleted_at = NULL, trashed_path = NULL, folder_id = $1, name = $2, updated_at = $3
-             WHERE id = $4 AND deleted_at IS NOT NULL",
+             WHERE id = $4 AND deleted_at IS NOT NULL AND state <> 'deleted'",
         )
         .bind(&folder)
         .bind(&name)
@@ -75,6 +76,9 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
         .bind(&f.id)
         .execute(&mut *tx)
         .await?;
+        if back.rows_affected() == 0 {
+            continue; // its deletion for good began meanwhile
+        }
         record_event(
             &mut tx,
             &f.id,
@@ -115,6 +119,12 @@ async fn record_per_workspace(
 
 /// Deletes trashed files for good — their objects (and previews), then their rows — counting
 /// them per workspace in `counts` (for the audit log).
+///
+/// Safe to stop anywhere (storage failing, the process killed): a file is first marked
+/// `deleted` (its deletion has begun: it can no longer be brought back, so it is never
+/// available without its object), then its preview and object go, then its row. A file left
+/// marked is finished by the next purge (the trash job takes marked files at once). Files done
+/// before a failure stay counted, so the caller records them before it reports the failure.
 async fn purge(
     st: &AppState,
     files: Vec<(String, String, Option<String>, String)>,
@@ -122,10 +132,19 @@ async fn purge(
 ) -> Result<i64, AppError> {
     let mut n = 0;
     for (id, key, thumb, ws) in files {
-        st.storage.delete(&key).await?;
+        let marked = sqlx::query(
+            "UPDATE files SET state = 'deleted' WHERE id = $1 AND deleted_at IS NOT NULL",
+        )
+        .bind(&id)
+        .execute(&st.db.pool)
+        .await?;
+        if marked.rows_affected() == 0 {
+            continue; // brought back from the trash meanwhile
+        }
         if let Some(t) = thumb {
             st.storage.delete(&t).await?;
         }
+        st.storage.delete(&key).await?;
         sqlx::query("DELETE FROM files WHERE id = $1 AND deleted_at IS NOT NULL")
             .bind(&id)
             .execute(&st.db.pool)
@@ -144,71 +163,82 @@ pub async fn empty_trash(
 ) -> Result<i64, AppError> {
     let mut total = 0;
     let mut per_workspace = std::collections::BTreeMap::<String, i64>::new();
-    if let Some(ids) = only {
-        crate::files::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
-        let mut seen = std::collections::HashSet::new();
-        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
-            let f = get_file(&st.db, actor, id, Role::Member).await?;
-            if f.deleted_at.is_some() {
-                total += purge(
-                    st,
-                    vec![(f.id, f.s3_key, f.thumb_key, f.workspace_id)],
-                    &mut per_workspace,
-                )
-                .await?;
+    let outcome = async {
+        if let Some(ids) = only {
+            crate::files::check_id_list("file_ids", ids.len(), MAX_TRASH_IDS)?;
+            let mut seen = std::collections::HashSet::new();
+            for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+                let f = get_file(&st.db, actor, id, Role::Member).await?;
+                if f.deleted_at.is_some() {
+                    total += purge(
+                        st,
+                        vec![(f.id, f.s3_key, f.thumb_key, f.workspace_id)],
+                        &mut per_workspace,
+                    )
+                    .await?;
+                }
             }
-        }
-    } else {
-        loop {
-            let sql = format!(
-                "SELECT f.id, f.s3_key, f.thumb_key, f.workspace_id FROM files f
+        } else {
+            loop {
+                let sql = format!(
+                    "SELECT f.id, f.s3_key, f.thumb_key, f.workspace_id FROM files f
                  JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
                  WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
                    AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) AND {}
                  ORDER BY f.id LIMIT 500",
-                usable_membership("m", 4, 5)
-            );
-            let batch: Vec<(String, String, Option<String>, String)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(actor.user_id())
-                    .bind(actor.only_workspace())
-                    .bind(actor.only_vault())
-                    .bind(actor.sso_workspace())
-                    .bind(i32::from(actor.is_session()))
-                    .fetch_all(&st.db.pool)
-                    .await?;
-            let len = batch.len();
-            total += purge(st, batch, &mut per_workspace).await?;
-            if len < 500 {
-                break;
+                    usable_membership("m", 4, 5)
+                );
+                let batch: Vec<(String, String, Option<String>, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(actor.user_id())
+                        .bind(actor.only_workspace())
+                        .bind(actor.only_vault())
+                        .bind(actor.sso_workspace())
+                        .bind(i32::from(actor.is_session()))
+                        .fetch_all(&st.db.pool)
+                        .await?;
+                let len = batch.len();
+                total += purge(st, batch, &mut per_workspace).await?;
+                if len < 500 {
+                    break;
+                }
             }
         }
+        Ok::<(), AppError>(())
     }
+    .await;
+    // What went before a failure is recorded, then the failure reported.
     remove_empty_deleted_vaults(&st.db).await?;
     record_per_workspace(st, actor, &per_workspace, "file.purge", "deleted for good").await?;
-    Ok(total)
+    outcome.map(|()| total)
 }
 
 /// The job: files in the trash longer than [`crate::files::TRASH_DAYS`] are deleted for good,
-/// a batch at a time; returns how many went.
+/// a batch at a time, and so are files whose deletion began and was cut short (storage
+/// failing, the process killed); returns how many went.
 pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
     let cutoff = st.clock.now_ms() - crate::files::TRASH_DAYS * 86_400_000;
     let mut total = 0;
     let mut per_workspace = std::collections::BTreeMap::<String, i64>::new();
-    loop {
-        let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, s3_key, thumb_key, workspace_id FROM files
-             WHERE deleted_at IS NOT NULL AND deleted_at <= $1 ORDER BY deleted_at LIMIT 500",
-        )
-        .bind(cutoff)
-        .fetch_all(&st.db.pool)
-        .await?;
-        let len = rows.len();
-        total += purge(st, rows, &mut per_workspace).await?;
-        if len < 500 {
-            break;
+    let outcome = async {
+        loop {
+            let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+                "SELECT id, s3_key, thumb_key, workspace_id FROM files
+                 WHERE deleted_at IS NOT NULL AND (deleted_at <= $1 OR state = 'deleted')
+                 ORDER BY deleted_at LIMIT 500",
+            )
+            .bind(cutoff)
+            .fetch_all(&st.db.pool)
+            .await?;
+            let len = rows.len();
+            total += purge(st, rows, &mut per_workspace).await?;
+            if len < 500 {
+                break;
+            }
         }
+        Ok::<(), AppError>(())
     }
+    .await;
     remove_empty_deleted_vaults(&st.db).await?;
     let after = format!(
         "deleted for good after {} days in the trash",
@@ -222,7 +252,7 @@ pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
         &after,
     )
     .await?;
-    Ok(total)
+    outcome.map(|()| total)
 }
 
 async fn remove_empty_deleted_vaults(db: &Db) -> Result<(), AppError> {
