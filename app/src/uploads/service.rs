@@ -221,7 +221,7 @@ pub async fn start_upload(
     let name = if req.on_duplicate == Some(OnDuplicate::Replace) {
         name
     } else {
-        files::free_name_in(&st.db, &vault.id, folder_id.as_deref(), &name, "").await?
+        files::free_name_in(&st.db.pool, &vault.id, folder_id.as_deref(), &name, "").await?
     };
     let file_id = new_id();
     let key = format!("ws/{}/{}/{}", vault.workspace_id, vault.id, file_id);
@@ -902,7 +902,7 @@ async fn finish_complete(
     } else {
         // The upload's name, unless another live file in the folder took it meanwhile.
         name = files::free_name_in(
-            &st.db,
+            &mut *tx,
             &up.vault_id,
             up.folder_id.as_deref(),
             &name,

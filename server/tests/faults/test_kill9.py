@@ -9,7 +9,12 @@ again, and the work finishes exactly once.
   restart the job is taken up again (its lease lapses within 30 s) and every file ends in Deep
   Archive with exactly one class change in its history, its object in that class;
 - a Bulk restore in flight when the server dies: after the restart it becomes ready once, with
-  one notification and one mail.
+  one notification and one mail;
+- a mail being sent (the SMTP sink holds its answer to the message) when the server dies:
+  after the restart the mail goes again — at least once — with the same Message-ID, and its
+  outbox row is marked sent once;
+- Stripe webhooks being delivered (30 events) when the server dies: after the restart and
+  Stripe's retries of every event (delivered or not), each event took effect exactly once.
 
 Environment: NEXUS_SERVER_BIN (the built server), NEXUS_BIN (the CLI), LEPTOS_SITE_ROOT.
 """
@@ -22,6 +27,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -31,7 +37,8 @@ import urllib.request
 import uuid
 
 SERVER = os.environ["NEXUS_SERVER_BIN"]
-CLI = os.environ["NEXUS_BIN"]
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
+CLI = os.environ.get("NEXUS_BIN", "nexus")
 MIB = 1024 * 1024
 
 
@@ -61,8 +68,8 @@ class Server:
             NEXUS_API_RATE_PER_MINUTE="100000",
             LEPTOS_OUTPUT_NAME="nexus",
             RUST_LOG="info",
-            **env,
         )
+        self.env.update(env)
         self.proc = None
         self.start()
 
@@ -263,6 +270,101 @@ class Kill9Test(unittest.TestCase):
         self.cli(key, home, "download", "-o", target, f"{vault['name']}/cold/cold.bin")
         with open(target, "rb") as f:
             self.assertEqual(f.read(), data)
+
+
+    def test_a_mail_cut_off_mid_send_goes_again_as_the_same_message(self):
+        import asyncio
+        import email
+        from aiosmtpd.controller import Controller
+
+        got = []
+
+        class Sink:
+            async def handle_DATA(self, server, session, envelope):
+                got.append(envelope.content)
+                if len(got) == 1:
+                    await asyncio.sleep(8)  # the server is killed while it waits for "250"
+                return "250 Message accepted for delivery"
+
+        smtp_port = free_port()
+        sink = Controller(Sink(), hostname="127.0.0.1", port=smtp_port)
+        sink.start()
+        self.addCleanup(sink.stop)
+        self.server = srv = Server(NEXUS_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", NEXUS_MAIL_FROM="nexus@k9.test")
+        s = Session(srv)
+        s.call("sign_up", {"email": "mail-k9@example.com", "password": "correct horse battery"})
+        wait_for("the confirmation mail to reach the sink", lambda: len(got) == 1, 60)
+        srv.kill9()
+        self.assertEqual(srv.query("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL"), [(1,)])
+        srv.start()
+        # The mailer's lease (30 s) runs out, it is taken up again and the mail goes again.
+        wait_for("the mail to be sent again", lambda: srv.query(
+            "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL")[0][0] == 1, 90)
+        time.sleep(3)  # a third copy, if any, would come now
+        self.assertEqual(len(got), 2, "sent again once")
+        ids = {email.message_from_bytes(m)["Message-ID"] for m in got}
+        (row,), = srv.query("SELECT id FROM mail_outbox")
+        self.assertEqual(ids, {f"<{row}@k9.test>"})
+        print(f"  mail: killed mid-send, sent again once with the same Message-ID {ids.pop()}")
+
+    def test_stripe_webhooks_take_effect_once_across_a_kill(self):
+        fake_port = free_port()
+        fake = subprocess.Popen([sys.executable, os.path.join(ROOT, "server", "tests", "stripe_fake.py"),
+                                 "--port", str(fake_port), "--secret-key", "sk_test_k9"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(fake.wait)
+        self.addCleanup(fake.terminate)
+        stripe = f"http://127.0.0.1:{fake_port}"
+
+        def control(path, body=None):
+            req = urllib.request.Request(f"{stripe}/_fake/{path}", method="POST" if body is not None else "GET",
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"content-type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())
+
+        wait_for("the Stripe fake", lambda: _answers(f"{stripe}/_fake/events"), 30)
+        self.server = srv = Server(STRIPE_SECRET_KEY="sk_test_k9", STRIPE_WEBHOOK_SECRET="whsec_k9",
+                                   STRIPE_API_BASE=stripe, NEXUS_DEFAULT_PLAN="free")
+        control("config", {"webhook_url": f"{srv.url}/stripe/webhook", "webhook_secret": "whsec_k9"})
+        s = Session(srv)
+        s.call("sign_up", {"email": "stripe-k9@example.com", "password": "correct horse battery"})
+        s.call("sign_in", {"email": "stripe-k9@example.com", "password": "correct horse battery"})
+        checkout = s.call("choose_plan", {"plan": "plus"})
+        # "Subscribe" on the hosted page (its redirect back to the app is not followed).
+        import requests
+        self.assertEqual(requests.post(checkout + "/pay", allow_redirects=False, timeout=10).status_code, 303)
+        wait_for("the subscription", lambda: srv.query(
+            "SELECT COUNT(*) FROM subscriptions WHERE stripe_subscription_id IS NOT NULL")[0][0] == 1, 30)
+        sub = control("state")["subs"][0]["id"]
+        n = 30
+        for _ in range(n):
+            control("trial_will_end", {"subscription": sub})
+        wait_for("some deliveries", lambda: sum(e["status"] == 200 for e in control("events")) >= 8, 60)
+        srv.kill9()
+        delivered = sum(e["status"] == 200 for e in control("events"))
+        srv.start()
+        # Stripe retries what failed and may deliver any event again: every one is sent again.
+        events = control("events")
+        for e in events:
+            control("resend", {"id": e["id"]})
+        notes = lambda: srv.query(  # noqa: E731
+            "SELECT COUNT(*) FROM notifications WHERE kind = 'trial_will_end'")[0][0]
+        wait_for("every event applied", lambda: srv.query("SELECT COUNT(*) FROM stripe_events")[0][0] == len(events)
+                 and notes() == n, 120)
+        wait_for("the retries delivered", lambda: all(e["status"] == 200 for e in control("events")), 60)
+        time.sleep(2)
+        self.assertEqual(notes(), n, "each event took effect once")
+        self.assertEqual(srv.query("SELECT COUNT(*) FROM subscriptions"), [(1,)])
+        print(f"  stripe: killed after {delivered} of {len(events)} deliveries; {len(events)} events applied once each")
+
+
+def _answers(url):
+    try:
+        urllib.request.urlopen(url, timeout=1).read()
+        return True
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -3,14 +3,17 @@ use super::folders::folder_condition;
 use super::folders::{folder_path, like_escape, name_taken, subtree_ids};
 use super::records::{entry, get_live_file, record_event};
 use crate::core::db::Sql;
-use crate::core::{Actor, AppState, Db};
+use crate::core::{Actor, AppState};
 use crate::error::AppError;
 use crate::files::FileEntry;
 use crate::workspaces::Role;
 
-/// The next free "name (n).ext" among live files of a folder.
-pub async fn free_name_in(
-    db: &Db,
+/// The next free "name (n).ext" among live files of a folder. Inside a transaction pass the
+/// transaction (`&mut *tx`), never the pool: on SQLite a writer that waits for a second
+/// connection while it holds the write lock stalls every other writer (seen under a write
+/// storm as "database is locked").
+pub async fn free_name_in<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
     vault_id: &str,
     folder_id: Option<&str>,
     name: &str,
@@ -27,7 +30,7 @@ pub async fn free_name_in(
     sql.push(&format!(
         " AND f.deleted_at IS NULL AND f.state <> 'uploading' AND (f.name = {n} OR f.name LIKE {like} ESCAPE '\\') AND f.id <> {ex}"
     ));
-    let taken: Vec<(String,)> = sql.query_as().fetch_all(&db.pool).await?;
+    let taken: Vec<(String,)> = sql.query_as().fetch_all(db).await?;
     let taken: std::collections::HashSet<String> = taken.into_iter().map(|t| t.0).collect();
     if !taken.contains(name) {
         return Ok(name.to_string());
@@ -113,7 +116,7 @@ pub async fn move_files_checked(
         if from.as_deref() == target {
             continue;
         }
-        let new_name = free_name_in(&st.db, vault_id, target, &name, id).await?;
+        let new_name = free_name_in(&st.db.pool, vault_id, target, &name, id).await?;
         let mut tx = st.db.begin().await?;
         sqlx::query("UPDATE files SET folder_id = $1, name = $2, updated_at = $3 WHERE id = $4")
             .bind(target)

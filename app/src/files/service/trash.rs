@@ -64,7 +64,8 @@ pub async fn restore_files(st: &AppState, actor: &Actor, ids: &[String]) -> Resu
             now,
         )
         .await?;
-        let name = free_name_in(&st.db, &f.vault_id, folder.as_deref(), &f.name, &f.id).await?;
+        let name =
+            free_name_in(&st.db.pool, &f.vault_id, folder.as_deref(), &f.name, &f.id).await?;
         let mut tx = st.db.begin().await?;
         let back = sqlx::query(
             "UPDATE files SET deleted_at = NULL, trashed_path = NULL, folder_id = $1, name = $2, updated_at = $3
