@@ -3,7 +3,9 @@
 //! user B calls every server function and every id route with A's ids. Each answers "not
 //! found" (B cannot even learn A's things exist) or B's own, empty results; no answer carries
 //! any of A's ids or names, and A's things are unchanged afterwards. A server function the
-//! table does not name fails the test, so a new one cannot skip the sweep.
+//! table does not name fails the test, so a new one cannot skip the sweep. Then the same table
+//! again without a session (refused or public, never an error, nothing of A's) and by a
+//! viewer of A's workspace (may read; changes nothing of A's).
 use std::collections::BTreeSet;
 
 use crate::support::{Client, PASSWORD, TestApp, random_bytes, to_class, upload};
@@ -860,4 +862,122 @@ async fn user_b_reaches_nothing_of_user_a_through_any_server_function_or_id_rout
 
     // A's things are as they were.
     assert_eq!(snapshot(&a, &ids).await, before);
+
+    // Without a session: every function with A's ids is refused (401/403/404) or public, and
+    // no answer carries anything of A's.
+    let mut anon_refused = 0;
+    for r in &rows {
+        let (status, body) = call(&anonymous, r.name, &r.args).await;
+        let leaked = leaks(&body);
+        let refused = matches!(status, 401 | 403 | 404);
+        anon_refused += usize::from(refused);
+        if status == 500 || !leaked.is_empty() || (r.expect == Expect::NotFound && !refused) {
+            failures.push(format!(
+                "no session, {}: got {status} {body:.200} (carries A's {leaked:?})",
+                r.name
+            ));
+        }
+    }
+
+    // A viewer of A's workspace: the same calls with the same ids. A viewer may read A's
+    // things (that is what the role is for) but changes none of them: no error, A's view and
+    // the workspace's rows as they were. (`leave_workspace` is the viewer's own right, and
+    // would end the sweep early; the teams matrix covers it.)
+    let viewer = app.client();
+    viewer.sign_up("v@example.com").await;
+    sqlx::query(
+        "INSERT INTO memberships (workspace_id, user_id, role, created_at)
+         SELECT $1, id, 'viewer', 1 FROM users WHERE email = 'v@example.com'",
+    )
+    .bind(&ids.workspace)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let rows_before = fingerprint(&app, &ids.workspace).await;
+    let (mut viewer_read, mut viewer_refused) = (0, 0);
+    for r in rows
+        .iter()
+        .filter(|r| r.caller == Caller::B && r.name != "leave_workspace")
+    {
+        let (status, body) = call(&viewer, r.name, &r.args).await;
+        if status == 500 {
+            failures.push(format!("viewer, {}: got {status} {body:.200}", r.name));
+        }
+        if r.expect == Expect::NotFound {
+            if status < 300 {
+                viewer_read += 1;
+            } else {
+                viewer_refused += 1;
+            }
+        }
+    }
+    for path in [
+        format!("/files/{}/download", ids.file),
+        format!("/files/{}/thumb", ids.file),
+    ] {
+        let status = viewer.get(&path).await.status();
+        if status == 500 {
+            failures.push(format!("viewer, GET {path}: {status}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        snapshot(&a, &ids).await,
+        before,
+        "a viewer changed A's things"
+    );
+    assert_eq!(
+        fingerprint(&app, &ids.workspace).await,
+        rows_before,
+        "a viewer changed rows of A's workspace"
+    );
+    eprintln!(
+        "cross-tenant sweep: {} functions by another user, {} routes and pages; without a session {anon_refused} refused; \
+         a viewer read {viewer_read} and was refused {viewer_refused} of the id-taking calls",
+        rows.len(),
+        ROUTES.len() + pages.len()
+    );
+}
+
+/// How many rows of each kind A's workspace has (a change anyone made shows here).
+async fn fingerprint(app: &TestApp, workspace: &str) -> Vec<(String, i64)> {
+    let mut out = vec![];
+    for t in [
+        "vaults",
+        "folders",
+        "files",
+        "uploads",
+        "share_links",
+        "api_keys",
+        "webhook_endpoints",
+        "restore_requests",
+        "invites",
+        "memberships",
+        "bulk_ops",
+        "workspace_sso",
+        "subscriptions",
+    ] {
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM {t} WHERE workspace_id = $1"
+        )))
+        .bind(workspace)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+        out.push((t.to_string(), n));
+    }
+    let files: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, name, storage_class, CAST(COALESCE(deleted_at, 0) AS BIGINT) FROM files
+         WHERE workspace_id = $1 ORDER BY id",
+    )
+    .bind(workspace)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap();
+    out.extend(
+        files
+            .into_iter()
+            .map(|(id, name, class, del)| (format!("{id} {name} {class}"), del)),
+    );
+    out
 }
