@@ -5,6 +5,10 @@ again, and the work finishes exactly once.
 - an upload (by the `nexus` CLI) with 3 of 8 parts in when the server dies: no file is
   `available` meanwhile; after the restart the CLI continues from the parts stored, each part
   is stored once, and the file downloads byte for byte;
+- the same in Chromium (end2end/kill9-browser.js): a person's upload with parts in when the
+  server (and the embedded S3 it serves) dies; after the restart the page finishes it, no part
+  stored before the kill is sent again, and the stored object's size and CRC64NVME are the
+  file's;
 - the archiving-rules job moving 300 files to Deep Archive when the server dies: after the
   restart the job is taken up again (its lease lapses within 30 s) and every file ends in Deep
   Archive with exactly one class change in its history, its object in that class;
@@ -357,6 +361,46 @@ class Kill9Test(unittest.TestCase):
         self.assertEqual(notes(), n, "each event took effect once")
         self.assertEqual(srv.query("SELECT COUNT(*) FROM subscriptions"), [(1,)])
         print(f"  stripe: killed after {delivered} of {len(events)} deliveries; {len(events)} events applied once each")
+
+
+    def test_a_browser_upload_survives_the_server_dying_mid_way(self):
+        import base64
+        from awscrt import checksums
+        self.server = srv = Server()
+        home = tempfile.mkdtemp()
+        src = os.path.join(home, "browser.bin")
+        data = os.urandom(96 * MIB)  # 12 parts of 8 MiB
+        with open(src, "wb") as f:
+            f.write(data)
+        shot = os.environ.get("KILL9_SHOT", os.path.join(home, "done.png"))
+        p = subprocess.Popen(["node", os.path.join(ROOT, "end2end", "kill9-browser.js"), srv.url, src, shot],
+                             cwd=os.path.join(ROOT, "end2end"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.addCleanup(p.kill)
+        self.assertEqual(p.stdout.readline().strip(), "uploading", p.stderr.read() if p.poll() else "")
+        stored_now = lambda: {n for (n,) in srv.query(  # noqa: E731
+            "SELECT part_number FROM upload_parts WHERE put_count > 0")}
+        wait_for("3 parts stored", lambda: len(stored_now()) >= 3, 120)
+        srv.kill9()
+        stored = stored_now()
+        self.assertLess(len(stored), 12, "the upload finished before the kill; the test proves nothing")
+        self.assertEqual(srv.query("SELECT COUNT(*) FROM files WHERE state = 'available'"), [(0,)])
+        srv.start()
+        p.stdin.write("restarted\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=300)
+        self.assertEqual(p.returncode, 0, f"{out}\n{err}")
+        self.assertIn("done", out)
+        (size, crc, state), = srv.query("SELECT size, crc64nvme, state FROM files WHERE name = 'browser.bin'")
+        self.assertEqual(state, "available")
+        self.assertEqual(size, len(data))
+        self.assertEqual(crc, base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode())
+        counts = dict(srv.query("SELECT part_number, put_count FROM upload_parts"))
+        self.assertEqual(len(counts), 12)
+        self.assertTrue(all(counts[n] == 1 for n in stored), f"parts stored before the kill sent again: {counts}")
+        how = [line for line in out.splitlines() if line.startswith("resumed")]
+        print(f"  browser: killed with {len(stored)} of 12 parts stored; {how[0] if how else '?'}; "
+              f"put counts {sorted(counts.items())}")
 
 
 def _answers(url):
