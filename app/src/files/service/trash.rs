@@ -208,10 +208,15 @@ pub async fn empty_trash(
         Ok::<(), AppError>(())
     }
     .await;
-    // What went before a failure is recorded, then the failure reported.
-    remove_empty_deleted_vaults(&st.db).await?;
-    record_per_workspace(st, actor, &per_workspace, "file.purge", "deleted for good").await?;
-    outcome.map(|()| total)
+    finish_purge(
+        st,
+        actor,
+        &per_workspace,
+        "deleted for good",
+        outcome,
+        total,
+    )
+    .await
 }
 
 /// The job: files in the trash longer than [`crate::files::TRASH_DAYS`] are deleted for good,
@@ -240,19 +245,33 @@ pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
         Ok::<(), AppError>(())
     }
     .await;
-    remove_empty_deleted_vaults(&st.db).await?;
     let after = format!(
         "deleted for good after {} days in the trash",
         crate::files::TRASH_DAYS
     );
-    record_per_workspace(
+    finish_purge(
         st,
         &Actor::job_for(""),
         &per_workspace,
-        "file.purge",
         &after,
+        outcome,
+        total,
     )
-    .await?;
+    .await
+}
+
+/// After a purge, whole or cut short: vaults left empty go, what went is recorded, then the
+/// failure (if any) is reported.
+async fn finish_purge(
+    st: &AppState,
+    actor: &Actor,
+    counts: &std::collections::BTreeMap<String, i64>,
+    what: &str,
+    outcome: Result<(), AppError>,
+    total: i64,
+) -> Result<i64, AppError> {
+    remove_empty_deleted_vaults(&st.db).await?;
+    record_per_workspace(st, actor, counts, "file.purge", what).await?;
     outcome.map(|()| total)
 }
 
