@@ -3,6 +3,7 @@
 use super::changes::free_name_in;
 use super::folders::ensure_folder_path;
 use super::records::{get_file, record_event};
+use crate::core::db::Sql;
 use crate::core::{Actor, AppState, Db};
 use crate::error::AppError;
 use crate::files::TrashEntry;
@@ -156,6 +157,25 @@ async fn purge(
     Ok(n)
 }
 
+/// Purges, 500 at a time, the trashed files `select` finds (it selects `id, s3_key,
+/// thumb_key, workspace_id` and ends in `LIMIT 500`) until it finds no more.
+async fn purge_all(
+    st: &AppState,
+    select: &Sql,
+    counts: &mut std::collections::BTreeMap<String, i64>,
+) -> Result<i64, AppError> {
+    let mut total = 0;
+    loop {
+        let batch: Vec<(String, String, Option<String>, String)> =
+            select.query_as().fetch_all(&st.db.pool).await?;
+        let len = batch.len();
+        total += purge(st, batch, counts).await?;
+        if len < 500 {
+            return Ok(total);
+        }
+    }
+}
+
 /// "Empty trash" (all of the actor's trash, or the given files): deleted for good now.
 pub async fn empty_trash(
     st: &AppState,
@@ -180,43 +200,28 @@ pub async fn empty_trash(
                 }
             }
         } else {
-            loop {
-                let sql = format!(
-                    "SELECT f.id, f.s3_key, f.thumb_key, f.workspace_id FROM files f
-                 JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
-                 WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
-                   AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3) AND {}
-                 ORDER BY f.id LIMIT 500",
-                    usable_membership("m", 4, 5)
-                );
-                let batch: Vec<(String, String, Option<String>, String)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                        .bind(actor.user_id())
-                        .bind(actor.only_workspace())
-                        .bind(actor.only_vault())
-                        .bind(actor.sso_workspace())
-                        .bind(i32::from(actor.is_session()))
-                        .fetch_all(&st.db.pool)
-                        .await?;
-                let len = batch.len();
-                total += purge(st, batch, &mut per_workspace).await?;
-                if len < 500 {
-                    break;
-                }
-            }
+            let mut sql = Sql::new(
+                "SELECT f.id, f.s3_key, f.thumb_key, f.workspace_id FROM files f
+                 JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = ",
+            );
+            let user = sql.arg(actor.user_id());
+            let ws = sql.arg(actor.only_workspace());
+            let vault = sql.arg(actor.only_vault());
+            let (sso, session) = (sql.arg(actor.sso_workspace()), sql.arg(i64::from(actor.is_session())));
+            debug_assert_eq!((sso.as_str(), session.as_str()), ("$4", "$5"));
+            sql.push(&format!(
+                "{user} WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
+                   AND ({ws} = '' OR f.workspace_id = {ws}) AND ({vault} = '' OR f.vault_id = {vault})
+                   AND {} ORDER BY f.id LIMIT 500",
+                usable_membership("m", 4, 5)
+            ));
+            total += purge_all(st, &sql, &mut per_workspace).await?;
         }
         Ok::<(), AppError>(())
     }
-    .await;
-    finish_purge(
-        st,
-        actor,
-        &per_workspace,
-        "deleted for good",
-        outcome,
-        total,
-    )
     .await
+    .map(|()| total);
+    finish_purge(st, actor, &per_workspace, "deleted for good", outcome).await
 }
 
 /// The job: files in the trash longer than [`crate::files::TRASH_DAYS`] are deleted for good,
@@ -224,40 +229,21 @@ pub async fn empty_trash(
 /// failing, the process killed); returns how many went.
 pub async fn purge_expired_trash(st: &AppState) -> Result<i64, AppError> {
     let cutoff = st.clock.now_ms() - crate::files::TRASH_DAYS * 86_400_000;
-    let mut total = 0;
     let mut per_workspace = std::collections::BTreeMap::<String, i64>::new();
-    let outcome = async {
-        loop {
-            let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
-                "SELECT id, s3_key, thumb_key, workspace_id FROM files
-                 WHERE deleted_at IS NOT NULL AND (deleted_at <= $1 OR state = 'deleted')
-                 ORDER BY deleted_at LIMIT 500",
-            )
-            .bind(cutoff)
-            .fetch_all(&st.db.pool)
-            .await?;
-            let len = rows.len();
-            total += purge(st, rows, &mut per_workspace).await?;
-            if len < 500 {
-                break;
-            }
-        }
-        Ok::<(), AppError>(())
-    }
-    .await;
+    let mut sql = Sql::new(
+        "SELECT id, s3_key, thumb_key, workspace_id FROM files
+         WHERE deleted_at IS NOT NULL AND (deleted_at <= ",
+    );
+    let before = sql.arg(cutoff);
+    sql.push(&format!(
+        "{before} OR state = 'deleted') ORDER BY deleted_at LIMIT 500"
+    ));
+    let outcome = purge_all(st, &sql, &mut per_workspace).await;
     let after = format!(
         "deleted for good after {} days in the trash",
         crate::files::TRASH_DAYS
     );
-    finish_purge(
-        st,
-        &Actor::job_for(""),
-        &per_workspace,
-        &after,
-        outcome,
-        total,
-    )
-    .await
+    finish_purge(st, &Actor::job_for(""), &per_workspace, &after, outcome).await
 }
 
 /// After a purge, whole or cut short: vaults left empty go, what went is recorded, then the
@@ -267,12 +253,11 @@ async fn finish_purge(
     actor: &Actor,
     counts: &std::collections::BTreeMap<String, i64>,
     what: &str,
-    outcome: Result<(), AppError>,
-    total: i64,
+    outcome: Result<i64, AppError>,
 ) -> Result<i64, AppError> {
     remove_empty_deleted_vaults(&st.db).await?;
     record_per_workspace(st, actor, counts, "file.purge", what).await?;
-    outcome.map(|()| total)
+    outcome
 }
 
 async fn remove_empty_deleted_vaults(db: &Db) -> Result<(), AppError> {
