@@ -16,9 +16,53 @@ use std::collections::HashSet;
 /// The job that runs a large bulk action in steps (payload: the bulk op's id).
 pub const BULK_ACTION: &str = "bulk_action";
 
-/// Runs [`BULK_ACTION`].
+/// Runs [`BULK_ACTION`]. When its last try fails (storage or the database failing for every
+/// retry), the action says it stopped and why — else it would show "running" for ever.
 pub async fn bulk_action_job(st: &AppState, job: &jobs::Job) -> Result<jobs::Next, AppError> {
-    run_op(st, &job.payload).await
+    let outcome = run_op(st, &job.payload).await;
+    if let Err(e) = &outcome
+        && job.attempts >= job.max_attempts
+    {
+        fail_op(
+            st,
+            &job.payload,
+            &format!(
+                "Gave up after {} tries. The last: {e} Files already done stay done; run the action again for the rest.",
+                job.attempts
+            ),
+        )
+        .await?;
+    }
+    outcome
+}
+
+/// Ends a bulk action as failed with `error` (a restore keeps the files it got and is reported
+/// when they are back).
+async fn fail_op(st: &AppState, op_id: &str, error: &str) -> Result<(), AppError> {
+    let params: Option<(String,)> =
+        sqlx::query_as("SELECT params FROM bulk_ops WHERE id = $1 AND state = 'running'")
+            .bind(op_id)
+            .fetch_optional(&st.db.pool)
+            .await?;
+    let Some((params,)) = params else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND state = 'running'",
+    )
+    .bind(error)
+    .bind(st.clock.now_ms())
+    .bind(op_id)
+    .execute(&st.db.pool)
+    .await?;
+    if let Ok(OpParams {
+        action: BulkAction::Restore { request },
+        ..
+    }) = serde_json::from_str::<OpParams>(&params)
+    {
+        crate::tiers::restores::close_request(st, &request).await?;
+    }
+    Ok(())
 }
 
 /// Larger selections become a job with progress.
@@ -261,18 +305,7 @@ pub async fn run_op(st: &AppState, op_id: &str) -> Result<jobs::Next, AppError> 
             | AppError::Conflict { .. }
             | AppError::PlanLimit { .. }),
         ) => {
-            sqlx::query(
-                "UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3",
-            )
-            .bind(e.to_string())
-            .bind(st.clock.now_ms())
-            .bind(op_id)
-            .execute(&st.db.pool)
-            .await?;
-            // A restore keeps the files it got and is reported when they are back.
-            if let BulkAction::Restore { request } = &params.action {
-                crate::tiers::restores::close_request(st, request).await?;
-            }
+            fail_op(st, op_id, &e.to_string()).await?;
             Ok(jobs::Next::Done)
         }
         Err(e) => Err(e),

@@ -175,3 +175,57 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// A bulk action whose job fails every try ends as failed, saying so (it would show "running"
+/// for ever); tries before the last leave it running for the retry.
+#[tokio::test]
+async fn a_bulk_action_whose_last_try_fails_says_it_stopped() {
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let c = app.client();
+    let vault = c.sign_up("bulkfail@example.com").await;
+    let op = app::core::new_id();
+    // Params that cannot be read make every run fail (as storage failing for good would).
+    sqlx::query(
+        "INSERT INTO bulk_ops (id, workspace_id, vault_id, user_id, action, params, total, created_at, updated_at)
+         SELECT $1, v.workspace_id, v.id, m.user_id, 'class', 'not json', 20000, 1, 1
+         FROM vaults v JOIN memberships m ON m.workspace_id = v.workspace_id WHERE v.id = $2",
+    )
+    .bind(&op)
+    .bind(&vault)
+    .execute(&st.db.pool)
+    .await
+    .unwrap();
+    let state = || async {
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT state, error FROM bulk_ops WHERE id = $1",
+        )
+        .bind(&op)
+        .fetch_one(&st.db.pool)
+        .await
+        .unwrap()
+    };
+    let job = |attempts| app::core::jobs::Job {
+        id: "j".into(),
+        kind: jobs::BULK_ACTION.into(),
+        payload: op.clone(),
+        attempts,
+        max_attempts: 10,
+    };
+    assert!(
+        app::files::bulk::bulk_action_job(st, &job(9))
+            .await
+            .is_err()
+    );
+    assert_eq!(state().await.0, "running", "retried later");
+    assert!(
+        app::files::bulk::bulk_action_job(st, &job(10))
+            .await
+            .is_err()
+    );
+    let (state, error) = state().await;
+    assert_eq!(state, "failed");
+    let error = error.unwrap();
+    assert!(error.starts_with("Gave up after 10 tries"), "{error}");
+    assert!(error.contains("run the action again"), "{error}");
+}
