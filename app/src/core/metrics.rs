@@ -26,6 +26,7 @@ pub struct Metrics {
     oldest_due_job: Gauge,
     restores: Family<Labels, Gauge>,
     mail: Family<Labels, Gauge>,
+    events: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -50,6 +51,7 @@ pub fn metrics() -> &'static Metrics {
         let oldest_due_job = Gauge::default();
         let restores = Family::<Labels, Gauge>::default();
         let mail = Family::<Labels, Gauge>::default();
+        let events = Family::<Labels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by route (as routed, never the raw path), method and status",
@@ -91,6 +93,11 @@ pub fn metrics() -> &'static Metrics {
             "Mails by state (pending, failed)",
             mail.clone(),
         );
+        registry.register(
+            "events",
+            "What people did, by event: share_created, share_opened, invite_sent, invite_accepted, sso_sign_in, sso_refused",
+            events.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -102,11 +109,19 @@ pub fn metrics() -> &'static Metrics {
             oldest_due_job,
             restores,
             mail,
+            events,
         }
     })
 }
 
 impl Metrics {
+    /// One thing a person did (a name from the `events` family's help).
+    pub fn event(&self, name: &'static str) {
+        self.events
+            .get_or_create(&vec![("event", name.to_string())])
+            .inc();
+    }
+
     /// One answered request (`route` is the router's pattern, e.g. `/files/{id}/download`).
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         let route = route.to_string();

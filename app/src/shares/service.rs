@@ -21,6 +21,19 @@ pub async fn create(
     actor: &Actor,
     new: &NewShare,
 ) -> Result<CreatedShare, AppError> {
+    let outcome = create_steps(st, actor, new).await;
+    if outcome.is_ok() {
+        crate::core::metrics::metrics().event("share_created");
+    }
+    outcome
+}
+
+/// The steps of [`create`] (which counts the outcome for /metrics).
+async fn create_steps(
+    st: &AppState,
+    actor: &Actor,
+    new: &NewShare,
+) -> Result<CreatedShare, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &new.vault_id).await?;
     require_role_in(&st.db, actor, &vault.workspace_id, &vault.id, Role::Member).await?;
     if !(1..=MAX_DAYS).contains(&new.days) {
@@ -344,6 +357,20 @@ async fn files_of(st: &AppState, live: &Live) -> Result<(String, bool, Vec<Share
 
 /// What the public page shows; counts a view.
 pub async fn view(
+    st: &AppState,
+    token: &str,
+    password: &str,
+    ip: &str,
+) -> Result<SharedView, AppError> {
+    let outcome = view_steps(st, token, password, ip).await;
+    if outcome.is_ok() {
+        crate::core::metrics::metrics().event("share_opened");
+    }
+    outcome
+}
+
+/// The steps of [`view`] (which counts the outcome for /metrics).
+async fn view_steps(
     st: &AppState,
     token: &str,
     password: &str,

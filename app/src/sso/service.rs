@@ -525,6 +525,22 @@ pub async fn complete(
     ip: &str,
     user_agent: &str,
 ) -> Result<(SignedIn, Option<String>), SsoError> {
+    let outcome = complete_steps(st, cb, ip, user_agent).await;
+    crate::core::metrics::metrics().event(if outcome.is_ok() {
+        "sso_sign_in"
+    } else {
+        "sso_refused"
+    });
+    outcome
+}
+
+/// The steps of [`complete`] (which counts the outcome for /metrics).
+async fn complete_steps(
+    st: &AppState,
+    cb: Callback<'_>,
+    ip: &str,
+    user_agent: &str,
+) -> Result<(SignedIn, Option<String>), SsoError> {
     if cb.state.is_empty() || cb.state.len() > 256 || cb.cookie_state != Some(cb.state) {
         return Err(SsoError::new(
             SsoFailure::State,

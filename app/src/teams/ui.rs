@@ -35,7 +35,7 @@ pub fn WorkspaceSwitcher(workspaces: Vec<WorkspaceInfo>) -> impl IntoView {
                 }).collect_view()}
             </select>
             <button type="submit" class="secondary small">"Switch"</button>
-            {current.map(|c| view! { <A href="/team" attr:class="small" attr:title=format!("Your role: {}", c.role.label())>"Team"</A> })}
+            {current.map(|c| view! { <A href="/team" attr:title=format!("Your role: {}", c.role.label())>"Team"</A> })}
         </form>
     }
 }

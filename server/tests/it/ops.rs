@@ -71,6 +71,19 @@ async fn metrics_need_the_token_and_count_by_route() {
         "{text}"
     );
     assert!(sample(&text, "nexus_uploads_total") >= Some(1.0), "{text}");
+    // What people do: a share link made counts.
+    let shared = c
+        .call_json(
+            "create_share",
+            serde_json::json!({ "new": { "vault_id": vault, "path": "a.bin", "days": 7 } }),
+        )
+        .await;
+    assert_eq!(shared.status, 200, "{:?}", shared.body);
+    let (_, text) = scrape(&app, Some("test-metrics-token")).await;
+    assert!(
+        sample(&text, r#"nexus_events_total{event="share_created"}"#) >= Some(1.0),
+        "{text}"
+    );
     for line in [
         r#"nexus_jobs{state="queued_due"}"#,
         r#"nexus_jobs{state="failed"}"#,
