@@ -2,7 +2,10 @@
 operation, generated and mutated inputs (examples, coverage and fuzzing phases, a fixed seed
 so a run can be repeated), as a signed-up account's admin-scope API key. The check is that no
 answer is a server error (5xx); everything else (400s, 404s, 422s) is the API refusing bad
-input, which is its job.
+input, which is its job. Operations that take an id get real ones of the account (a vault,
+folder, file, open upload, restore request, webhook endpoint and delivery, made first through
+the API), so their fuzzing reaches the code behind the id check instead of stopping at 404;
+each deleting operation gets its own thing to delete.
 
     python run_schemathesis.py <base url> [max examples per operation]
 
@@ -59,6 +62,79 @@ def number(pattern, text):
     return int(m.group(1)) if m else 0
 
 
+def api(method, path, key, body=None):
+    req = urllib.request.Request(f"{base}/api/v1{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"Bearer {key}", "content-type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        text = r.read().decode()
+        return json.loads(text) if text else None
+
+
+def seed(key):
+    """Real things of the account for the operations that take an id: {operation: id}."""
+    import base64
+
+    import requests
+    from awscrt import checksums
+
+    def upload(vault, name):
+        data = os.urandom(1000)
+        crc = base64.b64encode(checksums.crc64nvme(data).to_bytes(8, "big")).decode()
+        up = api("POST", "/upload-url", key, {"vault_id": vault, "name": name, "size": len(data),
+                                               "content_type": "application/octet-stream", "checksum": crc})
+        put = requests.put(up["url"], data=data, headers=dict(up["headers"]), timeout=60)
+        put.raise_for_status()
+        api("POST", f"/uploads/{up['upload_id']}/complete", key,
+            {"parts": [{"number": 1, "etag": put.headers["etag"]}]})
+        return up["file_id"]
+
+    def open_upload(vault, name):
+        return api("POST", "/uploads", key, {"vault_id": vault, "name": name, "size": 10,
+                                             "content_type": "application/octet-stream"})["upload_id"]
+
+    vault = api("POST", "/vaults", key, {"name": "fuzz-vault"})["id"]
+    doomed_vault = api("POST", "/vaults", key, {"name": "fuzz-vault-2"})["id"]
+    folder = api("POST", f"/vaults/{vault}/folders", key, {"path": "fuzz/folder"})["id"]
+    doomed_folder = api("POST", f"/vaults/{vault}/folders", key, {"path": "fuzz/other"})["id"]
+    file, doomed_file = upload(vault, "fuzz.bin"), upload(vault, "fuzz-2.bin")
+    archived = upload(vault, "fuzz-cold.bin")
+    api("POST", f"/files/{archived}/class", key, {"storage_class": "DEEP_ARCHIVE"})
+    restore = api("POST", "/restores", key, {"file_ids": [archived], "days": 1, "tier": "Bulk"})["request_id"]
+    upload_id, doomed_upload = open_upload(vault, "open.bin"), open_upload(vault, "open-2.bin")
+    hook = api("POST", "/webhooks", key, {"url": "http://127.0.0.1:9/fuzz", "events": ["file.uploaded"]})["id"]
+    doomed_hook = api("POST", "/webhooks", key, {"url": "http://127.0.0.1:9/fuzz-2", "events": ["file.uploaded"]})["id"]
+    call("test_webhook", {"endpoint_id": hook})
+    delivery = call("webhook_deliveries", {"endpoint_id": hook})[0]["id"]
+    return {
+        "GET /api/v1/vaults/{id}": vault, "PATCH /api/v1/vaults/{id}": vault,
+        "DELETE /api/v1/vaults/{id}": doomed_vault, "GET /api/v1/vaults/{id}/files": vault,
+        "POST /api/v1/vaults/{id}/folders": vault,
+        "PATCH /api/v1/folders/{id}": folder, "DELETE /api/v1/folders/{id}": doomed_folder,
+        "GET /api/v1/files/{id}": file, "PATCH /api/v1/files/{id}": file, "DELETE /api/v1/files/{id}": doomed_file,
+        "POST /api/v1/files/{id}/class": file, "GET /api/v1/files/{id}/download": file,
+        "POST /api/v1/files/{id}/sha256": file,
+        "GET /api/v1/uploads/{id}": upload_id, "DELETE /api/v1/uploads/{id}": doomed_upload,
+        "POST /api/v1/uploads/{id}/complete": upload_id, "POST /api/v1/uploads/{id}/parts": upload_id,
+        "POST /api/v1/uploads/{id}/parts/done": upload_id,
+        "GET /api/v1/restores/{id}": restore,
+        "DELETE /api/v1/webhooks/{id}": doomed_hook, "GET /api/v1/webhooks/{id}/deliveries": hook,
+        "POST /api/v1/deliveries/{id}/redeliver": delivery,
+    }
+
+
+def config_file(ids):
+    """A schemathesis.toml giving each id-taking operation its real id."""
+    import tempfile
+    lines = []
+    for name, value in ids.items():
+        lines += ["[[operations]]", f'include-name = "{name}"', f'parameters = {{ "path.id" = "{value}" }}', ""]
+    f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    f.write("\n".join(lines))
+    f.close()
+    return f.name
+
+
 venv_bin = os.path.dirname(sys.executable)
 env = dict(os.environ, SCHEMATHESIS_TELEMETRY="false")
 # Rotating or revoking a key ends the key the run signs with: those operations run last, in
@@ -70,8 +146,15 @@ for name, filters in [
     ("a key's rotate and revoke", ["--include-path-regex", KEY_OPS]),
 ]:
     key = new_key()
+    if "--exclude-path-regex" in filters:
+        ids = seed(key)
+    else:
+        # Another key of the account to rotate and revoke (not the one the run signs with).
+        victim = call("create_api_key", {"new": {"name": "fuzz-victim", "scopes": ["files:read"]}}, as_json=True)
+        ids = {f"{m} /api/v1/keys/{{id}}{tail}": victim["key"]["id"] for m, tail in (("DELETE", ""), ("POST", "/rotate"))}
     cmd = [
         os.path.join(venv_bin, "schemathesis"),
+        *(["--config-file", config_file(ids)] if ids else []),
         "run",
         f"{base}/api/v1/openapi.json",
         "--header",
@@ -104,6 +187,8 @@ for name, filters in [
     totals["operations"] += number(r"Tested:\s+(\d+)", out)
     totals["cases"] += number(r"(\d+) generated", out)
     totals["errors"] += len(re.findall(r"Server error", out))
+    if ids:
+        print(f"(real ids given to {len(ids)} operations)")
     if run.returncode != 0:
         totals["failed_runs"] += 1
 
