@@ -83,7 +83,9 @@ impl ApiKey {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewKey {
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 100))]
     pub name: String,
+    #[cfg_attr(feature = "ssr", schema(min_items = 1))]
     pub scopes: Vec<String>,
     pub vault_id: Option<String>,
     /// Unix ms; None: it does not expire.

@@ -46,7 +46,9 @@ pub fn part_len(size: i64, part_size: i64, number: i64) -> i64 {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewUpload {
     pub vault_id: String,
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 255))]
     pub name: String,
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 5497558138880_i64))]
     pub size: i64,
     pub content_type: String,
     /// Folder inside the vault, `a/b/c` ('' for the vault's root).
@@ -57,10 +59,12 @@ pub struct NewUpload {
     pub last_modified: i64,
     /// Hex SHA-256 of the whole file, when known before the upload.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub sha256: Option<String>,
     /// Base64 CRC64NVME of the whole file, when known before the upload (a small file read
     /// first): a duplicate is then found before any byte moves.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = "^[A-Za-z0-9+/]{11}=$"))]
     pub crc64nvme: Option<String>,
     #[serde(default)]
     pub on_duplicate: Option<OnDuplicate>,
@@ -116,7 +120,9 @@ pub struct PartUrl {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CompletedPart {
+    #[cfg_attr(feature = "ssr", schema(minimum = 1, maximum = 10000))]
     pub number: i64,
+    #[cfg_attr(feature = "ssr", schema(min_length = 1, max_length = 200))]
     pub etag: String,
 }
 

@@ -98,6 +98,7 @@ pub struct VaultList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct VaultName {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -267,6 +268,7 @@ async fn list_files(
 #[derive(Deserialize, ToSchema)]
 pub struct NewFolder {
     /// `a/b/c`: made with any missing parents.
+    #[schema(min_length = 1)]
     pub path: String,
 }
 
@@ -467,8 +469,10 @@ async fn restore_from_trash(
 #[derive(Deserialize, ToSchema)]
 pub struct Sha256Attach {
     /// Hex SHA-256 of the whole file.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: String,
     /// Base64 CRC64NVME computed over the same bytes: it must be the one storage verified.
+    #[schema(pattern = "^[A-Za-z0-9+/]{11}=$")]
     pub crc64nvme: String,
 }
 
@@ -512,7 +516,8 @@ async fn download(
 
 #[derive(Deserialize, ToSchema)]
 pub struct ClassChange {
-    /// STANDARD, STANDARD_IA, GLACIER_IR, GLACIER, DEEP_ARCHIVE, …
+    /// STANDARD, STANDARD_IA, GLACIER_IR, GLACIER or DEEP_ARCHIVE (those the plan has).
+    #[schema(pattern = "^(STANDARD|STANDARD_IA|GLACIER_IR|GLACIER|DEEP_ARCHIVE)$")]
     pub storage_class: String,
 }
 
@@ -584,6 +589,7 @@ pub struct SmallUpload {
     #[serde(flatten)]
     pub file: NewUpload,
     /// Base64 CRC64NVME of the whole file (it is the one part).
+    #[schema(pattern = "^[A-Za-z0-9+/]{11}=$")]
     pub checksum: String,
 }
 
@@ -675,6 +681,7 @@ async fn abort_upload(
 pub struct PartsAsked {
     /// 1 to 100 parts, each with its base64 checksum of the upload's `checksum_algorithm`
     /// (CRC64NVME), signed into its URL.
+    #[schema(min_items = 1, max_items = 100)]
     pub parts: Vec<PartRequest>,
 }
 
@@ -722,7 +729,10 @@ pub struct Completion {
     /// Hex SHA-256 of the whole file, when the upload's `record_sha256` asks for it (it may
     /// also be attached later: `POST /api/v1/files/{id}/sha256`).
     #[serde(default)]
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: Option<String>,
+    /// Every part of the upload, each once.
+    #[schema(min_items = 1, max_items = 10000)]
     pub parts: Vec<CompletedPart>,
     pub on_duplicate: Option<OnDuplicate>,
 }
@@ -755,11 +765,14 @@ async fn complete_upload(
 #[derive(Deserialize, ToSchema)]
 pub struct RestoreAsk {
     /// Files of one vault (at most 10,000).
+    #[schema(min_items = 1, max_items = 10000)]
     pub file_ids: Vec<String>,
     /// Days the restored copies stay (1 to 365).
+    #[schema(minimum = 1, maximum = 365)]
     pub days: i64,
     /// Expedited, Standard or Bulk (for a request).
     #[serde(default)]
+    #[schema(pattern = "^(|Expedited|Standard|Bulk)$")]
     pub tier: String,
 }
 
@@ -1020,7 +1033,9 @@ pub struct WebhookList {
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewWebhook {
+    #[schema(min_length = 1)]
     pub url: String,
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
 }
 

@@ -790,6 +790,27 @@ async fn every_route_refuses_the_wrong_key() {
         })
         .collect();
     assert_eq!(documented, swept, "documented routes vs the sweep's table");
+    // The document's constraints say what the API checks: the class pattern names exactly the
+    // storage classes there are.
+    let pattern =
+        spec["components"]["schemas"]["ClassChange"]["properties"]["storage_class"]["pattern"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let named: Vec<&str> = pattern
+        .trim_start_matches("^(")
+        .trim_end_matches(")$")
+        .split('|')
+        .collect();
+    assert_eq!(named, app::vaults::STORAGE_CLASSES, "{pattern}");
+    assert_eq!(
+        spec["components"]["schemas"]["RestoreAsk"]["properties"]["days"]["maximum"],
+        app::tiers::MAX_RESTORE_DAYS
+    );
+    assert_eq!(
+        spec["components"]["schemas"]["NewUpload"]["properties"]["size"]["maximum"],
+        app::uploads::MAX_FILE_SIZE
+    );
 
     for (m, path, scope, body) in &table {
         let no_key = Api::new(&app, "").send(m, path, body.clone(), &[]).await;
