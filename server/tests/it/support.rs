@@ -434,7 +434,12 @@ pub async fn put_part(url: &serde_json::Value, body: Vec<u8>) -> reqwest::Respon
     for h in url["headers"].as_array().unwrap() {
         req = req.header(h[0].as_str().unwrap(), h[1].as_str().unwrap());
     }
-    req.body(body).send().await.unwrap()
+    // An empty body goes without a Content-Length unless it is said; the URL signs it.
+    req.header("content-length", body.len())
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// PUTs the given parts of `bytes` and reports them stored, as the browser does; returns the

@@ -245,3 +245,21 @@ async fn an_upload_left_unfinished_expires_and_is_aborted() {
         0
     );
 }
+
+/// An empty file is a file: it uploads (one empty part), is listed and downloads empty.
+#[tokio::test]
+async fn an_empty_file_uploads_and_downloads_empty() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let vault = c.sign_up("empty@example.com").await;
+    let f = upload(&c, &vault, "empty.txt", &[]).await;
+    assert_eq!(f["size"], 0, "{f}");
+    let r = c
+        .get(&format!("/files/{}/download", f["id"].as_str().unwrap()))
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+}
