@@ -53,6 +53,7 @@ pub async fn launch(
             &config.s3.embedded_addr,
             config.data_dir.join("s3"),
             &creds,
+            std::time::Duration::from_secs(config.s3.embedded_abort_days * 86_400),
             shutdown.clone(),
         )
         .await

@@ -89,6 +89,9 @@ pub struct S3Settings {
     pub embedded_addr: String,
     /// The embedded endpoint's address as browsers reach it (presigned URLs name it).
     pub embedded_public_url: Option<String>,
+    /// The embedded endpoint aborts a multipart upload nothing touched for this many days
+    /// (what the lifecycle rule the README asks for does on S3).
+    pub embedded_abort_days: u64,
     /// Longest wait for the first byte of S3's answer to one try (a slow store is then tried
     /// again, then answered 503); copies and completions send their first byte at once.
     pub timeout_secs: u64,
@@ -136,7 +139,11 @@ impl Config {
             embedded_public_url: var("NEXUS_LOCAL_S3_PUBLIC_URL")
                 .map(|u| u.trim_end_matches('/').to_string()),
             timeout_secs: parse("NEXUS_S3_TIMEOUT_SECS", 30)?,
+            embedded_abort_days: parse("NEXUS_LOCAL_S3_ABORT_INCOMPLETE_DAYS", 7)?,
         };
+        if s3.embedded_abort_days == 0 || s3.embedded_abort_days > 3650 {
+            return Err("NEXUS_LOCAL_S3_ABORT_INCOMPLETE_DAYS must be between 1 and 3650".into());
+        }
         if !(1..=600).contains(&s3.timeout_secs) {
             return Err("NEXUS_S3_TIMEOUT_SECS must be between 1 and 600".into());
         }

@@ -5,6 +5,7 @@
 //! Built on `s3s` + `s3s-fs`. `s3s-fs` leaves gaps we fill in [`LocalS3`]: ListParts without
 //! ETags (we record each part's ETag when it is stored) and unsorted part lists.
 mod backend;
+pub mod sweep;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -136,14 +137,17 @@ pub fn router(root: PathBuf, creds: &Credentials) -> std::io::Result<Router> {
         .layer(axum::middleware::from_fn(crate::trace::trace_s3)))
 }
 
-/// Binds and serves the endpoint in the background; returns the bound address.
+/// Binds and serves the endpoint in the background, with its hourly sweep of multipart
+/// uploads idle longer than `abort_idle` ([`sweep`]); returns the bound address.
 pub async fn spawn(
     addr: &str,
     root: PathBuf,
     creds: &Credentials,
+    abort_idle: std::time::Duration,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<SocketAddr> {
-    let app = router(root, creds)?;
+    let app = router(root.clone(), creds)?;
+    sweep::start(root, abort_idle, shutdown.clone()).await;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {

@@ -301,3 +301,71 @@ async fn storage_refuses_a_wrong_full_object_checksum() {
     let head = s.head(key).await.unwrap().expect("stored");
     assert_eq!(head.checksum.as_deref(), Some(sum.as_str()));
 }
+
+/// The embedded endpoint's lifecycle: a multipart upload nothing touched for the idle time is
+/// aborted (parts gone, S3 answers NoSuchUpload), a fresh one is kept, and temporary files a
+/// killed process left are removed at start.
+#[tokio::test]
+async fn the_embedded_endpoint_aborts_idle_multipart_uploads() {
+    if using_external_s3() {
+        return; // S3 does this with a bucket lifecycle rule (README)
+    }
+    let app = TestApp::spawn().await;
+    let st = &app.state;
+    let client = st.storage.client();
+    let bucket = &st.config.s3.bucket;
+    let mut ids = vec![];
+    for key in ["orphan-a", "orphan-b"] {
+        let up = client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let id = up.upload_id.unwrap();
+        client
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .part_number(1)
+            .body(random_bytes(1000).into())
+            .send()
+            .await
+            .unwrap();
+        ids.push((key, id));
+    }
+    let root = st.config.data_dir.join("s3");
+    let leftover = root.join("buckets").join(".tmp.99.internal.part");
+    std::fs::write(&leftover, b"half written").unwrap();
+    let week = std::time::Duration::from_secs(7 * 86_400);
+    let now = std::time::SystemTime::now();
+    // Now: both are fresh; only the leftover goes (at start).
+    let s = server::local_s3::sweep::sweep(&root, week, now, true).unwrap();
+    assert_eq!((s.uploads_aborted, s.files_removed), (0, 1));
+    assert!(!leftover.exists());
+    // Eight days on: both idle past a week, aborted.
+    let later = now + std::time::Duration::from_secs(8 * 86_400);
+    let s = server::local_s3::sweep::sweep(&root, week, later, false).unwrap();
+    assert_eq!(s.uploads_aborted, 2, "{s:?}");
+    for (key, id) in ids {
+        let r = client
+            .list_parts()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(&id)
+            .send()
+            .await;
+        assert!(r.is_err(), "{key}: the upload is gone");
+        assert!(!root.join("parts").join(&id).exists());
+    }
+    // Objects are untouched by it.
+    let left: Vec<_> = std::fs::read_dir(root.join("buckets"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("upload"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

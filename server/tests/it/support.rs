@@ -72,6 +72,7 @@ fn s3_settings(bucket: &str) -> S3Settings {
         embedded_addr: "127.0.0.1:0".into(),
         embedded_public_url: None,
         timeout_secs: 30,
+        embedded_abort_days: 7,
     }
 }
 
