@@ -133,13 +133,18 @@ fn Header() -> impl IntoView {
         move || location.pathname.get(),
         |_| teams::api::list_workspaces(),
     );
+    // While the header loads again after a navigation it keeps what it showed — except the
+    // signed-out links, which would be wrong for the moment after signing in: those hide
+    // until the header knows who is there.
+    let pending = RwSignal::new(false);
+    let signed_out_shown = RwSignal::new(false);
     view! {
-        <header class="topbar">
+        <header class="topbar" class:rechecking=move || pending.get() && signed_out_shown.get()>
             <A href="/" attr:class="brand">
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 " Nexus Deep Storage"
             </A>
-            <Transition fallback=|| ()>
+            <Transition fallback=|| () set_pending=pending.write_only()>
                 {move || Suspend::new(async move {
                     // Both in this one Suspend: a Transition nested in it would be made at
                     // different points on the server and in the browser, and hydration
@@ -147,7 +152,9 @@ fn Header() -> impl IntoView {
                     let unread = unread.await.unwrap_or(0);
                     let quota = quota.await.ok().flatten();
                     let spaces = spaces.await.unwrap_or_default();
-                    match user.await {
+                    let user = user.await;
+                    signed_out_shown.set(!matches!(user, Ok(Some(_))));
+                    match user {
                         Ok(Some(u)) => {
                             let banner = (!u.email_confirmed).then(|| {
                                 view! { <auth::account_ui::UnconfirmedBanner email=u.email.clone() /> }

@@ -128,3 +128,19 @@ test('mail settings stick, the export downloads, and deleting the account signs 
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByText('Email or password is incorrect.')).toBeVisible();
 });
+
+test('right after signing in, the header never offers to sign in or create an account', async ({ page }) => {
+  const email = `header-${Date.now()}@example.com`;
+  await createAccount(page, email);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/vaults$/);
+  // Checked at once, not waited for: the header loads again after the navigation, and the
+  // signed-out links it showed on the sign-in page must not show meanwhile.
+  expect(await page.getByRole('link', { name: 'Create account' }).isVisible()).toBe(false);
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+});
