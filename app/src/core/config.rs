@@ -141,7 +141,7 @@ impl Config {
             timeout_secs: parse("NEXUS_S3_TIMEOUT_SECS", 30)?,
             embedded_abort_days: parse("NEXUS_LOCAL_S3_ABORT_INCOMPLETE_DAYS", 7)?,
         };
-        if s3.embedded_abort_days == 0 || s3.embedded_abort_days > 3650 {
+        if !(1..=3650).contains(&s3.embedded_abort_days) {
             return Err("NEXUS_LOCAL_S3_ABORT_INCOMPLETE_DAYS must be between 1 and 3650".into());
         }
         if !(1..=600).contains(&s3.timeout_secs) {

@@ -39,26 +39,20 @@ pub async fn bulk_action_job(st: &AppState, job: &jobs::Job) -> Result<jobs::Nex
 /// Ends a bulk action as failed with `error` (a restore keeps the files it got and is reported
 /// when they are back).
 async fn fail_op(st: &AppState, op_id: &str, error: &str) -> Result<(), AppError> {
-    let params: Option<(String,)> =
-        sqlx::query_as("SELECT params FROM bulk_ops WHERE id = $1 AND state = 'running'")
-            .bind(op_id)
-            .fetch_optional(&st.db.pool)
-            .await?;
-    let Some((params,)) = params else {
-        return Ok(());
-    };
-    sqlx::query(
-        "UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3 AND state = 'running'",
+    let failed: Option<(String,)> = sqlx::query_as(
+        "UPDATE bulk_ops SET state = 'failed', error = $1, updated_at = $2
+         WHERE id = $3 AND state = 'running' RETURNING params",
     )
     .bind(error)
     .bind(st.clock.now_ms())
     .bind(op_id)
-    .execute(&st.db.pool)
+    .fetch_optional(&st.db.pool)
     .await?;
-    if let Ok(OpParams {
-        action: BulkAction::Restore { request },
-        ..
-    }) = serde_json::from_str::<OpParams>(&params)
+    if let Some((params,)) = failed
+        && let Ok(OpParams {
+            action: BulkAction::Restore { request },
+            ..
+        }) = serde_json::from_str::<OpParams>(&params)
     {
         crate::tiers::restores::close_request(st, &request).await?;
     }

@@ -21,19 +21,6 @@ pub async fn create(
     actor: &Actor,
     new: &NewShare,
 ) -> Result<CreatedShare, AppError> {
-    let outcome = create_steps(st, actor, new).await;
-    if outcome.is_ok() {
-        crate::core::metrics::metrics().event("share_created");
-    }
-    outcome
-}
-
-/// The steps of [`create`] (which counts the outcome for /metrics).
-async fn create_steps(
-    st: &AppState,
-    actor: &Actor,
-    new: &NewShare,
-) -> Result<CreatedShare, AppError> {
     let vault = crate::vaults::service::get_vault(&st.db, actor, &new.vault_id).await?;
     require_role_in(&st.db, actor, &vault.workspace_id, &vault.id, Role::Member).await?;
     if !(1..=MAX_DAYS).contains(&new.days) {
@@ -141,6 +128,7 @@ async fn create_steps(
     )
     .await?;
     tracing::info!(share_id = %id, "share link made");
+    crate::core::metrics::metrics().event("share_created");
     Ok(CreatedShare {
         link,
         url: format!("{}/s/{token}", st.config.public_url),
@@ -362,26 +350,13 @@ pub async fn view(
     password: &str,
     ip: &str,
 ) -> Result<SharedView, AppError> {
-    let outcome = view_steps(st, token, password, ip).await;
-    if outcome.is_ok() {
-        crate::core::metrics::metrics().event("share_opened");
-    }
-    outcome
-}
-
-/// The steps of [`view`] (which counts the outcome for /metrics).
-async fn view_steps(
-    st: &AppState,
-    token: &str,
-    password: &str,
-    ip: &str,
-) -> Result<SharedView, AppError> {
     let live = open(st, token, password, ip).await?;
     let (title, is_folder, files) = files_of(st, &live).await?;
     sqlx::query("UPDATE share_links SET views = views + 1 WHERE id = $1")
         .bind(&live.id)
         .execute(&st.db.pool)
         .await?;
+    crate::core::metrics::metrics().event("share_opened");
     Ok(SharedView {
         title,
         is_folder,

@@ -244,20 +244,6 @@ pub async fn invite(
     email: &str,
     role: &str,
 ) -> Result<Invite, AppError> {
-    let outcome = invite_steps(st, actor, email, role).await;
-    if outcome.is_ok() {
-        crate::core::metrics::metrics().event("invite_sent");
-    }
-    outcome
-}
-
-/// The steps of [`invite`] (which counts the outcome for /metrics).
-async fn invite_steps(
-    st: &AppState,
-    actor: &Actor,
-    email: &str,
-    role: &str,
-) -> Result<Invite, AppError> {
     let (ws, ws_name, mine) = managed_team(st, actor, Role::Admin).await?;
     let email = crate::auth::service::normalize_email(email)?;
     let role = match Role::parse(role) {
@@ -350,6 +336,7 @@ async fn invite_steps(
     tx.commit().await?;
     crate::notify::service::wake_mailer(st).await?;
     tracing::info!(workspace_id = %ws, invite_id = %id, "member invited");
+    crate::core::metrics::metrics().event("invite_sent");
     Ok(Invite {
         id,
         email,
@@ -410,19 +397,6 @@ pub async fn invite_preview(
 /// Joins the team of an invitation, once, as the signed-in person whose email it was sent
 /// to; the session switches to it.
 pub async fn accept(st: &AppState, actor: &Actor, token: &str) -> Result<WorkspaceInfo, AppError> {
-    let outcome = accept_steps(st, actor, token).await;
-    if outcome.is_ok() {
-        crate::core::metrics::metrics().event("invite_accepted");
-    }
-    outcome
-}
-
-/// The steps of [`accept`] (which counts the outcome for /metrics).
-async fn accept_steps(
-    st: &AppState,
-    actor: &Actor,
-    token: &str,
-) -> Result<WorkspaceInfo, AppError> {
     let user_id = person(actor)?;
     let token = token.trim();
     if token.is_empty() || token.len() > 128 {
@@ -502,6 +476,7 @@ async fn accept_steps(
         .bind(&ws)
         .fetch_one(&st.db.pool)
         .await?;
+    crate::core::metrics::metrics().event("invite_accepted");
     Ok(WorkspaceInfo {
         id: ws,
         name,

@@ -6,8 +6,9 @@
 //!
 //! The uploads live as files beside the buckets (s3s-fs's layout): `.upload-<id>.json` (who
 //! made it), `.upload_id-<id>.part-<n>` (the parts), `….upload-<id>.metadata.json`, and this
-//! endpoint's own `parts/<id>/` (each part's ETag and checksum). An upload's last activity is
-//! the newest of their modification times.
+//! endpoint's own `parts/<id>/` (each part's ETag and checksum; left alone when a process
+//! died between s3s-fs completing an upload and its removal). An upload's last activity is the
+//! newest of their modification times.
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -30,7 +31,7 @@ fn upload_of(name: &str) -> Option<&str> {
     } else {
         return None;
     };
-    (id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')).then_some(id)
+    super::backend::is_upload_id(id).then_some(id)
 }
 
 fn modified(p: &Path) -> Option<SystemTime> {
@@ -46,7 +47,15 @@ pub fn sweep(
     at_start: bool,
 ) -> std::io::Result<Swept> {
     let (buckets, parts) = (root.join("buckets"), root.join("parts"));
+    // Each upload's newest modification, and its files beside the buckets.
     let mut uploads: HashMap<String, (SystemTime, Vec<PathBuf>)> = HashMap::new();
+    let mut seen = |id: &str, at: SystemTime, file: Option<PathBuf>| {
+        let e = uploads
+            .entry(id.to_string())
+            .or_insert((SystemTime::UNIX_EPOCH, vec![]));
+        e.0 = e.0.max(at);
+        e.1.extend(file);
+    };
     let mut swept = Swept::default();
     for entry in std::fs::read_dir(&buckets)? {
         let entry = entry?;
@@ -55,24 +64,20 @@ pub fn sweep(
         if at_start && name.starts_with(".tmp.") && name.ends_with(".internal.part") {
             std::fs::remove_file(&path)?;
             swept.files_removed += 1;
-            continue;
-        }
-        if let Some(id) = upload_of(&name) {
-            let at = modified(&path).unwrap_or(now);
-            let e = uploads
-                .entry(id.to_string())
-                .or_insert((SystemTime::UNIX_EPOCH, vec![]));
-            e.0 = e.0.max(at);
-            e.1.push(path);
+        } else if let Some(id) = upload_of(&name) {
+            seen(id, modified(&path).unwrap_or(now), Some(path));
         }
     }
-    for (id, (mut last, files)) in uploads {
-        let own = parts.join(&id);
-        if let Ok(dir) = std::fs::read_dir(&own) {
-            for f in dir.flatten() {
-                last = last.max(modified(&f.path()).unwrap_or(now));
+    for dir in std::fs::read_dir(&parts)?.flatten() {
+        let id = dir.file_name().to_string_lossy().into_owned();
+        if super::backend::is_upload_id(&id) {
+            seen(&id, modified(&dir.path()).unwrap_or(now), None);
+            for f in std::fs::read_dir(dir.path())?.flatten() {
+                seen(&id, modified(&f.path()).unwrap_or(now), None);
             }
         }
+    }
+    for (id, (last, files)) in uploads {
         if now.duration_since(last).unwrap_or_default() <= idle {
             continue;
         }
@@ -80,6 +85,7 @@ pub fn sweep(
             std::fs::remove_file(&f)?;
             swept.files_removed += 1;
         }
+        let own = parts.join(&id);
         if own.exists() {
             std::fs::remove_dir_all(&own)?;
         }
@@ -135,5 +141,6 @@ mod tests {
         assert_eq!(upload_of(".bucket-bmV4dXM.object-a2V5.metadata.json"), None);
         assert_eq!(upload_of("nexus"), None);
         assert_eq!(upload_of(".upload-../../etc.json"), None);
+        assert_eq!(upload_of(".upload-.json"), None);
     }
 }

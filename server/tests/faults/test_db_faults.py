@@ -10,7 +10,6 @@ Environment: NEXUS_SERVER_BIN, LEPTOS_SITE_ROOT.
 import base64
 import collections
 import concurrent.futures
-import json
 import os
 import sys
 import time

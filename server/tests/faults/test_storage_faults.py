@@ -10,9 +10,9 @@ import base64
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -22,16 +22,9 @@ import urllib.request
 import requests  # moto's dependency; urllib's PUT of a body waits forever on moto's answer
 from awscrt import checksums
 
-SERVER = os.environ["NEXUS_SERVER_BIN"]
+sys.path.insert(0, os.path.dirname(__file__))
+from test_kill9 import SERVER, free_port  # noqa: E402
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_http(url, seconds=60):
@@ -124,7 +117,7 @@ class StorageFaultsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="nexus-s3faults-")
         cls.moto_port = free_port()
-        bindir = os.environ.get("NEXUS_PYTHON_BIN_DIR", os.path.dirname(os.sys.executable))
+        bindir = os.environ.get("NEXUS_PYTHON_BIN_DIR", os.path.dirname(sys.executable))
         cls.moto = subprocess.Popen([os.path.join(bindir, "moto_server"), "-H", "127.0.0.1", "-p", str(cls.moto_port)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_http(f"http://127.0.0.1:{cls.moto_port}/")

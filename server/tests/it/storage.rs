@@ -303,8 +303,8 @@ async fn storage_refuses_a_wrong_full_object_checksum() {
 }
 
 /// The embedded endpoint's lifecycle: a multipart upload nothing touched for the idle time is
-/// aborted (parts gone, S3 answers NoSuchUpload), a fresh one is kept, and temporary files a
-/// killed process left are removed at start.
+/// aborted (parts gone, S3 answers NoSuchUpload), a fresh one is kept, and what a killed
+/// process left (temporary files, the records of a completed upload) is removed.
 #[tokio::test]
 async fn the_embedded_endpoint_aborts_idle_multipart_uploads() {
     if using_external_s3() {
@@ -339,6 +339,10 @@ async fn the_embedded_endpoint_aborts_idle_multipart_uploads() {
     let root = st.config.data_dir.join("s3");
     let leftover = root.join("buckets").join(".tmp.99.internal.part");
     std::fs::write(&leftover, b"half written").unwrap();
+    // The endpoint's own records of an upload s3s-fs completed just before a kill.
+    let stale_parts = root.join("parts").join(uuid::Uuid::new_v4().to_string());
+    std::fs::create_dir_all(&stale_parts).unwrap();
+    std::fs::write(stale_parts.join("1"), b"\"etag\"").unwrap();
     let week = std::time::Duration::from_secs(7 * 86_400);
     let now = std::time::SystemTime::now();
     // Now: both are fresh; only the leftover goes (at start).
@@ -348,7 +352,8 @@ async fn the_embedded_endpoint_aborts_idle_multipart_uploads() {
     // Eight days on: both idle past a week, aborted.
     let later = now + std::time::Duration::from_secs(8 * 86_400);
     let s = server::local_s3::sweep::sweep(&root, week, later, false).unwrap();
-    assert_eq!(s.uploads_aborted, 2, "{s:?}");
+    assert_eq!(s.uploads_aborted, 3, "{s:?}");
+    assert!(!stale_parts.exists());
     for (key, id) in ids {
         let r = client
             .list_parts()

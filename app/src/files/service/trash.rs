@@ -207,8 +207,9 @@ pub async fn empty_trash(
             let user = sql.arg(actor.user_id());
             let ws = sql.arg(actor.only_workspace());
             let vault = sql.arg(actor.only_vault());
-            let (sso, session) = (sql.arg(actor.sso_workspace()), sql.arg(i64::from(actor.is_session())));
-            debug_assert_eq!((sso.as_str(), session.as_str()), ("$4", "$5"));
+            // $4 and $5, as `usable_membership` reads them.
+            sql.arg(actor.sso_workspace());
+            sql.arg(i64::from(actor.is_session()));
             sql.push(&format!(
                 "{user} WHERE f.deleted_at IS NOT NULL AND m.role IN ('owner', 'admin', 'member')
                    AND ({ws} = '' OR f.workspace_id = {ws}) AND ({vault} = '' OR f.vault_id = {vault})
