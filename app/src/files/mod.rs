@@ -388,6 +388,9 @@ pub struct TrashEntry {
     pub size: i64,
     pub storage_class: String,
     pub deleted_at: i64,
+    /// The file's state; `deleted` once its deletion for good has begun (cut short by storage
+    /// failing or a crash): it can no longer be brought back, and the next purge finishes it.
+    pub state: String,
 }
 
 /// Days a file stays in the trash before its object is deleted for good.

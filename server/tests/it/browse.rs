@@ -830,6 +830,14 @@ async fn trash_keeps_files_for_a_week_restores_them_where_they_were_then_purges_
         .execute(&st.db.pool)
         .await
         .unwrap();
+    assert!(
+        files::list_trash(&st.db, &a)
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.id == cut_id && t.state == "deleted"),
+        "the trash shows it is being deleted"
+    );
     assert_eq!(
         files::restore_files(st, &a, std::slice::from_ref(&cut_id))
             .await

@@ -14,7 +14,7 @@ use crate::workspaces::service::usable_membership;
 pub async fn list_trash(db: &Db, actor: &Actor) -> Result<Vec<TrashEntry>, AppError> {
     let sql = format!(
         "SELECT f.id, f.vault_id, v.name AS vault_name, COALESCE(f.trashed_path, '') AS path, f.name,
-                f.size, f.storage_class, f.deleted_at
+                f.size, f.storage_class, f.deleted_at, f.state
          FROM files f JOIN vaults v ON v.id = f.vault_id
          JOIN memberships m ON m.workspace_id = f.workspace_id AND m.user_id = $1
          WHERE f.deleted_at IS NOT NULL AND ($2 = '' OR f.workspace_id = $2) AND ($3 = '' OR f.vault_id = $3)

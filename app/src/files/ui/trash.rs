@@ -94,6 +94,7 @@ pub fn TrashPage() -> impl IntoView {
                                                 let id3 = t.id.clone();
                                                 let path = if t.path.is_empty() { t.name.clone() } else { format!("{}/{}", t.path, t.name) };
                                                 let gone = t.deleted_at + TRASH_DAYS * 86_400_000;
+                                                let deleting = t.state == "deleted";
                                                 view! {
                                                     <tr>
                                                         <td class="check"><input type="checkbox" aria-label=format!("Select {}", t.name)
@@ -103,9 +104,15 @@ pub fn TrashPage() -> impl IntoView {
                                                             <span class="file-sub">{format!("{} · {}", t.vault_name, format::time_ms(t.deleted_at))}</span></th>
                                                         <td class="num">{format::bytes(t.size)}</td>
                                                         <td>{t.vault_name.clone()}</td>
-                                                        <td>{format::time_ms(t.deleted_at)}<br /><small class="muted">{format!("deleted for good {}", format::time_ms(gone))}</small></td>
-                                                        <td class="row-actions"><button type="button" class="link" aria-label=format!("Restore {}", t.name)
-                                                            on:click=move |_| restore(vec![id3.clone()])>"Restore"</button></td>
+                                                        <td>{format::time_ms(t.deleted_at)}<br /><small class="muted">{if deleting {
+                                                            "being deleted for good".to_string()
+                                                        } else {
+                                                            format!("deleted for good {}", format::time_ms(gone))
+                                                        }}</small></td>
+                                                        <td class="row-actions">{(!deleting).then(|| view! {
+                                                            <button type="button" class="link" aria-label=format!("Restore {}", t.name)
+                                                                on:click=move |_| restore(vec![id3.clone()])>"Restore"</button>
+                                                        })}</td>
                                                     </tr>
                                                 }
                                             }).collect_view()}
