@@ -13,7 +13,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 mod checksums;
 mod glacier;
 mod parts;
-pub(super) use parts::is_upload_id;
+pub(crate) use parts::is_upload_id;
 mod restore_times;
 mod store;
 

@@ -244,7 +244,7 @@ impl LocalS3 {
 }
 
 /// Upload ids are UUIDs made by s3s-fs; anything else never names a file.
-pub(in crate::local_s3) fn is_upload_id(id: &str) -> bool {
+pub(crate) fn is_upload_id(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
